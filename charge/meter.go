@@ -1,0 +1,633 @@
+package charge
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Reading is one look at the clocks. Wall is the ledger's time as the device best knows
+// it (its own wall clock plus the offset it last saw); Mono is a monotonic clock that does
+// not advance while the machine sleeps. Use is measured on Mono; windows on Wall.
+type Reading struct {
+	Wall time.Time
+	Mono time.Duration
+}
+
+// Proc is a process of a product, run by a user. ID is unique on the device for the
+// process's lifetime (the agent uses pid and start time).
+type Proc struct {
+	ID      string `json:"id"`
+	User    string `json:"user"`
+	Product string `json:"product"`
+}
+
+// Entitlements answers what a user is entitled to now. The simulator answers from its
+// pools; the agent from its snapshot less what it spent since.
+type Entitlements interface {
+	Entitlement(user string) Entitlement
+}
+
+// rollbackTolerance ignores the jitter of clock slewing: a wall clock moved backwards by
+// less than this is not reported.
+const rollbackTolerance = time.Second
+
+type up struct{ user, product string }
+
+func upCmp(a, b up) int {
+	return cmp.Or(cmp.Compare(a.user, b.user), cmp.Compare(a.product, b.product))
+}
+
+type state int
+
+const (
+	stGrace   state = iota // uncharged, holding tokens
+	stPaid                 // inside a paid window
+	stSub                  // on a subscription
+	stClosing              // the pool could not renew; closes at closeAt
+	stClosed               // asked to close; waiting for the processes to go
+)
+
+type session struct {
+	team     string
+	start    time.Time
+	procs    map[string]bool
+	state    state
+	rate     int64 // the product's rate when the session (or its grace) started
+	held     bool
+	window   Window
+	subUntil time.Time
+	gapFrom  time.Time // when the last process exited; zero while one runs
+	closeAt  time.Time
+	warned   bool
+	use      time.Duration
+}
+
+func (s *session) running() bool { return s.gapFrom.IsZero() }
+
+// chunk is uncharged use that ended at end and lasted d.
+type chunk struct {
+	end time.Time
+	d   time.Duration
+}
+
+// Meter applies the charging rules to the processes of one device. It is a pure state
+// machine: every method takes the time it acts at and returns the effects to carry out,
+// in order. Deadlines (grace running out, windows ending) fire inside any call whose
+// reading is past them; Next says when the caller should call Advance. A Meter is not
+// safe for concurrent use.
+type Meter struct {
+	device string
+	policy Policy
+
+	init     bool
+	now      time.Time // effective time: never goes backwards (the high-water mark)
+	mono     time.Duration
+	lastWall time.Time
+	pruned   time.Time
+
+	sessions map[up]*session
+	procs    map[string]up // running process -> its session
+	denied   map[string]bool
+	used     map[up][]chunk  // uncharged use over the trailing Day
+	windows  map[up][]Window // windows known for (user, product), own and learned
+	asleep   []Proc          // processes to resume at wake
+	sleeping bool
+}
+
+// NewMeter returns a Meter for device.
+func NewMeter(device string, p Policy) *Meter {
+	return &Meter{
+		device:   device,
+		policy:   p.withDefaults(),
+		sessions: make(map[up]*session),
+		procs:    make(map[string]up),
+		denied:   make(map[string]bool),
+		used:     make(map[up][]chunk),
+		windows:  make(map[up][]Window),
+	}
+}
+
+// Now is the meter's high-water mark of time.
+func (m *Meter) Now() time.Time { return m.now }
+
+// SetPolicy changes the policy, for a config push; it applies from the next deadline.
+func (m *Meter) SetPolicy(p Policy) { m.policy = p.withDefaults() }
+
+// Advance moves time forward to r and fires what is due.
+func (m *Meter) Advance(r Reading, ents Entitlements) []Effect {
+	return m.step(r, ents, nil)
+}
+
+// Start reports a new process. The decision says whether it may run; a denied process
+// is also reported as a Denied effect and must be closed by the caller.
+func (m *Meter) Start(r Reading, p Proc, ents Entitlements) (Decision, []Effect) {
+	out := m.step(r, ents, nil)
+	if m.sleeping {
+		m.asleep = append(m.asleep, p)
+		return Decision{Allowed: true, User: p.User, Product: p.Product}, out
+	}
+	return m.start(p, ents, out)
+}
+
+func (m *Meter) start(p Proc, ents Entitlements, out []Effect) (Decision, []Effect) {
+	k := up{p.User, p.Product}
+	if s, ok := m.sessions[k]; ok {
+		return m.join(k, s, p, ents, out)
+	}
+	e := ents.Entitlement(p.User)
+	e.Windows = append(slices.Clip(e.Windows), m.windows[k]...)
+	d := Decide(e, p.Product, m.now, m.policy)
+	if !d.Allowed {
+		m.denied[p.ID] = true
+		return d, append(out, Effect{Kind: Denied, At: m.now, Device: m.device, User: p.User, Product: p.Product,
+			Reason: d.Reason, Procs: []string{p.ID}, Decision: &d})
+	}
+	s := &session{team: e.Team, start: m.now, procs: map[string]bool{p.ID: true}, rate: d.Rate}
+	m.sessions[k] = s
+	m.procs[p.ID] = k
+	opened := Effect{Kind: Opened, At: m.now, Device: m.device, User: p.User, Product: p.Product, Reason: d.Reason, Until: d.Until, Decision: &d}
+	switch d.Reason {
+	case Subscribed:
+		s.state, s.subUntil = stSub, d.Until
+		out = append(out, opened)
+	case PaidWindow:
+		w, _ := e.Window(p.Product, m.now)
+		s.state, s.window = stPaid, w
+		m.learn(k, w)
+		out = append(out, opened)
+	default:
+		s.state, s.held = stGrace, true
+		out = append(out, opened, Effect{Kind: Held, At: m.now, Device: m.device, User: p.User, Product: p.Product,
+			Key: m.graceKey(k, s), Tokens: s.rate})
+		out = m.fire(ents, out) // cumulative use may already be spent
+	}
+	return d, out
+}
+
+// join adds a process to a running session: overlapping processes of one (user,
+// product) are one session, and a gap shorter than MergeGap does not end it.
+func (m *Meter) join(k up, s *session, p Proc, ents Entitlements, out []Effect) (Decision, []Effect) {
+	d := Decision{Allowed: true, User: k.user, Team: s.team, Product: k.product, Rate: s.rate}
+	switch s.state {
+	case stClosing, stClosed:
+		d.Allowed, d.Reason = false, InsufficientTokens
+		m.denied[p.ID] = true
+		return d, append(out, Effect{Kind: Denied, At: m.now, Device: m.device, User: k.user, Product: k.product,
+			Reason: d.Reason, Procs: []string{p.ID}, Decision: &d})
+	case stSub:
+		d.Reason, d.Until = Subscribed, s.subUntil
+	case stPaid:
+		d.Reason, d.Until = PaidWindow, s.window.End()
+	default:
+		d.Reason = InGrace
+	}
+	s.procs[p.ID] = true
+	m.procs[p.ID] = k
+	if !s.running() {
+		// The handover gap counts as use: the session never ended.
+		gap := m.now.Sub(s.gapFrom)
+		s.use += gap
+		if s.state == stGrace {
+			m.used[k] = append(m.used[k], chunk{end: m.now, d: gap})
+		}
+		s.gapFrom = time.Time{}
+		out = m.fire(ents, out)
+	}
+	return d, out
+}
+
+// Exit reports that a process ended.
+func (m *Meter) Exit(r Reading, id string, ents Entitlements) []Effect {
+	out := m.step(r, ents, nil)
+	if m.denied[id] {
+		delete(m.denied, id)
+		return out
+	}
+	if m.sleeping {
+		m.asleep = slices.DeleteFunc(m.asleep, func(p Proc) bool { return p.ID == id })
+		return out
+	}
+	k, ok := m.procs[id]
+	if !ok {
+		return out
+	}
+	delete(m.procs, id)
+	s := m.sessions[k]
+	delete(s.procs, id)
+	if len(s.procs) == 0 {
+		s.gapFrom = m.now
+	}
+	return out
+}
+
+// Sleep reports that the machine is going to sleep. Sleep is not use: every session ends
+// now, and the processes still running start new sessions at Wake.
+func (m *Meter) Sleep(r Reading, ents Entitlements) []Effect {
+	out := m.step(r, ents, nil)
+	if m.sleeping {
+		return out
+	}
+	m.sleeping = true
+	for _, k := range m.keys() {
+		s := m.sessions[k]
+		for _, id := range sortedKeys(s.procs) {
+			m.asleep = append(m.asleep, Proc{ID: id, User: k.user, Product: k.product})
+		}
+		if s.running() {
+			s.gapFrom = m.now
+		}
+		out = m.end(k, s, out)
+	}
+	return out
+}
+
+// Wake reports that the machine woke. Each product still running is decided afresh.
+func (m *Meter) Wake(r Reading, ents Entitlements) []Effect {
+	out := m.step(r, ents, nil)
+	if !m.sleeping {
+		return out
+	}
+	m.sleeping = false
+	procs := m.asleep
+	m.asleep = nil
+	for _, p := range procs {
+		_, out = m.start(p, ents, out)
+	}
+	return out
+}
+
+// Learn tells the meter of a window paid on any device (from an entitlement refresh, or
+// the ledger's answer that a charge was folded into an earlier window). A session in
+// grace that the window covers stops holding; a paid session whose window overlaps an
+// earlier one moves to it.
+func (m *Meter) Learn(w Window) []Effect {
+	k := up{w.Key.User, w.Key.Product}
+	m.learn(k, w)
+	s, ok := m.sessions[k]
+	if !ok {
+		return nil
+	}
+	switch {
+	case s.state == stGrace && w.Covers(s.start):
+		out := []Effect{m.release(k, s), {Kind: Folded, At: m.now, Device: m.device, User: k.user, Product: k.product, Key: w.Key, Until: w.End()}}
+		s.state, s.window, s.warned = stPaid, w, false
+		return out
+	case s.state == stPaid && w.Overlaps(s.window) && w.Key.Start.Before(s.window.Key.Start):
+		s.window, s.warned = w, false
+		return []Effect{{Kind: Folded, At: m.now, Device: m.device, User: k.user, Product: k.product, Key: w.Key, Until: w.End()}}
+	}
+	return nil
+}
+
+func (m *Meter) learn(k up, w Window) {
+	ws := m.windows[k]
+	if slices.ContainsFunc(ws, func(x Window) bool { return x.Key == w.Key }) {
+		return
+	}
+	m.windows[k] = append(ws, w)
+}
+
+// Sessions lists the open sessions, for status and tests.
+func (m *Meter) Sessions() []Session {
+	out := make([]Session, 0, len(m.sessions))
+	for _, k := range m.keys() {
+		s := m.sessions[k]
+		v := Session{User: k.user, Product: k.product, Team: s.team, Start: s.start, Use: s.use, Procs: len(s.procs), Running: s.running()}
+		switch s.state {
+		case stGrace:
+			v.State, v.GraceLeft = "grace", max(0, Grace-m.trailing(k))
+		case stPaid:
+			v.State, v.Until = "paid", s.window.End()
+		case stSub:
+			v.State, v.Until = "subscription", s.subUntil
+		default:
+			v.State, v.Until = "closing", s.closeAt
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Session is a read-only view of an open session.
+type Session struct {
+	User      string        `json:"user"`
+	Product   string        `json:"product"`
+	Team      string        `json:"team"`
+	State     string        `json:"state"` // grace, paid, subscription, closing
+	Start     time.Time     `json:"start"`
+	Until     time.Time     `json:"until,omitzero"`
+	GraceLeft time.Duration `json:"grace_left,omitempty"`
+	Use       time.Duration `json:"use"`
+	Procs     int           `json:"procs"`
+	Running   bool          `json:"running"`
+}
+
+// Next is when the next deadline falls, in the meter's time: the caller calls Advance
+// then (or earlier; early calls are harmless).
+func (m *Meter) Next() (time.Time, bool) {
+	var next time.Time
+	for k, s := range m.sessions {
+		if d, ok := m.deadline(k, s); ok && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	return next, !next.IsZero()
+}
+
+// deadline is the next instant session s needs attention.
+func (m *Meter) deadline(k up, s *session) (time.Time, bool) {
+	if !s.running() {
+		return s.gapFrom.Add(MergeGap), true
+	}
+	switch s.state {
+	case stGrace:
+		return m.now.Add(max(0, Grace-m.trailing(k))), true
+	case stPaid:
+		if !s.warned {
+			return s.window.End().Add(-RenewalNotice), true
+		}
+		return s.window.End(), true
+	case stSub:
+		return s.subUntil, !s.subUntil.IsZero()
+	case stClosing:
+		return s.closeAt, true
+	}
+	return time.Time{}, false
+}
+
+// step moves the effective time to r, firing every deadline on the way in order.
+func (m *Meter) step(r Reading, ents Entitlements, out []Effect) []Effect {
+	if !m.init {
+		m.init, m.now, m.mono, m.lastWall = true, r.Wall, r.Mono, r.Wall
+		return out
+	}
+	dMono := max(0, r.Mono-m.mono) // a monotonic clock that went back is a restart: no use
+	// The wall clock should have moved as the monotonic one did; much less is a rollback.
+	expected := m.lastWall.Add(dMono)
+	rolledBack := r.Wall.Before(expected.Add(-rollbackTolerance))
+	m.mono, m.lastWall = r.Mono, r.Wall
+	target := m.now.Add(dMono)
+	if r.Wall.After(target) {
+		target = r.Wall
+	}
+	budget := dMono
+	for {
+		d, ok := m.Next()
+		if !ok || d.After(target) {
+			break
+		}
+		m.advance(d, &budget)
+		out = m.fire(ents, out)
+	}
+	m.advance(target, &budget)
+	m.prune()
+	if rolledBack {
+		out = append(out, Effect{Kind: Rollback, At: m.now, Device: m.device, From: expected, Until: r.Wall})
+	}
+	return out
+}
+
+// advance moves effective time to t. Of the time passed, only what the monotonic clock
+// saw (budget) is use; the rest was sleep or a wall clock moved forward.
+func (m *Meter) advance(t time.Time, budget *time.Duration) {
+	if !t.After(m.now) {
+		return
+	}
+	u := min(t.Sub(m.now), *budget)
+	*budget -= u
+	if u > 0 {
+		for k, s := range m.sessions {
+			if !s.running() {
+				continue
+			}
+			s.use += u
+			if s.state == stGrace {
+				m.used[k] = append(m.used[k], chunk{end: m.now.Add(u), d: u})
+			}
+		}
+	}
+	m.now = t
+}
+
+// fire carries out every deadline due at the current time, in a stable order.
+func (m *Meter) fire(ents Entitlements, out []Effect) []Effect {
+	var due []up
+	for k, s := range m.sessions {
+		if d, ok := m.deadline(k, s); ok && !d.After(m.now) {
+			due = append(due, k)
+		}
+	}
+	slices.SortFunc(due, upCmp)
+	for _, k := range due {
+		s := m.sessions[k]
+		if !s.running() {
+			if !s.gapFrom.Add(MergeGap).After(m.now) {
+				out = m.end(k, s, out)
+			}
+			continue
+		}
+		switch s.state {
+		case stGrace:
+			if m.trailing(k) >= Grace {
+				out = m.commit(k, s, ents, out)
+			}
+		case stSub:
+			if !s.subUntil.IsZero() && !s.subUntil.After(m.now) {
+				out = m.subEnded(k, s, ents, out)
+			}
+		case stClosing:
+			if !s.closeAt.After(m.now) {
+				out = m.closeDue(k, s, ents, out)
+			}
+		}
+		if s.state == stPaid {
+			out = m.renewDue(k, s, ents, out)
+		}
+	}
+	return out
+}
+
+func (m *Meter) graceKey(k up, s *session) Key {
+	return Key{Team: s.team, User: k.user, Product: k.product, Start: s.start}
+}
+
+// commit turns a session's grace into a paid window [start, start+Day) at the rate of
+// the session's start.
+func (m *Meter) commit(k up, s *session, ents Entitlements, out []Effect) []Effect {
+	e := ents.Entitlement(k.user)
+	key := m.graceKey(k, s)
+	var held int64
+	if s.held {
+		held = s.rate
+	}
+	w := Window{Key: key, Tokens: s.rate, Device: m.device}
+	out = append(out, Effect{Kind: Charged, At: m.now, Device: m.device, User: k.user, Product: k.product,
+		Key: key, Tokens: s.rate, Overdraw: e.Available+held < s.rate, Until: w.End()})
+	s.state, s.window, s.held, s.warned = stPaid, w, false, false
+	delete(m.used, k)
+	m.learn(k, w)
+	return m.renewDue(k, s, ents, out)
+}
+
+// renewDue warns before, and renews at, the end of a running session's window (rule 4).
+func (m *Meter) renewDue(k up, s *session, ents Entitlements, out []Effect) []Effect {
+	for s.state == stPaid && s.running() {
+		end := s.window.End()
+		if !s.warned && !end.Add(-RenewalNotice).After(m.now) {
+			s.warned = true
+			if end.After(m.now) {
+				out = append(out, Effect{Kind: Renewing, At: m.now, Device: m.device, User: k.user, Product: k.product,
+					Key: s.window.Key, Until: end, Tokens: ents.Entitlement(k.user).Rates[k.product]})
+			}
+		}
+		if end.After(m.now) {
+			return out
+		}
+		out = m.renew(k, s, end, ents, out)
+	}
+	return out
+}
+
+// renew charges a new window from the instant at, when the old one ended, with no grace.
+func (m *Meter) renew(k up, s *session, at time.Time, ents Entitlements, out []Effect) []Effect {
+	e := ents.Entitlement(k.user)
+	if sub, ok := e.Subscribed(k.product, at); ok {
+		s.state, s.subUntil = stSub, sub.Until
+		return append(out, Effect{Kind: Opened, At: at, Device: m.device, User: k.user, Product: k.product, Reason: Subscribed, Until: sub.Until})
+	}
+	key := Key{Team: e.Team, User: k.user, Product: k.product, Start: at}
+	rate := e.Rates[k.product]
+	for _, w := range m.windows[k] {
+		if w.Covers(at) {
+			s.window, s.warned = w, false
+			return append(out, Effect{Kind: Folded, At: at, Device: m.device, User: k.user, Product: k.product, Key: w.Key, Until: w.End()})
+		}
+	}
+	if e.Available < rate && m.policy.RenewalWhenEmpty == EmptyClose {
+		s.state, s.closeAt = stClosing, at.Add(m.policy.CloseAfter)
+		return append(out, Effect{Kind: Closing, At: at, Device: m.device, User: k.user, Product: k.product,
+			Key: key, Tokens: rate, Until: s.closeAt})
+	}
+	w := Window{Key: key, Tokens: rate, Device: m.device}
+	s.window, s.rate, s.warned = w, rate, false
+	m.learn(k, w)
+	return append(out, Effect{Kind: Charged, At: at, Device: m.device, User: k.user, Product: k.product,
+		Key: key, Tokens: rate, Renewal: true, Overdraw: e.Available < rate, Until: w.End()})
+}
+
+// closeDue acts when the warning given to a product the pool could not renew runs out:
+// renew after all if tokens were bought meanwhile, else close it.
+func (m *Meter) closeDue(k up, s *session, ents Entitlements, out []Effect) []Effect {
+	e := ents.Entitlement(k.user)
+	at := s.window.End()
+	if e.Available >= e.Rates[k.product] {
+		s.state = stPaid
+		return m.renew(k, s, at, ents, out)
+	}
+	s.state = stClosed
+	return append(out, Effect{Kind: Close, At: m.now, Device: m.device, User: k.user, Product: k.product,
+		Reason: InsufficientTokens, Procs: sortedKeys(s.procs)})
+}
+
+// subEnded applies rule 3 from the moment a subscription ends under a running session.
+func (m *Meter) subEnded(k up, s *session, ents Entitlements, out []Effect) []Effect {
+	at := s.subUntil
+	e := ents.Entitlement(k.user)
+	if sub, ok := e.Subscribed(k.product, at); ok { // renewed meanwhile
+		s.subUntil = sub.Until
+		return out
+	}
+	for _, w := range append(slices.Clip(e.Windows), m.windows[k]...) {
+		if w.Key.Product == k.product && w.Covers(at) {
+			s.state, s.window, s.warned = stPaid, w, false
+			return append(out, Effect{Kind: Opened, At: at, Device: m.device, User: k.user, Product: k.product, Reason: PaidWindow, Until: w.End()})
+		}
+	}
+	s.team, s.start, s.rate = e.Team, at, e.Rates[k.product]
+	if e.Available < s.rate && m.policy.RenewalWhenEmpty == EmptyClose {
+		s.state, s.closeAt = stClosing, at.Add(m.policy.CloseAfter)
+		s.window = Window{Key: Key{Team: e.Team, User: k.user, Product: k.product, Start: at.Add(-Day)}}
+		return append(out, Effect{Kind: Closing, At: at, Device: m.device, User: k.user, Product: k.product,
+			Tokens: s.rate, Until: s.closeAt})
+	}
+	s.state, s.held = stGrace, true
+	return append(out,
+		Effect{Kind: Opened, At: at, Device: m.device, User: k.user, Product: k.product, Reason: InGrace},
+		Effect{Kind: Held, At: at, Device: m.device, User: k.user, Product: k.product, Key: m.graceKey(k, s), Tokens: s.rate})
+}
+
+func (m *Meter) release(k up, s *session) Effect {
+	s.held = false
+	return Effect{Kind: Released, At: m.now, Device: m.device, User: k.user, Product: k.product,
+		Key: m.graceKey(k, s), Tokens: s.rate, Use: s.use}
+}
+
+// end closes a session whose processes are gone, as of when the last one exited.
+func (m *Meter) end(k up, s *session, out []Effect) []Effect {
+	if s.state == stGrace && s.held {
+		r := m.release(k, s)
+		r.At = s.gapFrom
+		out = append(out, r)
+	}
+	for id := range s.procs {
+		delete(m.procs, id)
+	}
+	delete(m.sessions, k)
+	return append(out, Effect{Kind: Ended, At: s.gapFrom, Device: m.device, User: k.user, Product: k.product, Use: s.use})
+}
+
+// trailing is the uncharged use of (user, product) over the Day before now.
+func (m *Meter) trailing(k up) time.Duration {
+	from := m.now.Add(-Day)
+	var sum time.Duration
+	for _, c := range m.used[k] {
+		if c.end.After(from) {
+			sum += min(c.d, c.end.Sub(from))
+		}
+	}
+	return sum
+}
+
+// prune forgets use and windows too old to matter. Once a minute is often enough.
+func (m *Meter) prune() {
+	if m.now.Sub(m.pruned) < time.Minute {
+		return
+	}
+	m.pruned = m.now
+	from := m.now.Add(-Day)
+	for k, cs := range m.used {
+		cs = slices.DeleteFunc(cs, func(c chunk) bool { return !c.end.After(from) })
+		if len(cs) == 0 {
+			delete(m.used, k)
+		} else {
+			m.used[k] = cs
+		}
+	}
+	for k, ws := range m.windows {
+		ws = slices.DeleteFunc(ws, func(w Window) bool { return w.End().Before(from) })
+		if len(ws) == 0 {
+			delete(m.windows, k)
+		} else {
+			m.windows[k] = ws
+		}
+	}
+}
+
+func (m *Meter) keys() []up {
+	ks := make([]up, 0, len(m.sessions))
+	for k := range m.sessions {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, upCmp)
+	return ks
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}

@@ -1,0 +1,40 @@
+package charge
+
+// Reason says why a launch was allowed or denied. The set is closed: the agent, the ledger
+// and the user's notifications all speak in these words.
+type Reason string
+
+// Reasons a launch is allowed.
+const (
+	Subscribed Reason = "subscription"
+	PaidWindow Reason = "paid_window"
+	InGrace    Reason = "grace"
+)
+
+// Reasons a launch is denied.
+const (
+	NotAssigned        Reason = "not_assigned"
+	ProductRestricted  Reason = "product_restricted"
+	InsufficientTokens Reason = "insufficient_tokens"
+	OfflineTooLong     Reason = "offline_too_long"
+)
+
+// Reasons lists every reason, allowed ones first.
+func Reasons() []Reason {
+	return []Reason{Subscribed, PaidWindow, InGrace, NotAssigned, ProductRestricted, InsufficientTokens, OfflineTooLong}
+}
+
+// Allows reports whether a decision with this reason lets the product run.
+func (r Reason) Allows() bool {
+	return r == Subscribed || r == PaidWindow || r == InGrace
+}
+
+// Valid reports whether r is one of the closed set.
+func (r Reason) Valid() bool {
+	for _, x := range Reasons() {
+		if r == x {
+			return true
+		}
+	}
+	return false
+}

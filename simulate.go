@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"tollgate/sim"
+)
+
+func runSimulate(_ context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, `Usage: tollgate simulate FILE [--json]
+
+Replays a usage timeline (YAML; see the README) through the charging rules and prints every
+decision, charge, window, hold release, forfeiture and notice, then the tokens per user, per
+product and per team, and each team's balance.
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(reorder(args)); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return &usageError{msg: err.Error()}
+	}
+	if fs.NArg() != 1 {
+		return &usageError{msg: "simulate takes one timeline file"}
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	tl, err := sim.Parse(fs.Arg(0), data)
+	if err != nil {
+		return err
+	}
+	res, err := sim.Run(tl)
+	if err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	printResult(e.stdout, res)
+	return nil
+}
+
+// reorder moves flags after positional arguments to the front, so `simulate FILE --json`
+// works as people type it.
+func reorder(args []string) []string {
+	var flags, rest []string
+	for _, a := range args {
+		if len(a) > 1 && a[0] == '-' {
+			flags = append(flags, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	return append(flags, rest...)
+}
+
+func printResult(w io.Writer, res *sim.Result) {
+	for _, l := range res.Lines {
+		dev := l.Device
+		if dev == "" {
+			dev = "-"
+		}
+		fmt.Fprintf(w, "%s  %-8s %s\n", l.At.UTC().Format("2006-01-02 15:04:05"), dev, l.Text)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	section := func(title string, m map[string]int64) {
+		fmt.Fprintf(tw, "\n%s\ttokens\t\n", title)
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			fmt.Fprintf(tw, "%s\t%d\t\n", k, m[k])
+		}
+	}
+	section("user", res.Users)
+	section("product", res.Prods)
+	fmt.Fprintf(tw, "\nteam\tspent\tavailable\tunexpired\tdebt\tforfeited\t\n")
+	for _, b := range res.Teams {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", b.Team, b.Spent, b.Available, b.Unexpired, b.Debt, b.Forfeited)
+	}
+	tw.Flush()
+	for _, b := range res.Teams {
+		for _, p := range b.Expiring {
+			fmt.Fprintf(w, "team %s: pack %s has %d tokens expiring on %s\n", b.Team, p.ID, p.Left, p.Expires().Format(time.DateOnly))
+		}
+	}
+	for _, s := range res.Running {
+		fmt.Fprintf(w, "still running at the end: %s's %s (%s since %s)\n", s.User, s.Product, s.State, s.Start.UTC().Format("2006-01-02 15:04"))
+	}
+}
