@@ -127,6 +127,9 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// goType strips the Go type from yaml's messages: the person reading them wrote YAML.
+var goType = regexp.MustCompile(` (in|into) (type )?[\w.\[\]*]+$`)
+
 var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]*$`)
 
 // Parse decodes and checks a timeline. Errors name the line and say what to fix.
@@ -137,6 +140,14 @@ func Parse(name string, data []byte) (*Timeline, error) {
 	if err := dec.Decode(&tl); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: the file is empty: a timeline needs products, teams, users and events", name)
+		}
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			msgs := make([]string, len(te.Errors))
+			for i, m := range te.Errors {
+				msgs[i] = name + ": " + goType.ReplaceAllString(m, "")
+			}
+			return nil, errors.New(strings.Join(msgs, "\n"))
 		}
 		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
