@@ -93,6 +93,30 @@ type Meter struct {
 	windows  map[up][]Window // windows known for (user, product), own and learned
 	asleep   []Proc          // processes to resume at wake
 	sleeping bool
+
+	// The caller applies effects after a call returns, so within one call the meter keeps
+	// its own tally of what it spent and subtracts it from what the source answers.
+	src   Entitlements
+	spent map[string]int64
+}
+
+func (m *Meter) begin(ents Entitlements) {
+	m.src = ents
+	clear(m.spent)
+}
+
+// ent is the user's entitlement less what this call has already spent.
+func (m *Meter) ent(user string) Entitlement {
+	e := m.src.Entitlement(user)
+	e.Available -= m.spent[e.Team]
+	return e
+}
+
+func (m *Meter) spend(team string, n int64) {
+	if m.spent == nil {
+		m.spent = make(map[string]int64)
+	}
+	m.spent[team] += n
 }
 
 // NewMeter returns a Meter for device.
@@ -116,26 +140,28 @@ func (m *Meter) SetPolicy(p Policy) { m.policy = p.withDefaults() }
 
 // Advance moves time forward to r and fires what is due.
 func (m *Meter) Advance(r Reading, ents Entitlements) []Effect {
-	return m.step(r, ents, nil)
+	m.begin(ents)
+	return m.step(r, nil)
 }
 
 // Start reports a new process. The decision says whether it may run; a denied process
 // is also reported as a Denied effect and must be closed by the caller.
 func (m *Meter) Start(r Reading, p Proc, ents Entitlements) (Decision, []Effect) {
-	out := m.step(r, ents, nil)
+	m.begin(ents)
+	out := m.step(r, nil)
 	if m.sleeping {
 		m.asleep = append(m.asleep, p)
 		return Decision{Allowed: true, User: p.User, Product: p.Product}, out
 	}
-	return m.start(p, ents, out)
+	return m.start(p, out)
 }
 
-func (m *Meter) start(p Proc, ents Entitlements, out []Effect) (Decision, []Effect) {
+func (m *Meter) start(p Proc, out []Effect) (Decision, []Effect) {
 	k := up{p.User, p.Product}
 	if s, ok := m.sessions[k]; ok {
-		return m.join(k, s, p, ents, out)
+		return m.join(k, s, p, out)
 	}
-	e := ents.Entitlement(p.User)
+	e := m.ent(p.User)
 	e.Windows = append(slices.Clip(e.Windows), m.windows[k]...)
 	d := Decide(e, p.Product, m.now, m.policy)
 	if !d.Allowed {
@@ -158,16 +184,17 @@ func (m *Meter) start(p Proc, ents Entitlements, out []Effect) (Decision, []Effe
 		out = append(out, opened)
 	default:
 		s.state, s.held = stGrace, true
+		m.spend(s.team, s.rate)
 		out = append(out, opened, Effect{Kind: Held, At: m.now, Device: m.device, User: p.User, Product: p.Product,
 			Key: m.graceKey(k, s), Tokens: s.rate})
-		out = m.fire(ents, out) // cumulative use may already be spent
+		out = m.fire(out) // cumulative use may already be spent
 	}
 	return d, out
 }
 
 // join adds a process to a running session: overlapping processes of one (user,
 // product) are one session, and a gap shorter than MergeGap does not end it.
-func (m *Meter) join(k up, s *session, p Proc, ents Entitlements, out []Effect) (Decision, []Effect) {
+func (m *Meter) join(k up, s *session, p Proc, out []Effect) (Decision, []Effect) {
 	d := Decision{Allowed: true, User: k.user, Team: s.team, Product: k.product, Rate: s.rate}
 	switch s.state {
 	case stClosing, stClosed:
@@ -192,14 +219,15 @@ func (m *Meter) join(k up, s *session, p Proc, ents Entitlements, out []Effect) 
 			m.used[k] = append(m.used[k], chunk{end: m.now, d: gap})
 		}
 		s.gapFrom = time.Time{}
-		out = m.fire(ents, out)
+		out = m.fire(out)
 	}
 	return d, out
 }
 
 // Exit reports that a process ended.
 func (m *Meter) Exit(r Reading, id string, ents Entitlements) []Effect {
-	out := m.step(r, ents, nil)
+	m.begin(ents)
+	out := m.step(r, nil)
 	if m.denied[id] {
 		delete(m.denied, id)
 		return out
@@ -224,7 +252,8 @@ func (m *Meter) Exit(r Reading, id string, ents Entitlements) []Effect {
 // Sleep reports that the machine is going to sleep. Sleep is not use: every session ends
 // now, and the processes still running start new sessions at Wake.
 func (m *Meter) Sleep(r Reading, ents Entitlements) []Effect {
-	out := m.step(r, ents, nil)
+	m.begin(ents)
+	out := m.step(r, nil)
 	if m.sleeping {
 		return out
 	}
@@ -244,7 +273,8 @@ func (m *Meter) Sleep(r Reading, ents Entitlements) []Effect {
 
 // Wake reports that the machine woke. Each product still running is decided afresh.
 func (m *Meter) Wake(r Reading, ents Entitlements) []Effect {
-	out := m.step(r, ents, nil)
+	m.begin(ents)
+	out := m.step(r, nil)
 	if !m.sleeping {
 		return out
 	}
@@ -252,7 +282,7 @@ func (m *Meter) Wake(r Reading, ents Entitlements) []Effect {
 	procs := m.asleep
 	m.asleep = nil
 	for _, p := range procs {
-		_, out = m.start(p, ents, out)
+		_, out = m.start(p, out)
 	}
 	return out
 }
@@ -357,7 +387,7 @@ func (m *Meter) deadline(k up, s *session) (time.Time, bool) {
 }
 
 // step moves the effective time to r, firing every deadline on the way in order.
-func (m *Meter) step(r Reading, ents Entitlements, out []Effect) []Effect {
+func (m *Meter) step(r Reading, out []Effect) []Effect {
 	if !m.init {
 		m.init, m.now, m.mono, m.lastWall = true, r.Wall, r.Mono, r.Wall
 		return out
@@ -378,7 +408,7 @@ func (m *Meter) step(r Reading, ents Entitlements, out []Effect) []Effect {
 			break
 		}
 		m.advance(d, &budget)
-		out = m.fire(ents, out)
+		out = m.fire(out)
 	}
 	m.advance(target, &budget)
 	m.prune()
@@ -411,7 +441,7 @@ func (m *Meter) advance(t time.Time, budget *time.Duration) {
 }
 
 // fire carries out every deadline due at the current time, in a stable order.
-func (m *Meter) fire(ents Entitlements, out []Effect) []Effect {
+func (m *Meter) fire(out []Effect) []Effect {
 	var due []up
 	for k, s := range m.sessions {
 		if d, ok := m.deadline(k, s); ok && !d.After(m.now) {
@@ -430,19 +460,19 @@ func (m *Meter) fire(ents Entitlements, out []Effect) []Effect {
 		switch s.state {
 		case stGrace:
 			if m.trailing(k) >= Grace {
-				out = m.commit(k, s, ents, out)
+				out = m.commit(k, s, out)
 			}
 		case stSub:
 			if !s.subUntil.IsZero() && !s.subUntil.After(m.now) {
-				out = m.subEnded(k, s, ents, out)
+				out = m.subEnded(k, s, out)
 			}
 		case stClosing:
 			if !s.closeAt.After(m.now) {
-				out = m.closeDue(k, s, ents, out)
+				out = m.closeDue(k, s, out)
 			}
 		}
 		if s.state == stPaid {
-			out = m.renewDue(k, s, ents, out)
+			out = m.renewDue(k, s, out)
 		}
 	}
 	return out
@@ -454,12 +484,14 @@ func (m *Meter) graceKey(k up, s *session) Key {
 
 // commit turns a session's grace into a paid window [start, start+Day) at the rate of
 // the session's start.
-func (m *Meter) commit(k up, s *session, ents Entitlements, out []Effect) []Effect {
-	e := ents.Entitlement(k.user)
+func (m *Meter) commit(k up, s *session, out []Effect) []Effect {
+	e := m.ent(k.user)
 	key := m.graceKey(k, s)
 	var held int64
 	if s.held {
 		held = s.rate
+	} else {
+		m.spend(e.Team, s.rate)
 	}
 	w := Window{Key: key, Tokens: s.rate, Device: m.device}
 	out = append(out, Effect{Kind: Charged, At: m.now, Device: m.device, User: k.user, Product: k.product,
@@ -467,31 +499,31 @@ func (m *Meter) commit(k up, s *session, ents Entitlements, out []Effect) []Effe
 	s.state, s.window, s.held, s.warned = stPaid, w, false, false
 	delete(m.used, k)
 	m.learn(k, w)
-	return m.renewDue(k, s, ents, out)
+	return m.renewDue(k, s, out)
 }
 
 // renewDue warns before, and renews at, the end of a running session's window (rule 4).
-func (m *Meter) renewDue(k up, s *session, ents Entitlements, out []Effect) []Effect {
+func (m *Meter) renewDue(k up, s *session, out []Effect) []Effect {
 	for s.state == stPaid && s.running() {
 		end := s.window.End()
 		if !s.warned && !end.Add(-RenewalNotice).After(m.now) {
 			s.warned = true
 			if end.After(m.now) {
 				out = append(out, Effect{Kind: Renewing, At: m.now, Device: m.device, User: k.user, Product: k.product,
-					Key: s.window.Key, Until: end, Tokens: ents.Entitlement(k.user).Rates[k.product]})
+					Key: s.window.Key, Until: end, Tokens: m.ent(k.user).Rates[k.product]})
 			}
 		}
 		if end.After(m.now) {
 			return out
 		}
-		out = m.renew(k, s, end, ents, out)
+		out = m.renew(k, s, end, out)
 	}
 	return out
 }
 
 // renew charges a new window from the instant at, when the old one ended, with no grace.
-func (m *Meter) renew(k up, s *session, at time.Time, ents Entitlements, out []Effect) []Effect {
-	e := ents.Entitlement(k.user)
+func (m *Meter) renew(k up, s *session, at time.Time, out []Effect) []Effect {
+	e := m.ent(k.user)
 	if sub, ok := e.Subscribed(k.product, at); ok {
 		s.state, s.subUntil = stSub, sub.Until
 		return append(out, Effect{Kind: Opened, At: at, Device: m.device, User: k.user, Product: k.product, Reason: Subscribed, Until: sub.Until})
@@ -511,6 +543,7 @@ func (m *Meter) renew(k up, s *session, at time.Time, ents Entitlements, out []E
 	}
 	w := Window{Key: key, Tokens: rate, Device: m.device}
 	s.window, s.rate, s.warned = w, rate, false
+	m.spend(e.Team, rate)
 	m.learn(k, w)
 	return append(out, Effect{Kind: Charged, At: at, Device: m.device, User: k.user, Product: k.product,
 		Key: key, Tokens: rate, Renewal: true, Overdraw: e.Available < rate, Until: w.End()})
@@ -518,12 +551,12 @@ func (m *Meter) renew(k up, s *session, at time.Time, ents Entitlements, out []E
 
 // closeDue acts when the warning given to a product the pool could not renew runs out:
 // renew after all if tokens were bought meanwhile, else close it.
-func (m *Meter) closeDue(k up, s *session, ents Entitlements, out []Effect) []Effect {
-	e := ents.Entitlement(k.user)
+func (m *Meter) closeDue(k up, s *session, out []Effect) []Effect {
+	e := m.ent(k.user)
 	at := s.window.End()
 	if e.Available >= e.Rates[k.product] {
 		s.state = stPaid
-		return m.renew(k, s, at, ents, out)
+		return m.renew(k, s, at, out)
 	}
 	s.state = stClosed
 	return append(out, Effect{Kind: Close, At: m.now, Device: m.device, User: k.user, Product: k.product,
@@ -531,9 +564,9 @@ func (m *Meter) closeDue(k up, s *session, ents Entitlements, out []Effect) []Ef
 }
 
 // subEnded applies rule 3 from the moment a subscription ends under a running session.
-func (m *Meter) subEnded(k up, s *session, ents Entitlements, out []Effect) []Effect {
+func (m *Meter) subEnded(k up, s *session, out []Effect) []Effect {
 	at := s.subUntil
-	e := ents.Entitlement(k.user)
+	e := m.ent(k.user)
 	if sub, ok := e.Subscribed(k.product, at); ok { // renewed meanwhile
 		s.subUntil = sub.Until
 		return out
@@ -552,6 +585,7 @@ func (m *Meter) subEnded(k up, s *session, ents Entitlements, out []Effect) []Ef
 			Tokens: s.rate, Until: s.closeAt})
 	}
 	s.state, s.held = stGrace, true
+	m.spend(e.Team, s.rate)
 	return append(out,
 		Effect{Kind: Opened, At: at, Device: m.device, User: k.user, Product: k.product, Reason: InGrace},
 		Effect{Kind: Held, At: at, Device: m.device, User: k.user, Product: k.product, Key: m.graceKey(k, s), Tokens: s.rate})
@@ -559,6 +593,7 @@ func (m *Meter) subEnded(k up, s *session, ents Entitlements, out []Effect) []Ef
 
 func (m *Meter) release(k up, s *session) Effect {
 	s.held = false
+	m.spend(s.team, -s.rate)
 	return Effect{Kind: Released, At: m.now, Device: m.device, User: k.user, Product: k.product,
 		Key: m.graceKey(k, s), Tokens: s.rate, Use: s.use}
 }

@@ -1,0 +1,130 @@
+package charge
+
+import (
+	"slices"
+	"time"
+)
+
+// State is everything a Meter knows, as plain data, so that an agent can checkpoint it
+// into its journal and rebuild the same Meter after a restart.
+type State struct {
+	Device   string         `json:"device"`
+	Policy   Policy         `json:"policy"`
+	Init     bool           `json:"init"`
+	Now      time.Time      `json:"now"`
+	Mono     time.Duration  `json:"mono"`
+	LastWall time.Time      `json:"last_wall"`
+	Pruned   time.Time      `json:"pruned"`
+	Sessions []SessionState `json:"sessions,omitempty"`
+	Denied   []string       `json:"denied,omitempty"`
+	Use      []UseState     `json:"use,omitempty"`
+	Windows  []Window       `json:"windows,omitempty"`
+	Asleep   []Proc         `json:"asleep,omitempty"`
+	Sleeping bool           `json:"sleeping,omitempty"`
+}
+
+// SessionState is one open session.
+type SessionState struct {
+	User     string        `json:"user"`
+	Product  string        `json:"product"`
+	Team     string        `json:"team"`
+	Start    time.Time     `json:"start"`
+	Procs    []string      `json:"procs"`
+	State    string        `json:"state"`
+	Rate     int64         `json:"rate"`
+	Held     bool          `json:"held,omitempty"`
+	Window   Window        `json:"window,omitzero"`
+	SubUntil time.Time     `json:"sub_until,omitzero"`
+	GapFrom  time.Time     `json:"gap_from,omitzero"`
+	CloseAt  time.Time     `json:"close_at,omitzero"`
+	Warned   bool          `json:"warned,omitempty"`
+	Use      time.Duration `json:"use"`
+}
+
+// UseState is the uncharged use of one (user, product).
+type UseState struct {
+	User    string          `json:"user"`
+	Product string          `json:"product"`
+	Ends    []time.Time     `json:"ends"`
+	Lengths []time.Duration `json:"lengths"`
+}
+
+var stateNames = map[state]string{stGrace: "grace", stPaid: "paid", stSub: "subscription", stClosing: "closing", stClosed: "closed"}
+
+// Save returns the Meter's state.
+func (m *Meter) Save() State {
+	st := State{Device: m.device, Policy: m.policy, Init: m.init, Now: m.now, Mono: m.mono, LastWall: m.lastWall,
+		Pruned: m.pruned, Asleep: slices.Clone(m.asleep), Sleeping: m.sleeping, Denied: sortedKeys(m.denied)}
+	for _, k := range m.keys() {
+		s := m.sessions[k]
+		st.Sessions = append(st.Sessions, SessionState{User: k.user, Product: k.product, Team: s.team, Start: s.start,
+			Procs: sortedKeys(s.procs), State: stateNames[s.state], Rate: s.rate, Held: s.held, Window: s.window,
+			SubUntil: s.subUntil, GapFrom: s.gapFrom, CloseAt: s.closeAt, Warned: s.warned, Use: s.use})
+	}
+	for _, k := range sortedUps(m.used) {
+		u := UseState{User: k.user, Product: k.product}
+		for _, c := range m.used[k] {
+			u.Ends, u.Lengths = append(u.Ends, c.end), append(u.Lengths, c.d)
+		}
+		st.Use = append(st.Use, u)
+	}
+	for _, k := range sortedUps(m.windows) {
+		st.Windows = append(st.Windows, m.windows[k]...)
+	}
+	return st
+}
+
+// Restore rebuilds a Meter from a saved state.
+func Restore(st State) *Meter {
+	m := NewMeter(st.Device, st.Policy)
+	m.init, m.now, m.mono, m.lastWall, m.pruned = st.Init, st.Now, st.Mono, st.LastWall, st.Pruned
+	m.asleep, m.sleeping = slices.Clone(st.Asleep), st.Sleeping
+	for _, id := range st.Denied {
+		m.denied[id] = true
+	}
+	for _, ss := range st.Sessions {
+		k := up{ss.User, ss.Product}
+		s := &session{team: ss.Team, start: ss.Start, procs: map[string]bool{}, rate: ss.Rate, held: ss.Held,
+			window: ss.Window, subUntil: ss.SubUntil, gapFrom: ss.GapFrom, closeAt: ss.CloseAt, warned: ss.Warned, use: ss.Use}
+		for st, name := range stateNames {
+			if name == ss.State {
+				s.state = st
+			}
+		}
+		for _, id := range ss.Procs {
+			s.procs[id] = true
+			m.procs[id] = k
+		}
+		m.sessions[k] = s
+	}
+	for _, u := range st.Use {
+		k := up{u.User, u.Product}
+		for i := range u.Ends {
+			m.used[k] = append(m.used[k], chunk{end: u.Ends[i], d: u.Lengths[i]})
+		}
+	}
+	for _, w := range st.Windows {
+		m.learn(up{w.Key.User, w.Key.Product}, w)
+	}
+	return m
+}
+
+// Procs lists the processes the meter counts as running, for reconciling with the OS
+// after a restart.
+func (m *Meter) Procs() []Proc {
+	out := make([]Proc, 0, len(m.procs))
+	for _, id := range sortedKeys(m.procs) {
+		k := m.procs[id]
+		out = append(out, Proc{ID: id, User: k.user, Product: k.product})
+	}
+	return out
+}
+
+func sortedUps[V any](m map[up]V) []up {
+	ks := make([]up, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, upCmp)
+	return ks
+}
