@@ -50,6 +50,11 @@ type verb struct {
 
 func verbs() []verb {
 	return []verb{
+		{"run", "run the agent in the foreground (what the service runs)", runAgent},
+		{"status", "show sessions, balance, sync backlog and config health", runStatus},
+		{"check", "say whether a launch would be allowed now, and why (exit 0 / 3)", runCheck},
+		{"launch", "start a product only if it is allowed", runLaunch},
+		{"reload", "make the agent re-read its configuration (administrators)", runReload},
 		{"simulate", "replay a usage timeline and print what it would cost in tokens", runSimulate},
 		{"version", "print the version", runVersion},
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -16,38 +15,32 @@ import (
 )
 
 func runSimulate(_ context.Context, e env, args []string) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, `Usage: tollgate simulate FILE [--json]
+	fs := newFlags(e, "simulate", `Usage: tollgate simulate FILE [--json]
 
 Replays a usage timeline (YAML; see the README) through the charging rules and prints every
 decision, charge, window, hold release, forfeiture and notice, then the tokens per user, per
 product and per team, and each team's balance.
 `)
-		fs.PrintDefaults()
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, ok, err := parseAll(fs, args)
+	if !ok {
+		return err
 	}
-	if err := fs.Parse(reorder(args)); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return &usageError{msg: err.Error()}
-	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		return &usageError{msg: "simulate takes one timeline file"}
 	}
-	data, err := os.ReadFile(fs.Arg(0))
+	file := pos[0]
+	data, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	tl, err := sim.Parse(fs.Arg(0), data)
+	tl, err := sim.Parse(file, data)
 	if err != nil {
 		return err
 	}
 	res, err := sim.Run(tl)
 	if err != nil {
-		return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -56,20 +49,6 @@ product and per team, and each team's balance.
 	}
 	printResult(e.stdout, res)
 	return nil
-}
-
-// reorder moves flags after positional arguments to the front, so `simulate FILE --json`
-// works as people type it.
-func reorder(args []string) []string {
-	var flags, rest []string
-	for _, a := range args {
-		if len(a) > 1 && a[0] == '-' {
-			flags = append(flags, a)
-		} else {
-			rest = append(rest, a)
-		}
-	}
-	return append(flags, rest...)
 }
 
 func printResult(w io.Writer, res *sim.Result) {

@@ -666,3 +666,26 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(ks)
 	return ks
 }
+
+// Check answers whether user may start product now without changing anything: the
+// question `tollgate check` and the pre-exec gate ask before a process exists.
+func (m *Meter) Check(user, product string, ents Entitlements) Decision {
+	k := up{user, product}
+	if s, ok := m.sessions[k]; ok {
+		d := Decision{Allowed: true, User: user, Team: s.team, Product: product, Rate: s.rate}
+		switch s.state {
+		case stSub:
+			d.Reason, d.Until = Subscribed, s.subUntil
+		case stPaid:
+			d.Reason, d.Until = PaidWindow, s.window.End()
+		case stGrace:
+			d.Reason = InGrace
+		default:
+			d.Allowed, d.Reason = false, InsufficientTokens
+		}
+		return d
+	}
+	e := ents.Entitlement(user)
+	e.Windows = append(slices.Clip(e.Windows), m.windows[k]...)
+	return Decide(e, product, m.now, m.policy)
+}

@@ -387,3 +387,26 @@ func TestFold(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckChangesNothing(t *testing.T) {
+	w := newWorld(t, 100, charge.Policy{})
+	if d := w.m.Check("mary", "revit", w); d.Reason != charge.InGrace || !d.Allowed {
+		t.Errorf("got %s before any session, want grace", d.Reason)
+	}
+	if got := len(w.m.Sessions()); got != 0 {
+		t.Errorf("got %d sessions after a check, want 0", got)
+	}
+	w.open("r", "revit")
+	w.pass(6 * time.Minute)
+	if d := w.m.Check("mary", "revit", w); d.Reason != charge.PaidWindow || !d.Until.Equal(monday.Add(charge.Day)) {
+		t.Errorf("got %s until %v with a window open, want paid_window until %v", d.Reason, d.Until, monday.Add(charge.Day))
+	}
+	w.close("r")
+	w.pass(time.Minute)
+	if d := w.m.Check("mary", "revit", w); d.Reason != charge.PaidWindow {
+		t.Errorf("got %s after closing inside the window, want paid_window", d.Reason)
+	}
+	if d := w.m.Check("mary", "autocad", w); d.Reason != charge.InGrace || d.Rate != 7 {
+		t.Errorf("got %s rate %d for another product, want grace at 7", d.Reason, d.Rate)
+	}
+}

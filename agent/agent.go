@@ -1,0 +1,378 @@
+// Package agent is the workstation daemon: it watches product processes, decides each
+// launch with the charging rules, closes what is not paid for and tells the user why,
+// and journals every charge before acting on it. It owns every goroutine it starts and
+// knows nothing of which OS it runs on: that is package platform.
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"tollgate/agent/journal"
+	"tollgate/charge"
+	"tollgate/config"
+	"tollgate/platform"
+)
+
+// ProcSource reports processes starting and exiting; platform.Source is the real one.
+type ProcSource interface {
+	Run(ctx context.Context, interval time.Duration, fn func(platform.Diff)) error
+	Mode() string
+}
+
+// Options configures an Agent. Zero values mean the real thing.
+type Options struct {
+	ConfigFile string      // default: platform.DefaultPaths().ConfigFile
+	StateDir   string      // the journal's folder; default platform.DefaultPaths().StateDir
+	Socket     string      // the local API; default platform.DefaultPaths().Socket
+	Logger     *zap.Logger // default: as the config's log section says
+	Clock      Clock       // default: the system's clocks
+	Source     ProcSource  // default: platform.NewSource
+	// Terminate closes a process: asked first, killed after grace. Default platform.Terminate.
+	Terminate func(ctx context.Context, key platform.ProcKey, grace time.Duration) (platform.Ending, error)
+	// Gate turns on the pre-exec gate where the OS allows it (Linux fanotify).
+	Gate bool
+	// CloseGrace is how long a denied process is given to close before it is killed; 2s.
+	CloseGrace time.Duration
+}
+
+// Agent is the daemon. New prepares it; Run runs it until its context ends.
+type Agent struct {
+	opts    Options
+	log     *zap.Logger
+	level   *zap.AtomicLevel
+	watcher *config.Watcher
+	src     ProcSource
+	journal *journal.Journal
+	ents    *entitlements
+	device  string
+
+	mu        sync.Mutex // guards everything below
+	cfg       *config.Config
+	meter     *charge.Meter
+	tracked   map[string]platform.ProcKey // processes of products, by meter id
+	first     bool                        // the next process diff is the first after start
+	lastRead  charge.Reading
+	lastSaved time.Time
+	inputs    uint64
+	messages  []Message
+	subs      map[chan Message]string // subscriber -> licensing user ("" = all)
+	rollbacks int
+	closing   sync.WaitGroup // terminations under way
+	runCtx    context.Context
+	cancel    context.CancelCauseFunc
+	gateOn    bool
+	gateErr   string
+}
+
+const (
+	heartbeat       = time.Minute // how often an uneventful tick is journaled, for the clock's high-water mark
+	checkpointEvery = 500         // inputs between checkpoints of the meter
+	keepSent        = 7 * 24 * time.Hour
+	keepMessages    = 200
+	sleepGap        = 30 * time.Second // wall time passing this much faster than monotonic time means the machine slept
+)
+
+// New loads the configuration, opens the journal and rebuilds the meter from it. A
+// configuration that does not load is an error here: the agent never starts on a guess.
+func New(opts Options) (*Agent, error) {
+	paths := platform.DefaultPaths()
+	if opts.ConfigFile == "" {
+		opts.ConfigFile = paths.ConfigFile
+	}
+	if opts.StateDir == "" {
+		opts.StateDir = paths.StateDir
+	}
+	if opts.Socket == "" {
+		opts.Socket = paths.Socket
+	}
+	if opts.Clock == nil {
+		opts.Clock = systemClock{start: time.Now()}
+	}
+	if opts.Terminate == nil {
+		opts.Terminate = platform.Terminate
+	}
+	if opts.CloseGrace == 0 {
+		opts.CloseGrace = 2 * time.Second
+	}
+	cfg, err := config.Load(opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true}
+	a.log = opts.Logger
+	if a.log == nil {
+		l, lvl, err := config.NewLogger(cfg.Log)
+		if err != nil {
+			return nil, err
+		}
+		a.log, a.level = l, &lvl
+	}
+	a.log = a.log.Named("agent")
+	a.watcher, err = config.NewWatcher(config.WatchOptions{MainFile: opts.ConfigFile, Logger: a.log, Level: a.level})
+	if err != nil {
+		return nil, err
+	}
+	snap, err := a.loadSnapshot(cfg)
+	if err != nil {
+		return nil, err
+	}
+	a.journal, err = journal.Open(filepath.Join(opts.StateDir, "journal.db"))
+	if err != nil {
+		return nil, err
+	}
+	if err := a.restore(snap); err != nil {
+		a.journal.Close()
+		return nil, err
+	}
+	a.src = a.source()
+	return a, nil
+}
+
+func (a *Agent) loadSnapshot(cfg *config.Config) (*Snapshot, error) {
+	if cfg.EntitlementFile == "" {
+		return nil, errors.New("no entitlement source: set entitlement_file in the config (ledger sync is not built yet)")
+	}
+	return LoadSnapshot(cfg.EntitlementFile)
+}
+
+// restore rebuilds the meter: the last checkpoint, then every input since, with the
+// answers it was given then.
+func (a *Agent) restore(snap *Snapshot) error {
+	dev, err := a.journal.Device(newDeviceID)
+	if err != nil {
+		return err
+	}
+	a.device = dev
+	st, ins, err := a.journal.Load()
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if st != nil {
+		a.meter = charge.Restore(*st)
+	} else {
+		a.meter = charge.NewMeter(dev, a.policy(a.cfg))
+	}
+	for _, in := range ins {
+		rp := &replayer{answers: in.Answers}
+		switch in.Kind {
+		case "start":
+			a.meter.Start(in.Reading, in.Proc, rp)
+		case "exit":
+			a.meter.Exit(in.Reading, in.Proc.ID, rp)
+		case "advance":
+			a.meter.Advance(in.Reading, rp)
+		case "sleep":
+			a.meter.Sleep(in.Reading, rp)
+		case "wake":
+			a.meter.Wake(in.Reading, rp)
+		case "learn":
+			a.meter.Learn(in.Window)
+		case "policy":
+			a.meter.SetPolicy(in.Policy)
+		default:
+			return fmt.Errorf("journal input %d: unknown kind %q", in.Seq, in.Kind)
+		}
+		if rp.short || len(rp.answers) > 0 {
+			return fmt.Errorf("journal input %d (%s) does not replay as it was recorded: the journal is damaged; move %s aside to start afresh (unsent charges in it would be lost)", in.Seq, in.Kind, a.opts.StateDir)
+		}
+		a.inputs = in.Seq
+		a.lastRead = in.Reading
+	}
+	for _, p := range a.meter.Procs() {
+		key, err := parseProcKey(p.ID)
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		a.tracked[p.ID] = key
+	}
+	entries, err := a.journal.Entries(false, 0)
+	if err != nil {
+		return err
+	}
+	a.ents = newEntitlements(snap)
+	a.ents.replace(snap, entries)
+	a.meter.SetPolicy(a.policy(a.cfg))
+	a.log.Info("journal replayed", zap.String("device", dev), zap.Int("inputs", len(ins)), zap.Int("sessions", len(a.meter.Sessions())))
+	return nil
+}
+
+func (a *Agent) policy(cfg *config.Config) charge.Policy {
+	p := charge.Policy{RenewalWhenEmpty: charge.WhenEmpty(cfg.Policy.RenewalWhenEmpty), CloseAfter: cfg.Policy.CloseAfter, OfflineMaxAge: cfg.Policy.OfflineMaxAge}
+	if p.OfflineMaxAge == 0 {
+		p.OfflineMaxAge = 100 * 365 * 24 * time.Hour // "0 means never offline"
+	}
+	return p
+}
+
+func newDeviceID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	rand.Read(b)
+	return fmt.Sprintf("%s-%s", host, hex.EncodeToString(b))
+}
+
+// Run runs the agent until ctx ends: the config watcher, the process source, the clock's
+// ticks, the local API and, where allowed, the pre-exec gate. It returns the first fatal
+// error (a journal that cannot be written), after stopping everything it started.
+func (a *Agent) Run(ctx context.Context) error {
+	defer a.journal.Close()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	a.mu.Lock()
+	a.runCtx, a.cancel = ctx, cancel
+	a.mu.Unlock()
+
+	api, err := a.listen()
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	run := func(name string, f func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(ctx); err != nil && ctx.Err() == nil {
+				a.log.Error(name+" stopped", zap.Error(err))
+				cancel(fmt.Errorf("%s: %w", name, err))
+			}
+		}()
+	}
+	run("config watcher", a.watcher.Run)
+	run("config updates", a.followConfig)
+	run("local API", api.serve)
+	run("clock", a.tick)
+	run("process source", func(ctx context.Context) error {
+		return a.src.Run(ctx, a.config().Policy.PollInterval, a.onDiff)
+	})
+	if a.opts.Gate {
+		run("pre-exec gate", a.gate)
+	}
+	a.log.Info("agent running", zap.String("device", a.device), zap.String("socket", a.opts.Socket))
+	<-ctx.Done()
+	api.close()
+	wg.Wait()
+	a.closing.Wait()
+	a.mu.Lock()
+	a.checkpoint()
+	a.mu.Unlock()
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func (a *Agent) source() ProcSource {
+	if a.opts.Source != nil {
+		return a.opts.Source
+	}
+	return platform.NewSource(platform.SourceOptions{Logger: a.log.Named("procs"), Filter: mayBeProduct(a.cfg)})
+}
+
+// mayBeProduct lets the process source skip reading the details of processes whose name
+// cannot be a product's. Names may be cut by the kernel, so a prefix is enough; a
+// catalogue that matches by path alone must see every process.
+func mayBeProduct(cfg *config.Config) func(string) bool {
+	var names []string
+	for _, p := range cfg.Products {
+		if len(p.Match.Exe) == 0 {
+			return nil
+		}
+		for _, e := range p.Match.Exe {
+			names = append(names, strings.ToLower(e))
+		}
+	}
+	return func(name string) bool {
+		name = strings.ToLower(name)
+		for _, n := range names {
+			if n == name || strings.TrimSuffix(n, ".exe") == name || len(name) >= 15 && strings.HasPrefix(n, name) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func (a *Agent) config() *config.Config {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg
+}
+
+// followConfig swaps in each configuration the watcher accepts.
+func (a *Agent) followConfig(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case cfg := <-a.watcher.Updates():
+			if err := a.reconfigure(cfg); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (a *Agent) reconfigure(cfg *config.Config) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cfg = cfg
+	if cfg.EntitlementFile != "" {
+		snap, err := LoadSnapshot(cfg.EntitlementFile)
+		if err != nil {
+			a.log.Warn("entitlement file not reloaded; the previous one stays in force", zap.Error(err))
+		} else {
+			entries, err := a.journal.Entries(false, 0)
+			if err != nil {
+				return err
+			}
+			a.ents.replace(snap, entries)
+		}
+	}
+	p := a.policy(cfg)
+	_, err := a.record(journal.Input{Kind: "policy", Reading: a.lastRead, Policy: p}, func(charge.Entitlements) []charge.Effect {
+		a.meter.SetPolicy(p)
+		return nil
+	})
+	return err
+}
+
+// tick advances the meter on the clock, so that grace ends and renewals happen on time
+// even when no process starts or stops.
+func (a *Agent) tick(ctx context.Context) error {
+	t := time.NewTicker(a.config().Policy.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := a.advance(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Reload re-reads the configuration at once, for `tollgate reload`; a bad one is refused
+// and the one in force stays.
+func (a *Agent) Reload() error {
+	cfg, err := config.Load(a.opts.ConfigFile)
+	if err != nil {
+		return err
+	}
+	return a.reconfigure(cfg)
+}
+
+func goos() string { return runtime.GOOS }

@@ -1,0 +1,305 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"tollgate/charge"
+	"tollgate/config"
+	"tollgate/platform"
+)
+
+// The local API: HTTP over a unix socket or a named pipe, for the CLI and the per-user
+// notifier. Callers are identified by the OS (platform.PeerOf), never by what they say:
+// any local user may ask about their own launches; only an administrator may reload the
+// configuration or read another user's data. Requests that carry Origin or Referer come
+// from a browser and are refused, so no web page can reach the agent.
+
+// Status is what `tollgate status` shows.
+type Status struct {
+	Device       string           `json:"device"`
+	Now          time.Time        `json:"now"`
+	Caller       string           `json:"caller"` // the licensing user asking
+	Admin        bool             `json:"admin"`
+	Sessions     []charge.Session `json:"sessions"`
+	Available    *int64           `json:"available,omitempty"` // the caller's team's balance, as the agent knows it
+	AsOf         time.Time        `json:"entitlement_as_of"`
+	Backlog      int              `json:"sync_backlog"` // journaled effects not yet answered by the ledger
+	Config       config.Health    `json:"config"`
+	Source       string           `json:"process_source"`
+	Gate         string           `json:"pre_exec_gate"`
+	Rollbacks    int              `json:"clock_rollbacks"`
+	Messages     []Message        `json:"messages"`
+	AdminContact string           `json:"admin_contact,omitempty"`
+}
+
+// CheckResult answers `tollgate check`.
+type CheckResult struct {
+	charge.Decision
+	Name    string `json:"name"`
+	Message string `json:"message"`
+	Contact string `json:"contact,omitempty"`
+}
+
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+type server struct {
+	a   *Agent
+	srv *http.Server
+	ln  net.Listener
+}
+
+func (a *Agent) listen() (*server, error) {
+	ln, err := platform.Listen(a.opts.Socket)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{a: a, ln: ln}
+	mux := http.NewServeMux()
+	for _, r := range []struct {
+		pattern string
+		admin   bool
+		h       func(http.ResponseWriter, *http.Request, caller)
+	}{
+		{"GET /v0/status", false, s.status},
+		{"GET /v0/check", false, s.check},
+		{"GET /v0/messages", false, s.messages},
+		{"GET /v0/events", false, s.events},
+		{"POST /v0/reload", true, s.reload},
+	} {
+		mux.Handle(r.pattern, s.guard(r.admin, r.h))
+	}
+	s.srv = &http.Server{Handler: mux, ConnContext: platform.ConnContext, ReadHeaderTimeout: 5 * time.Second,
+		ErrorLog: zap.NewStdLog(a.log.Named("localapi"))}
+	return s, nil
+}
+
+func (s *server) serve(ctx context.Context) error {
+	err := s.srv.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+func (s *server) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s.srv.Shutdown(ctx)
+}
+
+// caller is who is asking, as the OS says.
+type caller struct {
+	peer  platform.Peer
+	user  string // licensing user
+	admin bool
+}
+
+func (s *server) guard(admin bool, h func(http.ResponseWriter, *http.Request, caller)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" {
+			writeErr(w, http.StatusForbidden, "browser_refused", "the local API does not answer web pages")
+			return
+		}
+		peer, ok := platform.PeerFrom(r.Context())
+		if !ok {
+			writeErr(w, http.StatusForbidden, "unknown_caller", "the operating system could not say who is asking")
+			return
+		}
+		c := caller{peer: peer, admin: peer.Admin}
+		account, domain := peer.User, ""
+		if d, u, ok := strings.Cut(peer.User, `\`); ok {
+			domain, account = d, u
+		}
+		if u, err := s.a.config().User(account, domain); err == nil {
+			c.user = u
+		}
+		if admin && !c.admin {
+			writeErr(w, http.StatusForbidden, "admin_only", "only an administrator may do this; run it with sudo or as Administrator")
+			return
+		}
+		h(w, r, c)
+	})
+}
+
+// forUser is the licensing user a request is about: the caller's own, or, for an
+// administrator, any user named in ?user=.
+func forUser(w http.ResponseWriter, r *http.Request, c caller) (string, bool) {
+	u := r.URL.Query().Get("user")
+	if u == "" || u == c.user {
+		if c.user == "" {
+			writeErr(w, http.StatusForbidden, "unknown_caller", "your account does not map to a licensing user")
+			return "", false
+		}
+		return c.user, true
+	}
+	if !c.admin {
+		writeErr(w, http.StatusForbidden, "other_user", "you may ask only about your own launches")
+		return "", false
+	}
+	return u, true
+}
+
+func (s *server) status(w http.ResponseWriter, r *http.Request, c caller) {
+	a := s.a
+	a.mu.Lock()
+	st := Status{Device: a.device, Now: a.meter.Now(), Caller: c.user, Admin: c.admin, Rollbacks: a.rollbacks,
+		AsOf: a.ents.asOf(), AdminContact: a.cfg.AdminContact, Gate: a.gateState()}
+	for _, ss := range a.meter.Sessions() {
+		if c.admin || ss.User == c.user {
+			st.Sessions = append(st.Sessions, ss)
+		}
+	}
+	for _, m := range a.messages {
+		if c.admin || m.User == c.user {
+			st.Messages = append(st.Messages, m)
+		}
+	}
+	a.mu.Unlock()
+	if c.user != "" {
+		e := a.ents.Entitlement(c.user)
+		if e.Team != "" {
+			st.Available = &e.Available
+		}
+	}
+	st.Source = a.src.Mode()
+	st.Config = a.watcher.Health()
+	if unsent, err := a.journal.Entries(true, 0); err == nil {
+		st.Backlog = len(unsent)
+	}
+	writeJSON(w, st)
+}
+
+func (s *server) check(w http.ResponseWriter, r *http.Request, c caller) {
+	user, ok := forUser(w, r, c)
+	if !ok {
+		return
+	}
+	product := r.URL.Query().Get("product")
+	cfg := s.a.config()
+	p, known := cfg.Product(product)
+	if !known {
+		writeErr(w, http.StatusNotFound, "unknown_product", "no product "+quote(product)+" in this workstation's catalogue")
+		return
+	}
+	s.a.mu.Lock()
+	d := s.a.meter.Check(user, product, s.a.ents)
+	s.a.mu.Unlock()
+	res := CheckResult{Decision: d, Name: nameOf(p), Contact: cfg.AdminContact}
+	if d.Allowed {
+		res.Message = allowedText(d, res.Name)
+	} else {
+		res.Message = denialText(&d, res.Name)
+	}
+	writeJSON(w, res)
+}
+
+func (s *server) messages(w http.ResponseWriter, r *http.Request, c caller) {
+	user, ok := forUser(w, r, c)
+	if !ok {
+		return
+	}
+	s.a.mu.Lock()
+	var out []Message
+	for _, m := range s.a.messages {
+		if m.User == user {
+			out = append(out, m)
+		}
+	}
+	s.a.mu.Unlock()
+	writeJSON(w, out)
+}
+
+// events streams the caller's messages as JSON lines, for the notifier.
+func (s *server) events(w http.ResponseWriter, r *http.Request, c caller) {
+	user, ok := forUser(w, r, c)
+	if !ok {
+		return
+	}
+	ch := make(chan Message, 16)
+	s.a.mu.Lock()
+	s.a.subs[ch] = user
+	s.a.mu.Unlock()
+	defer func() {
+		s.a.mu.Lock()
+		delete(s.a.subs, ch)
+		s.a.mu.Unlock()
+	}()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	flush(w)
+	enc := json.NewEncoder(w)
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case m := <-ch:
+			if enc.Encode(m) != nil {
+				return
+			}
+			flush(w)
+		}
+	}
+}
+
+func (s *server) reload(w http.ResponseWriter, r *http.Request, c caller) {
+	if err := s.a.Reload(); err != nil {
+		writeErr(w, http.StatusUnprocessableEntity, "config_refused", err.Error()+"; the configuration in force is unchanged")
+		return
+	}
+	writeJSON(w, map[string]any{"reloaded": true, "files": s.a.config().Files()})
+}
+
+func flush(w http.ResponseWriter) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(apiError{Code: code, Message: msg})
+}
+
+func quote(s string) string { return `"` + s + `"` }
+
+func nameOf(p config.Product) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.ID
+}
+
+func allowedText(d charge.Decision, name string) string {
+	switch d.Reason {
+	case charge.Subscribed:
+		return name + " is covered by your subscription: no tokens."
+	case charge.PaidWindow:
+		return name + " is paid for until " + clock(d.Until) + ": no tokens."
+	}
+	return graceText(d, name)
+}
+
+func graceText(d charge.Decision, name string) string {
+	return "You may start " + name + ". Closing it within 5 minutes costs nothing; after that it costs " +
+		itoa(d.Rate) + " tokens for 24 hours (your team has " + itoa(d.Available) + ")."
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

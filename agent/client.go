@@ -1,0 +1,122 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+
+	"tollgate/platform"
+)
+
+// Client talks to a running agent over its local API.
+type Client struct {
+	hc *http.Client
+}
+
+// NewClient returns a client for the agent listening at socket (a unix socket path or a
+// named pipe name).
+func NewClient(socket string) *Client {
+	return &Client{hc: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return platform.Dial(ctx, socket) },
+	}}}
+}
+
+// APIError is the agent's refusal, with its stable code.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any) error {
+	u := "http://tollgate" + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e apiError
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+			return fmt.Errorf("agent answered %s", resp.Status)
+		}
+		return &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Message}
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// Status is the agent's status as the caller may see it.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.do(ctx, http.MethodGet, "/v0/status", nil, &s)
+}
+
+// Check asks whether a launch of product would be allowed now; user is empty for the
+// caller's own.
+func (c *Client) Check(ctx context.Context, product, user string) (CheckResult, error) {
+	q := url.Values{"product": {product}}
+	if user != "" {
+		q.Set("user", user)
+	}
+	var r CheckResult
+	return r, c.do(ctx, http.MethodGet, "/v0/check", q, &r)
+}
+
+// Messages lists what the caller has been told.
+func (c *Client) Messages(ctx context.Context, user string) ([]Message, error) {
+	q := url.Values{}
+	if user != "" {
+		q.Set("user", user)
+	}
+	var ms []Message
+	return ms, c.do(ctx, http.MethodGet, "/v0/messages", q, &ms)
+}
+
+// Reload makes the agent re-read its configuration; administrators only.
+func (c *Client) Reload(ctx context.Context) error {
+	var out map[string]any
+	return c.do(ctx, http.MethodPost, "/v0/reload", nil, &out)
+}
+
+// Events calls fn with each message for the caller until ctx ends or the agent goes.
+func (c *Client) Events(ctx context.Context, fn func(Message)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://tollgate/v0/events", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e apiError
+		json.NewDecoder(resp.Body).Decode(&e)
+		return &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Message}
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var m Message
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			return err
+		}
+		fn(m)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return sc.Err()
+}

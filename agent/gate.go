@@ -1,0 +1,81 @@
+package agent
+
+import (
+	"context"
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	"tollgate/charge"
+	"tollgate/config"
+	"tollgate/platform"
+)
+
+// gate runs the pre-exec gate where the OS allows it. Where it does not, launches that
+// are denied are closed after they start; that is logged once and shown by `status`.
+func (a *Agent) gate(ctx context.Context) error {
+	g, err := platform.NewGate(platform.GateOptions{Paths: gatePaths(a.config()), Decide: a.gateDecide, Logger: a.log})
+	a.mu.Lock()
+	if err != nil {
+		a.gateErr = err.Error()
+		a.mu.Unlock()
+		a.log.Info("pre-exec gate unavailable; denied launches are closed after start", zap.Error(err))
+		return nil
+	}
+	a.gateOn = true
+	a.mu.Unlock()
+	return g.Run(ctx)
+}
+
+func (a *Agent) gateState() string {
+	switch {
+	case a.gateOn:
+		return "on"
+	case a.gateErr != "":
+		return "off: " + a.gateErr
+	}
+	return "off"
+}
+
+// gatePaths is what the gate watches: the catalogue's path globs. Products known by name
+// alone cannot be gated.
+func gatePaths(cfg *config.Config) []string {
+	var out []string
+	for _, p := range cfg.Products {
+		for _, g := range p.Match.Path {
+			out = append(out, filepath.FromSlash(g))
+		}
+	}
+	return out
+}
+
+// gateDecide answers the gate from local state only: the catalogue, the user behind the
+// launching process, and the meter. It changes nothing: the launch, if allowed, is seen
+// by the process source like any other.
+func (a *Agent) gateDecide(req platform.GateRequest) bool {
+	cfg := a.config()
+	p, ok := cfg.Match(req.Exe, nil, goos())
+	if !ok {
+		return true
+	}
+	account, err := procOwner(req.PID)
+	if err != nil {
+		return true // not knowing who launches, the process source decides after start
+	}
+	user, err := cfg.User(account, "")
+	if err != nil {
+		return true
+	}
+	a.mu.Lock()
+	d := a.meter.Check(user, p.ID, a.ents)
+	if !d.Allowed {
+		f := charge.Effect{Kind: charge.Denied, At: a.meter.Now(), Device: a.device, User: user, Product: p.ID, Reason: d.Reason, Decision: &d}
+		if m, ok := messageFor(f, nameOf(p), cfg.AdminContact, false); ok {
+			a.tell(m)
+		}
+	}
+	a.mu.Unlock()
+	a.log.Info("launch gated", zap.String("user", user), zap.String("product", p.ID), zap.String("exe", req.Exe),
+		zap.Bool("allowed", d.Allowed), zap.String("reason", string(d.Reason)))
+	return d.Allowed
+}

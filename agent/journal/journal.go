@@ -1,0 +1,280 @@
+// Package journal is the agent's durable record. Every input the meter sees is written,
+// with the entitlement answers it was given and the effects that came of it, in one
+// fsynced transaction before anything is acted on. After a crash the agent restores the
+// last checkpoint of the meter and replays the inputs since, which gives back the same
+// state, so no charge is lost and none is repeated.
+package journal
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"tollgate/charge"
+)
+
+var (
+	bucketInputs = []byte("inputs")
+	bucketOutbox = []byte("outbox")
+	bucketMeta   = []byte("meta")
+	keyState     = []byte("state")
+	keyDevice    = []byte("device")
+)
+
+// Input is one thing the meter was told, with everything needed to tell it again.
+type Input struct {
+	Seq     uint64               `json:"seq"`
+	Kind    string               `json:"kind"` // start, exit, advance, sleep, wake, learn, policy
+	Reading charge.Reading       `json:"reading"`
+	Proc    charge.Proc          `json:"proc,omitzero"`
+	Window  charge.Window        `json:"window,omitzero"`
+	Policy  charge.Policy        `json:"policy,omitzero"`
+	Answers []charge.Entitlement `json:"answers,omitempty"` // what the meter was told, in order
+}
+
+// Entry is an effect in the outbox, waiting to be synced to the ledger.
+type Entry struct {
+	ID     string        `json:"id"`
+	Seq    uint64        `json:"seq"`
+	Effect charge.Effect `json:"effect"`
+	Sent   bool          `json:"sent,omitempty"`
+	Answer string        `json:"answer,omitempty"` // the ledger's answer: accepted, duplicate, folded, refused
+}
+
+// checkpoint is the meter's state after input Seq.
+type checkpoint struct {
+	Seq   uint64       `json:"seq"`
+	State charge.State `json:"state"`
+}
+
+// Journal is a bbolt database, fsynced on every commit.
+type Journal struct {
+	db *bolt.DB
+}
+
+// Open opens or creates the journal at path, readable by its owner only. A journal held
+// by another running agent is an error after a second, not a wait.
+func Open(path string) (*Journal, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("journal %s is in use by another tollgate agent: stop it first", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketInputs, bucketOutbox, bucketMeta} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	return &Journal{db: db}, nil
+}
+
+// Close closes the database.
+func (j *Journal) Close() error { return j.db.Close() }
+
+func seqKey(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// Record writes an input and its effects in one transaction, giving the input its
+// sequence number.
+func (j *Journal) Record(in *Input, effs []charge.Effect) error {
+	return j.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketInputs)
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		in.Seq = seq
+		data, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(seqKey(seq), data); err != nil {
+			return err
+		}
+		out := tx.Bucket(bucketOutbox)
+		for i, f := range effs {
+			e := Entry{ID: fmt.Sprintf("%016x-%04d", seq, i), Seq: seq, Effect: f}
+			data, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if err := out.Put([]byte(e.ID), data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Checkpoint stores the meter's state as of input seq and drops the inputs it covers.
+func (j *Journal) Checkpoint(seq uint64, st charge.State) error {
+	data, err := json.Marshal(checkpoint{Seq: seq, State: st})
+	if err != nil {
+		return err
+	}
+	return j.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketMeta).Put(keyState, data); err != nil {
+			return err
+		}
+		c := tx.Bucket(bucketInputs).Cursor()
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= seq; k, _ = c.Next() {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Load returns the last checkpoint (nil if none) and the inputs recorded after it, in order.
+func (j *Journal) Load() (*charge.State, []Input, error) {
+	var st *charge.State
+	var ins []Input
+	err := j.db.View(func(tx *bolt.Tx) error {
+		var cp checkpoint
+		if data := tx.Bucket(bucketMeta).Get(keyState); data != nil {
+			if err := json.Unmarshal(data, &cp); err != nil {
+				return fmt.Errorf("checkpoint: %w", err)
+			}
+			st = &cp.State
+		}
+		return tx.Bucket(bucketInputs).ForEach(func(k, v []byte) error {
+			var in Input
+			if err := json.Unmarshal(v, &in); err != nil {
+				return fmt.Errorf("input %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if in.Seq > cp.Seq {
+				ins = append(ins, in)
+			}
+			return nil
+		})
+	})
+	return st, ins, err
+}
+
+// Entries lists the outbox in order; with unsent, only what the ledger has not answered.
+func (j *Journal) Entries(unsent bool, limit int) ([]Entry, error) {
+	var out []Entry
+	err := j.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+			var e Entry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("outbox %s: %w", k, err)
+			}
+			if !unsent || !e.Sent {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// MarkSent records the ledger's answer to each entry.
+func (j *Journal) MarkSent(answers map[string]string) error {
+	return j.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketOutbox)
+		for id, answer := range answers {
+			data := b.Get([]byte(id))
+			if data == nil {
+				continue
+			}
+			var e Entry
+			if err := json.Unmarshal(data, &e); err != nil {
+				return err
+			}
+			e.Sent, e.Answer = true, answer
+			if data, err := json.Marshal(e); err != nil {
+				return err
+			} else if err := b.Put([]byte(id), data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Prune drops answered entries recorded before the checkpoint and older than keep, so
+// that the journal stays small on a machine that runs for years.
+func (j *Journal) Prune(before time.Time) (int, error) {
+	n := 0
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		var cp checkpoint
+		if data := tx.Bucket(bucketMeta).Get(keyState); data != nil {
+			if err := json.Unmarshal(data, &cp); err != nil {
+				return err
+			}
+		}
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var e Entry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			if e.Seq > cp.Seq {
+				break
+			}
+			if e.Sent && e.Effect.At.Before(before) {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// Device returns the device's id, creating it from fresh on first use; it survives
+// restarts and reinstalls that keep the state folder.
+func (j *Journal) Device(fresh func() string) (string, error) {
+	var id string
+	err := j.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta)
+		if v := b.Get(keyDevice); v != nil {
+			id = string(v)
+			return nil
+		}
+		id = fresh()
+		return b.Put(keyDevice, []byte(id))
+	})
+	return id, err
+}
+
+// Get and Put keep small values in the journal's meta bucket (the device credential,
+// the last entitlement snapshot), under keys the caller names.
+func (j *Journal) Get(key string) ([]byte, error) {
+	var v []byte
+	err := j.db.View(func(tx *bolt.Tx) error {
+		v = append([]byte(nil), tx.Bucket(bucketMeta).Get([]byte(key))...)
+		return nil
+	})
+	if len(v) == 0 {
+		return nil, err
+	}
+	return v, err
+}
+
+// Put stores a value under key.
+func (j *Journal) Put(key string, v []byte) error {
+	return j.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte(key), v) })
+}

@@ -1,0 +1,261 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"tollgate/agent/journal"
+	"tollgate/charge"
+	"tollgate/platform"
+)
+
+// record runs one meter call, journals it with the answers it was given and the effects
+// that came of it, and only then acts on those effects. An uneventful tick is journaled
+// only as a heartbeat. Callers hold a.mu. A journal that cannot be written is fatal: the
+// agent stops rather than act on what it could not record.
+func (a *Agent) record(in journal.Input, call func(charge.Entitlements) []charge.Effect) ([]charge.Effect, error) {
+	rec := &recorder{src: a.ents}
+	effs := call(rec)
+	in.Answers = rec.answers
+	a.lastRead = in.Reading
+	if in.Kind == "advance" && len(effs) == 0 && in.Reading.Wall.Sub(a.lastSaved) < heartbeat {
+		return nil, nil
+	}
+	if err := a.journal.Record(&in, effs); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	a.lastSaved = in.Reading.Wall
+	a.inputs = in.Seq
+	a.ents.apply(effs)
+	a.act(effs)
+	if in.Seq%checkpointEvery == 0 {
+		a.checkpoint()
+	}
+	return effs, nil
+}
+
+// checkpoint saves the meter's state so the journal need not replay from the beginning.
+// Failing to is not fatal: the inputs are still there.
+func (a *Agent) checkpoint() {
+	if a.inputs == 0 {
+		return
+	}
+	if err := a.journal.Checkpoint(a.inputs, a.meter.Save()); err != nil {
+		a.log.Warn("journal checkpoint", zap.Error(err))
+		return
+	}
+	if _, err := a.journal.Prune(a.meter.Now().Add(-keepSent)); err != nil {
+		a.log.Warn("journal prune", zap.Error(err))
+	}
+}
+
+// onDiff handles what the process source saw. The first diff after start lists every
+// running process: those the journal knew are still in their sessions, and those it knew
+// that are gone ended while the agent was not looking.
+func (a *Agent) onDiff(d platform.Diff) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.handleDiff(d); err != nil {
+		a.fail(err)
+	}
+}
+
+func (a *Agent) handleDiff(d platform.Diff) error {
+	r := a.reading()
+	for _, k := range d.Exited {
+		id := k.String()
+		if _, ok := a.tracked[id]; !ok {
+			continue
+		}
+		delete(a.tracked, id)
+		if _, err := a.record(journal.Input{Kind: "exit", Reading: r, Proc: charge.Proc{ID: id}}, func(e charge.Entitlements) []charge.Effect {
+			return a.meter.Exit(r, id, e)
+		}); err != nil {
+			return err
+		}
+	}
+	seen := map[string]bool{}
+	for _, p := range d.Started {
+		id := p.Key.String()
+		seen[id] = true
+		if _, ok := a.tracked[id]; ok {
+			continue
+		}
+		if err := a.started(r, p); err != nil {
+			return err
+		}
+	}
+	if a.first {
+		a.first = false
+		for id := range a.tracked {
+			if seen[id] {
+				continue
+			}
+			delete(a.tracked, id)
+			if _, err := a.record(journal.Input{Kind: "exit", Reading: r, Proc: charge.Proc{ID: id}}, func(e charge.Entitlements) []charge.Effect {
+				return a.meter.Exit(r, id, e)
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (a *Agent) started(r charge.Reading, p platform.Process) error {
+	exe := p.Exe
+	if exe == "" {
+		exe = p.Name
+	}
+	prod, ok := a.cfg.Match(exe, p.Args, goos())
+	if !ok {
+		return nil
+	}
+	user, err := a.cfg.User(p.User, p.Domain)
+	if err != nil {
+		// An account without a name maps to no one, and no one is assigned to a pool.
+		user = "uid:" + strconv.Itoa(p.UID)
+		a.log.Warn("process user not mapped", zap.Int32("pid", p.Key.PID), zap.Error(err))
+	}
+	id := p.Key.String()
+	a.tracked[id] = p.Key
+	proc := charge.Proc{ID: id, User: user, Product: prod.ID}
+	var dec charge.Decision
+	_, err = a.record(journal.Input{Kind: "start", Reading: r, Proc: proc}, func(e charge.Entitlements) []charge.Effect {
+		var effs []charge.Effect
+		dec, effs = a.meter.Start(r, proc, e)
+		return effs
+	})
+	if err != nil {
+		return err
+	}
+	a.log.Info("launch decided", zap.String("user", user), zap.String("product", prod.ID), zap.Int32("pid", p.Key.PID),
+		zap.Bool("allowed", dec.Allowed), zap.String("reason", string(dec.Reason)))
+	if !dec.Allowed {
+		delete(a.tracked, id)
+		_, err = a.record(journal.Input{Kind: "exit", Reading: r, Proc: charge.Proc{ID: id}}, func(e charge.Entitlements) []charge.Effect {
+			return a.meter.Exit(r, id, e)
+		})
+	}
+	return err
+}
+
+// advance moves the meter to the clock's time. A gap that the monotonic clock did not see
+// is sleep: the sessions end at the last reading and restart now.
+func (a *Agent) advance() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	last := a.lastRead
+	r := a.reading()
+	if !last.Wall.IsZero() && r.Wall.Sub(last.Wall)-(r.Mono-last.Mono) > sleepGap && r.Mono >= last.Mono {
+		if _, err := a.record(journal.Input{Kind: "sleep", Reading: last}, func(e charge.Entitlements) []charge.Effect {
+			return a.meter.Sleep(last, e)
+		}); err != nil {
+			return err
+		}
+		_, err := a.record(journal.Input{Kind: "wake", Reading: r}, func(e charge.Entitlements) []charge.Effect {
+			return a.meter.Wake(r, e)
+		})
+		return err
+	}
+	_, err := a.record(journal.Input{Kind: "advance", Reading: r}, func(e charge.Entitlements) []charge.Effect {
+		return a.meter.Advance(r, e)
+	})
+	return err
+}
+
+// reading reads the clock; a wall clock that went back is the meter's to flag.
+func (a *Agent) reading() charge.Reading { return a.opts.Clock.Reading() }
+
+// act carries out effects that were journaled: closing processes, telling people.
+func (a *Agent) act(effs []charge.Effect) {
+	for _, f := range effs {
+		a.log.Info("effect", zap.String("kind", string(f.Kind)), zap.String("user", f.User), zap.String("product", f.Product),
+			zap.Int64("tokens", f.Tokens), zap.String("key", keyOf(f)), zap.Time("at", f.At))
+		switch f.Kind {
+		case charge.Denied, charge.Close:
+			for _, id := range f.Procs {
+				a.terminate(id)
+			}
+		case charge.Rollback:
+			a.rollbacks++
+			a.log.Warn("wall clock moved backwards; time held at its high-water mark", zap.Time("from", f.From), zap.Time("to", f.Until))
+		}
+		name := f.Product
+		if p, ok := a.cfg.Product(f.Product); ok && p.Name != "" {
+			name = p.Name
+		}
+		if m, ok := messageFor(f, name, a.cfg.AdminContact, a.cfg.Policy.GraceNotice); ok {
+			a.tell(m)
+		}
+	}
+}
+
+func keyOf(f charge.Effect) string {
+	if f.Key.Product == "" {
+		return ""
+	}
+	return f.Key.String()
+}
+
+// terminate closes a denied process: asked first, killed after the grace. It runs apart
+// from the lock, and Run waits for it before returning.
+func (a *Agent) terminate(id string) {
+	key, err := parseProcKey(id)
+	if err != nil {
+		a.log.Error("cannot close process", zap.String("id", id), zap.Error(err))
+		return
+	}
+	ctx := a.runCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	a.closing.Add(1)
+	go func() {
+		defer a.closing.Done()
+		how, err := a.opts.Terminate(context.WithoutCancel(ctx), key, a.opts.CloseGrace)
+		if err != nil {
+			a.log.Info("denied process already gone", zap.Int32("pid", key.PID), zap.Error(err))
+			return
+		}
+		a.log.Info("denied process closed", zap.Int32("pid", key.PID), zap.Stringer("how", how))
+	}()
+}
+
+// tell keeps a message for `status` and hands it to the user's notifiers.
+func (a *Agent) tell(m Message) {
+	a.messages = append(a.messages, m)
+	if len(a.messages) > keepMessages {
+		a.messages = a.messages[len(a.messages)-keepMessages:]
+	}
+	for ch, user := range a.subs {
+		if user != "" && user != m.User {
+			continue
+		}
+		select {
+		case ch <- m:
+		default: // a notifier that does not read loses messages, never stalls the agent
+		}
+	}
+}
+
+func (a *Agent) fail(err error) {
+	a.log.Error("fatal", zap.Error(err))
+	if a.cancel != nil {
+		a.cancel(err)
+	}
+}
+
+func parseProcKey(id string) (platform.ProcKey, error) {
+	pid, created, ok := strings.Cut(id, "@")
+	p, err1 := strconv.ParseInt(pid, 10, 32)
+	c, err2 := strconv.ParseInt(created, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return platform.ProcKey{}, fmt.Errorf("process id %q is not pid@created", id)
+	}
+	return platform.ProcKey{PID: int32(p), Created: c}, nil
+}

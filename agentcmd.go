@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"tollgate/agent"
+	"tollgate/platform"
+)
+
+// exitDenied is `check`'s and `launch`'s exit code for a launch that is not allowed.
+const exitDenied = 3
+
+func newFlags(e env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(e.stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseAll parses flags wherever they stand among the positional arguments, as people
+// type them (`tollgate check revit --json`), and returns the positional ones.
+func parseAll(fs *flag.FlagSet, args []string) ([]string, bool, error) {
+	var pos []string
+	for {
+		if ok, err := parse(fs, args); !ok {
+			return nil, false, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, true, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// parse handles --help (exit 0) and usage errors (exit 2) the same way for every verb.
+func parse(fs *flag.FlagSet, args []string) (bool, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return false, nil
+		}
+		return false, &usageError{msg: err.Error()}
+	}
+	return true, nil
+}
+
+func runAgent(ctx context.Context, e env, args []string) error {
+	paths := platform.DefaultPaths()
+	fs := newFlags(e, "run", "Usage: tollgate run [--config PATH]\n\nRuns the agent in the foreground, as the service does, until interrupted.\n")
+	cfgPath := fs.String("config", paths.ConfigFile, "the main config file; drop-ins go in conf.d beside it")
+	state := fs.String("state", paths.StateDir, "the state folder (journal, device credential)")
+	socket := fs.String("socket", paths.Socket, "the local API's socket or pipe")
+	clockFile := fs.String("clock-file", "", "read the time from this root-owned file (tests only)")
+	gate := fs.Bool("gate", true, "refuse denied launches before they run, where the OS allows it")
+	if ok, err := parse(fs, args); !ok {
+		return err
+	}
+	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate}
+	if *clockFile != "" {
+		c, err := agent.NewFileClock(*clockFile)
+		if err != nil {
+			return err
+		}
+		opts.Clock = c
+	}
+	a, err := agent.New(opts)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+func socketFlag(fs *flag.FlagSet) *string {
+	def := platform.DefaultPaths().Socket
+	if s := os.Getenv("TOLLGATE_SOCKET"); s != "" {
+		def = s
+	}
+	return fs.String("socket", def, "the agent's local API (or set TOLLGATE_SOCKET)")
+}
+
+func runStatus(ctx context.Context, e env, args []string) error {
+	fs := newFlags(e, "status", "Usage: tollgate status [--json]\n\nShows your sessions, your team's balance, the sync backlog and the config's health.\n")
+	asJSON := fs.Bool("json", false, "print JSON")
+	socket := socketFlag(fs)
+	if ok, err := parse(fs, args); !ok {
+		return err
+	}
+	st, err := agent.NewClient(*socket).Status(ctx)
+	if err != nil {
+		return agentErr(err)
+	}
+	if *asJSON {
+		return printJSON(e.stdout, st)
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "device\t%s\n", st.Device)
+	fmt.Fprintf(tw, "user\t%s%s\n", st.Caller, map[bool]string{true: " (administrator)"}[st.Admin])
+	if st.Available != nil {
+		fmt.Fprintf(tw, "team balance\t%d tokens (as of %s)\n", *st.Available, st.AsOf.Local().Format("2006-01-02 15:04"))
+	}
+	fmt.Fprintf(tw, "sync backlog\t%d\n", st.Backlog)
+	cfg := "ok"
+	if st.Config.Err != "" {
+		cfg = "last push refused: " + st.Config.Err
+	}
+	fmt.Fprintf(tw, "config\t%s\n", cfg)
+	fmt.Fprintf(tw, "pre-exec gate\t%s\n", st.Gate)
+	if st.Rollbacks > 0 {
+		fmt.Fprintf(tw, "clock\tmoved backwards %d times; ignored\n", st.Rollbacks)
+	}
+	tw.Flush()
+	if len(st.Sessions) > 0 {
+		fmt.Fprintln(e.stdout, "\nsessions:")
+		for _, s := range st.Sessions {
+			line := fmt.Sprintf("  %s  %s  %s since %s", s.User, s.Product, s.State, s.Start.Local().Format("15:04"))
+			if !s.Until.IsZero() {
+				line += ", until " + s.Until.Local().Format("Mon 15:04")
+			}
+			if s.State == "grace" {
+				line += fmt.Sprintf(", %s of free use left", s.GraceLeft.Round(time.Second))
+			}
+			fmt.Fprintln(e.stdout, line)
+		}
+	}
+	return nil
+}
+
+func runCheck(ctx context.Context, e env, args []string) error {
+	fs := newFlags(e, "check", "Usage: tollgate check PRODUCT [--user U] [--json]\n\nSays whether a launch would be allowed now, and why. Exit 0: allowed; 3: denied.\n")
+	user := fs.String("user", "", "ask for another user (administrators only)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	socket := socketFlag(fs)
+	pos, ok, err := parseAll(fs, args)
+	if !ok {
+		return err
+	}
+	if len(pos) != 1 {
+		return &usageError{msg: "check takes one product, e.g. tollgate check revit"}
+	}
+	res, err := agent.NewClient(*socket).Check(ctx, pos[0], *user)
+	if err != nil {
+		return agentErr(err)
+	}
+	if *asJSON {
+		if err := printJSON(e.stdout, res); err != nil {
+			return err
+		}
+	} else {
+		printDecision(e.stdout, res)
+	}
+	if !res.Allowed {
+		return &exitError{code: exitDenied}
+	}
+	return nil
+}
+
+func printDecision(w io.Writer, res agent.CheckResult) {
+	verdict := "allowed"
+	if !res.Allowed {
+		verdict = "denied"
+	}
+	fmt.Fprintf(w, "%s: %s (%s)\n%s\n", res.Name, verdict, res.Reason, res.Message)
+	if !res.Allowed && res.Contact != "" {
+		fmt.Fprintf(w, "Contact %s.\n", res.Contact)
+	}
+}
+
+func runLaunch(ctx context.Context, e env, args []string) error {
+	fs := newFlags(e, "launch", "Usage: tollgate launch PRODUCT -- CMD [ARGS]\n\nAsks the agent first and starts the product only when it is allowed; a denial says why.\n")
+	socket := socketFlag(fs)
+	if ok, err := parse(fs, args); !ok {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) < 2 {
+		return &usageError{msg: "launch takes a product and the command to start, e.g. tollgate launch revit -- C:/Program Files/Autodesk/Revit 2026/Revit.exe"}
+	}
+	product, cmd := rest[0], rest[1:]
+	if cmd[0] == "--" {
+		cmd = cmd[1:]
+	}
+	if len(cmd) == 0 {
+		return &usageError{msg: "launch needs the command to start after --"}
+	}
+	res, err := agent.NewClient(*socket).Check(ctx, product, "")
+	if err != nil {
+		return agentErr(err)
+	}
+	if !res.Allowed {
+		printDecision(e.stderr, res)
+		return &exitError{code: exitDenied}
+	}
+	c := exec.Command(cmd[0], cmd[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := c.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", cmd[0], err)
+	}
+	return c.Process.Release()
+}
+
+func runReload(ctx context.Context, e env, args []string) error {
+	fs := newFlags(e, "reload", "Usage: tollgate reload\n\nMakes the agent re-read its configuration now (administrators only).\n")
+	socket := socketFlag(fs)
+	if ok, err := parse(fs, args); !ok {
+		return err
+	}
+	if err := agent.NewClient(*socket).Reload(ctx); err != nil {
+		return agentErr(err)
+	}
+	fmt.Fprintln(e.stdout, "configuration reloaded")
+	return nil
+}
+
+// agentErr says what to do when the agent cannot be reached.
+func agentErr(err error) error {
+	var ae *agent.APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	if strings.Contains(err.Error(), "is the tollgate service running") {
+		return err
+	}
+	return fmt.Errorf("%w (is the tollgate service running?)", err)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
