@@ -62,25 +62,28 @@ type rig struct {
 	log     string
 	client  *agent.Client
 	running []*exec.Cmd
+	noGate  bool // closing denied launches after start is then the only line
 }
 
+// Products match by path, so that agents of tests running at once, each watching every
+// process on the machine, never take another test's processes for their own.
 const baseConfig = `admin_contact: "Studio IT, it@studio.example, ext. 200"
-entitlement_file: %s
+entitlement_file: %[1]s
 identity:
   template: "{user}@studio.example"
 products:
   - id: revit
     name: Autodesk Revit
     match:
-      exe: [revit]
+      path: ["%[2]s/bin/revit"]
   - id: autocad
     name: AutoCAD
     match:
-      exe: [acad]
+      path: ["%[2]s/bin/acad"]
   - id: rhino
     name: Rhino
     match:
-      path: ["%s/gated/*"]
+      path: ["%[2]s/gated/*"]
 policy:
   poll_interval: 50ms
 `
@@ -151,7 +154,8 @@ func (r *rig) start() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	r.agent = exec.Command(tollgateBin, "run", "--config", r.cfg, "--state", r.state, "--socket", r.sock, "--clock-file", r.clock)
+	r.agent = exec.Command(tollgateBin, "run", "--config", r.cfg, "--state", r.state, "--socket", r.sock, "--clock-file", r.clock,
+		fmt.Sprintf("--gate=%v", !r.noGate))
 	r.agent.Stdout, r.agent.Stderr = logf, logf
 	if err := r.agent.Start(); err != nil {
 		r.t.Fatal(err)

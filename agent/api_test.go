@@ -1,0 +1,155 @@
+package agent_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"tollgate/agent"
+)
+
+// osUser creates a second, unprivileged OS account for the test and removes it after.
+func osUser(t *testing.T, name string) *user.User {
+	t.Helper()
+	var out []byte
+	var err error
+	for range 20 { // useradd refuses while another test holds /etc/passwd's lock
+		if out, err = exec.Command("useradd", "--no-create-home", "--shell", "/bin/false", name).CombinedOutput(); err == nil || strings.Contains(string(out), "already exists") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil && !strings.Contains(string(out), "already exists") {
+		t.Fatalf("useradd %s: %v\n%s", name, err, out)
+	}
+	t.Cleanup(func() {
+		for range 20 {
+			if exec.Command("userdel", name).Run() == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// asUser runs the tollgate CLI as u.
+func asUser(t *testing.T, u *user.User, args ...string) (string, int) {
+	t.Helper()
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	c := exec.Command(tollgateBin, args...)
+	c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	var out bytes.Buffer
+	c.Stdout, c.Stderr = &out, &out
+	err := c.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), code
+}
+
+func TestLocalAPIIdentifiesCallers(t *testing.T) {
+	u := osUser(t, "tgagent")
+	r := newRig(t, 100)
+	// The second user must reach the socket and the binary.
+	for _, d := range []string{filepath.Dir(tollgateBin), r.dir, filepath.Dir(r.dir)} {
+		os.Chmod(d, 0o755)
+	}
+	r.write(r.cfg, strings.Replace(readFile(t, r.cfg), "identity:\n", "identity:\n  table: {tgagent: tgtest@studio.example}\n", 1))
+	r.start()
+	r.launch("bin/revit")
+	r.settled(func(st agent.Status) bool { _, ok := sessionOf(st, "revit"); return ok })
+
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     string
+	}{
+		{"own status", []string{"status", "--json"}, 0, `"caller": "tgtest@studio.example"`},
+		{"own check", []string{"check", "revit"}, 0, "Autodesk Revit: allowed (grace)"},
+		{"another user's check", []string{"check", "revit", "--user", "root@studio.example"}, 1, "you may ask only about your own launches"},
+		{"another user's messages", []string{"status", "--json"}, 0, `"admin": false`},
+		{"reload", []string{"reload"}, 1, "only an administrator may do this"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, code := asUser(t, u, append(tt.args, "--socket", r.sock)...)
+			if code != tt.wantCode || !strings.Contains(out, tt.want) {
+				t.Errorf("got exit %d and %q, want %d and %q", code, out, tt.wantCode, tt.want)
+			}
+		})
+	}
+	out, _ := asUser(t, u, "status", "--json", "--socket", r.sock)
+	var st agent.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Sessions) != 0 || len(st.Messages) != 0 {
+		t.Errorf("got root's sessions %+v and messages %+v shown to tgagent, want none", st.Sessions, st.Messages)
+	}
+
+	// The administrator may read others and reload.
+	if out, code := run(t, "check", "revit", "--user", "tgtest@studio.example", "--socket", r.sock); code != 0 || !strings.Contains(out, "allowed") {
+		t.Errorf("root checking tgtest: got %d %q, want allowed", code, out)
+	}
+	if out, code := run(t, "reload", "--socket", r.sock); code != 0 {
+		t.Errorf("root reload: got %d %q, want 0", code, out)
+	}
+}
+
+func TestLocalAPIRefusesBrowsers(t *testing.T) {
+	r := newRig(t, 100)
+	r.start()
+	hc := &http.Client{Transport: &http.Transport{Dial: func(_, _ string) (net.Conn, error) { return net.Dial("unix", r.sock) }}}
+	for _, h := range []string{"Origin", "Referer"} {
+		req, _ := http.NewRequest(http.MethodGet, "http://tollgate/v0/status", nil)
+		req.Header.Set(h, "http://evil.example")
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("with %s: got %d, want 403", h, resp.StatusCode)
+		}
+	}
+}
+
+func run(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	out, err := exec.Command(tollgateBin, args...).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(out), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
