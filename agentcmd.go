@@ -66,10 +66,11 @@ func runAgent(ctx context.Context, e env, args []string) error {
 	socket := fs.String("socket", paths.Socket, "the local API's socket or pipe")
 	clockFile := fs.String("clock-file", "", "read the time from this root-owned file (tests only)")
 	gate := fs.Bool("gate", true, "refuse denied launches before they run, where the OS allows it")
+	events := fs.Bool("process-events", true, "use the kernel's process events where available; false scans every poll interval")
 	if ok, err := parse(fs, args); !ok {
 		return err
 	}
-	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate}
+	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate, PollOnly: !*events}
 	if *clockFile != "" {
 		c, err := agent.NewFileClock(*clockFile)
 		if err != nil {

@@ -43,6 +43,9 @@ type Options struct {
 	Terminate func(ctx context.Context, key platform.ProcKey, grace time.Duration) (platform.Ending, error)
 	// Gate turns on the pre-exec gate where the OS allows it (Linux fanotify).
 	Gate bool
+	// PollOnly scans the process table every poll interval even where the kernel's
+	// process events are available.
+	PollOnly bool
 	// CloseGrace is how long a denied process is given to close before it is killed; 2s.
 	CloseGrace time.Duration
 }
@@ -277,7 +280,7 @@ func (a *Agent) source() ProcSource {
 	if a.opts.Source != nil {
 		return a.opts.Source
 	}
-	return platform.NewSource(platform.SourceOptions{Logger: a.log.Named("procs"), Filter: mayBeProduct(a.cfg)})
+	return platform.NewSource(platform.SourceOptions{Logger: a.log, Filter: mayBeProduct(a.cfg), PollOnly: a.opts.PollOnly})
 }
 
 // mayBeProduct lets the process source skip reading the details of processes whose name

@@ -1,3 +1,5 @@
+//go:build linux
+
 package agent_test
 
 import (
@@ -145,7 +147,7 @@ func run(t *testing.T, args ...string) (string, int) {
 	return string(out), 0
 }
 
-func readFile(t *testing.T, path string) string {
+func readFile(t testing.TB, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

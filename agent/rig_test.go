@@ -1,3 +1,5 @@
+//go:build linux
+
 package agent_test
 
 import (
@@ -49,7 +51,7 @@ var day1 = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 
 // rig is one workstation: a config folder, a state folder, a clock file, the agent.
 type rig struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	cfg     string
 	snap    string
@@ -62,7 +64,8 @@ type rig struct {
 	log     string
 	client  *agent.Client
 	running []*exec.Cmd
-	noGate  bool // closing denied launches after start is then the only line
+	noGate  bool     // closing denied launches after start is then the only line
+	args    []string // more arguments for `tollgate run`
 }
 
 // Products match by path, so that agents of tests running at once, each watching every
@@ -88,7 +91,7 @@ policy:
   poll_interval: 50ms
 `
 
-func newRig(t *testing.T, available int64) *rig {
+func newRig(t testing.TB, available int64) *rig {
 	t.Helper()
 	dir := t.TempDir()
 	r := &rig{t: t, dir: dir, cfg: filepath.Join(dir, "etc", "tollgate.yaml"), snap: filepath.Join(dir, "etc", "snapshot.yaml"),
@@ -131,7 +134,7 @@ func (r *rig) write(path, content string) {
 	}
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	data, err := os.ReadFile(from)
 	if err != nil {
@@ -156,6 +159,7 @@ func (r *rig) start() {
 	}
 	r.agent = exec.Command(tollgateBin, "run", "--config", r.cfg, "--state", r.state, "--socket", r.sock, "--clock-file", r.clock,
 		fmt.Sprintf("--gate=%v", !r.noGate))
+	r.agent.Args = append(r.agent.Args, r.args...)
 	r.agent.Stdout, r.agent.Stderr = logf, logf
 	if err := r.agent.Start(); err != nil {
 		r.t.Fatal(err)

@@ -27,7 +27,7 @@ func newBusy(b *testing.B) (*busy, *charge.Meter, time.Duration) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		w.pool.Add(p)
+		w.pool.Add(p, monday)
 	}
 	m := charge.NewMeter("terminal-server", charge.Policy{})
 	var mono time.Duration

@@ -84,6 +84,7 @@ type Meter struct {
 	now      time.Time // effective time: never goes backwards (the high-water mark)
 	mono     time.Duration
 	lastWall time.Time
+	shift    time.Duration // how far the wall clock was set back, and is corrected by
 	pruned   time.Time
 
 	sessions map[up]*session
@@ -141,7 +142,7 @@ func (m *Meter) SetPolicy(p Policy) { m.policy = p.withDefaults() }
 // Advance moves time forward to r and fires what is due.
 func (m *Meter) Advance(r Reading, ents Entitlements) []Effect {
 	m.begin(ents)
-	return m.step(r, nil)
+	return m.fire(m.step(r, nil))
 }
 
 // Start reports a new process. The decision says whether it may run; a denied process
@@ -153,7 +154,8 @@ func (m *Meter) Start(r Reading, p Proc, ents Entitlements) (Decision, []Effect)
 		m.asleep = append(m.asleep, p)
 		return Decision{Allowed: true, User: p.User, Product: p.Product}, out
 	}
-	return m.start(p, out)
+	d, out := m.start(p, out)
+	return d, m.fire(out)
 }
 
 func (m *Meter) start(p Proc, out []Effect) (Decision, []Effect) {
@@ -212,13 +214,21 @@ func (m *Meter) join(k up, s *session, p Proc, out []Effect) (Decision, []Effect
 	s.procs[p.ID] = true
 	m.procs[p.ID] = k
 	if !s.running() {
-		// The handover gap counts as use: the session never ended.
-		gap := m.now.Sub(s.gapFrom)
-		s.use += gap
-		if s.state == stGrace {
-			m.used[k] = append(m.used[k], chunk{end: m.now, d: gap})
-		}
+		// The handover gap counts as use: the session never ended. Deadlines that fell in
+		// the gap (a subscription ending, a window ending) happen first, at their instants,
+		// so that the gap counts as what the session was by then.
+		from := s.gapFrom
+		s.use += m.now.Sub(from)
 		s.gapFrom = time.Time{}
+		out = m.fire(out)
+		if s.state == stGrace {
+			if s.start.After(from) {
+				from = s.start
+			}
+			if m.now.After(from) {
+				m.used[k] = append(m.used[k], chunk{end: m.now, d: m.now.Sub(from)})
+			}
+		}
 		out = m.fire(out)
 	}
 	return d, out
@@ -246,7 +256,7 @@ func (m *Meter) Exit(r Reading, id string, ents Entitlements) []Effect {
 	if len(s.procs) == 0 {
 		s.gapFrom = m.now
 	}
-	return out
+	return m.fire(out)
 }
 
 // Sleep reports that the machine is going to sleep. Sleep is not use: every session ends
@@ -284,7 +294,7 @@ func (m *Meter) Wake(r Reading, ents Entitlements) []Effect {
 	for _, p := range procs {
 		_, out = m.start(p, out)
 	}
-	return out
+	return m.fire(out)
 }
 
 // Learn tells the meter of a window paid on any device (from an entitlement refresh, or
@@ -393,24 +403,37 @@ func (m *Meter) step(r Reading, out []Effect) []Effect {
 		return out
 	}
 	dMono := max(0, r.Mono-m.mono) // a monotonic clock that went back is a restart: no use
-	// The wall clock should have moved as the monotonic one did; much less is a rollback.
+	// The wall clock should have moved as the monotonic one did. Much less is a rollback,
+	// remembered as a shift that later readings are corrected by, so that a clock set back
+	// gains nothing even across sleep. Much more, outside sleep, while shifted, is the clock
+	// being set right again, which undoes the shift.
 	expected := m.lastWall.Add(dMono)
 	rolledBack := r.Wall.Before(expected.Add(-rollbackTolerance))
+	switch {
+	case rolledBack:
+		m.shift += expected.Sub(r.Wall)
+	case m.shift > 0 && !m.sleeping && r.Wall.After(expected.Add(rollbackTolerance)):
+		m.shift -= min(m.shift, r.Wall.Sub(expected))
+	}
 	m.mono, m.lastWall = r.Mono, r.Wall
 	target := m.now.Add(dMono)
-	if r.Wall.After(target) {
-		target = r.Wall
+	if w := r.Wall.Add(m.shift); w.After(target) {
+		target = w
 	}
 	budget := dMono
+	// Deadlines strictly before the reading fire here; one at the reading itself waits for
+	// the event being reported, so that a product closed the instant its window ends is
+	// not renewed. The public methods fire it after applying their event.
 	for {
 		d, ok := m.Next()
-		if !ok || d.After(target) {
+		if !ok || !d.Before(target) {
 			break
 		}
 		m.advance(d, &budget)
 		out = m.fire(out)
 	}
 	m.advance(target, &budget)
+	out = m.settle(out)
 	m.prune()
 	if rolledBack {
 		out = append(out, Effect{Kind: Rollback, At: m.now, Device: m.device, From: expected, Until: r.Wall})
@@ -440,6 +463,27 @@ func (m *Meter) advance(t time.Time, budget *time.Duration) {
 	m.now = t
 }
 
+// settle ends the sessions whose merge gap ran out at the current time, before the event
+// being reported: a process that starts exactly MergeGap after the last one exited starts
+// a new session.
+func (m *Meter) settle(out []Effect) []Effect {
+	var due []up
+	for k, s := range m.sessions {
+		if !s.running() && !s.gapFrom.Add(MergeGap).After(m.now) {
+			due = append(due, k)
+		}
+	}
+	slices.SortFunc(due, upCmp)
+	for _, k := range due {
+		s := m.sessions[k]
+		if s.state == stGrace && m.trailing(k) >= Grace {
+			out = m.commit(k, s, out)
+		}
+		out = m.end(k, s, out)
+	}
+	return out
+}
+
 // fire carries out every deadline due at the current time, in a stable order.
 func (m *Meter) fire(out []Effect) []Effect {
 	var due []up
@@ -452,6 +496,10 @@ func (m *Meter) fire(out []Effect) []Effect {
 	for _, k := range due {
 		s := m.sessions[k]
 		if !s.running() {
+			// Use that reached the grace as the last process exited is charged.
+			if s.state == stGrace && m.trailing(k) >= Grace {
+				out = m.commit(k, s, out)
+			}
 			if !s.gapFrom.Add(MergeGap).After(m.now) {
 				out = m.end(k, s, out)
 			}
@@ -486,6 +534,17 @@ func (m *Meter) graceKey(k up, s *session) Key {
 // the session's start.
 func (m *Meter) commit(k up, s *session, out []Effect) []Effect {
 	e := m.ent(k.user)
+	if sub, ok := e.Subscribed(k.product, m.now); ok {
+		// A subscription that began during the grace covers the session from now: rule 1
+		// comes first, so the charge never commits.
+		if s.held {
+			out = append(out, m.release(k, s))
+		}
+		out = append(out, Effect{Kind: Opened, At: m.now, Device: m.device, User: k.user, Product: k.product, Reason: Subscribed, Until: sub.Until})
+		s.state, s.subUntil = stSub, sub.Until
+		delete(m.used, k)
+		return out
+	}
 	key := m.graceKey(k, s)
 	var held int64
 	if s.held {

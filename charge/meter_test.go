@@ -25,7 +25,7 @@ type world struct {
 func newWorld(t *testing.T, tokens int64, p charge.Policy) *world {
 	w := &world{t: t, m: charge.NewMeter("ws1", p), pool: &charge.Pool{Team: "studio"}, start: monday, wall: monday, charge: map[charge.Key]int64{}}
 	if tokens > 0 {
-		w.pool.Add(mustPack(t, "p", max(tokens, charge.MinPack), monday.AddDate(0, -1, 0)))
+		w.pool.Add(mustPack(t, "p", max(tokens, charge.MinPack), monday.AddDate(0, -1, 0)), monday)
 		if tokens < charge.MinPack {
 			if _, err := w.pool.Debit(monday, charge.MinPack-tokens, "", false); err != nil {
 				t.Fatal(err)
@@ -253,7 +253,7 @@ func TestClosePolicyRenewsIfTokensArrive(t *testing.T) {
 	w := newWorld(t, 15, charge.Policy{RenewalWhenEmpty: charge.EmptyClose})
 	w.open("r", "revit")
 	w.pass(24 * time.Hour)
-	w.pool.Add(mustPack(t, "more", 100, w.wall))
+	w.pool.Add(mustPack(t, "more", 100, w.wall), w.wall)
 	w.pass(15 * time.Minute)
 	if got, want := w.spent(), int64(20); got != want {
 		t.Errorf("got %d spent, want %d: the admin bought tokens before the close", got, want)

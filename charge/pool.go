@@ -84,7 +84,7 @@ type Forfeit struct {
 	Pack   string    `json:"pack"`
 	Team   string    `json:"team"`
 	Tokens int64     `json:"tokens"`
-	At     time.Time `json:"at"`
+	At     time.Time `json:"at"` // when it was forfeited: the expiry, or later for tokens kept back for a hold
 }
 
 // Threshold is when a team counts as low on tokens: Absolute when set, else Percent of
@@ -146,9 +146,21 @@ func (p *Pool) Held() int64 {
 }
 
 // Available is what a new launch can count on: unexpired tokens less holds and debt.
-// It goes negative only through overdrawn renewals.
+// Tokens of an expired pack still count as far as they back holds placed before it
+// expired (see Expire). It goes negative only through overdrawn renewals.
 func (p *Pool) Available(t time.Time) int64 {
-	return p.Unexpired(t) - p.Held() - p.Debt
+	held := p.Held()
+	return p.Unexpired(t) + min(p.expiredLeft(t), held) - held - p.Debt
+}
+
+func (p *Pool) expiredLeft(t time.Time) int64 {
+	var n int64
+	for _, k := range p.Packs {
+		if !k.Live(t) {
+			n += k.Left
+		}
+	}
+	return n
 }
 
 // Bought is the tokens bought in packs live at t, the base of the percent threshold.
@@ -174,10 +186,10 @@ func (p *Pool) Limit(t time.Time) int64 {
 	return p.Bought(t) * pct / 100
 }
 
-// Add puts a pack into the pool; it pays any debt first.
-func (p *Pool) Add(k Pack) {
+// Add puts a pack into the pool at t; a live pack pays any debt first.
+func (p *Pool) Add(k Pack, t time.Time) {
 	k.Team = p.Team
-	if p.Debt > 0 && k.Left > 0 {
+	if p.Debt > 0 && k.Left > 0 && k.Live(t) {
 		n := min(p.Debt, k.Left)
 		k.Left -= n
 		p.Debt -= n
@@ -226,18 +238,26 @@ func (p *Pool) Debit(t time.Time, n int64, hold string, overdraw bool) ([]Draw, 
 	delete(p.Holds, hold)
 	idx := make([]int, 0, len(p.Packs))
 	for i, k := range p.Packs {
-		if k.Live(t) && k.Left > 0 {
+		if k.Left > 0 && (k.Live(t) || held > 0) {
 			idx = append(idx, i)
 		}
 	}
 	slices.SortFunc(idx, func(a, b int) int { return drawOrder(p.Packs[a], p.Packs[b]) })
 	var draws []Draw
 	rest := n
+	expired := min(held, n) // what an expired pack may still give: only what it backed a hold with
 	for _, i := range idx {
 		if rest == 0 {
 			break
 		}
 		take := min(rest, p.Packs[i].Left)
+		if !p.Packs[i].Live(t) {
+			take = min(take, expired)
+			expired -= take
+		}
+		if take == 0 {
+			continue
+		}
 		p.Packs[i].Left -= take
 		rest -= take
 		draws = append(draws, Draw{Pack: p.Packs[i].ID, Tokens: take})
@@ -250,7 +270,7 @@ func (p *Pool) Debit(t time.Time, n int64, hold string, overdraw bool) ([]Draw, 
 func (p *Pool) NextExpiry(t time.Time) (time.Time, bool) {
 	var next time.Time
 	for _, k := range p.Packs {
-		if k.Left > 0 && !k.Expires().Before(t) && (next.IsZero() || k.Expires().Before(next)) {
+		if k.Left > 0 && k.Expires().After(t) && (next.IsZero() || k.Expires().Before(next)) {
 			next = k.Expires()
 		}
 	}
@@ -258,13 +278,27 @@ func (p *Pool) NextExpiry(t time.Time) (time.Time, bool) {
 }
 
 // Expire forfeits what is left in every pack expired by t. Forfeited tokens are never
-// rolled over; each pack is forfeited once.
+// rolled over. Tokens set aside by holds placed while a pack was live are kept back as
+// long as the live packs cannot back those holds, so that a session whose grace runs
+// past its pack's expiry is paid from that pack rather than overdrawing; call Expire
+// again after holds are released and what was kept back is forfeited then.
 func (p *Pool) Expire(t time.Time) []Forfeit {
-	var out []Forfeit
+	need := p.Held() - p.Unexpired(t)
+	idx := make([]int, 0, len(p.Packs))
 	for i, k := range p.Packs {
 		if !k.Live(t) && k.Left > 0 {
-			out = append(out, Forfeit{Pack: k.ID, Team: p.Team, Tokens: k.Left, At: k.Expires()})
-			p.Packs[i].Left = 0
+			idx = append(idx, i)
+		}
+	}
+	slices.SortFunc(idx, func(a, b int) int { return drawOrder(p.Packs[a], p.Packs[b]) })
+	var out []Forfeit
+	for _, i := range idx {
+		k := &p.Packs[i]
+		keep := min(max(need, 0), k.Left)
+		need -= keep
+		if lost := k.Left - keep; lost > 0 {
+			out = append(out, Forfeit{Pack: k.ID, Team: p.Team, Tokens: lost, At: t})
+			k.Left = keep
 		}
 	}
 	return out

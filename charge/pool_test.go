@@ -74,10 +74,10 @@ func TestPackExpiry(t *testing.T) {
 func TestDrawOrder(t *testing.T) {
 	at := day("2026-06-01")
 	pool := &charge.Pool{Team: "studio"}
-	pool.Add(mustPack(t, "late", 500, day("2026-05-01")))
-	pool.Add(mustPack(t, "big", 300, day("2026-01-01")))
-	pool.Add(mustPack(t, "small", 100, day("2026-01-01")))
-	pool.Add(mustPack(t, "dead", 1000, day("2025-01-01")))
+	pool.Add(mustPack(t, "late", 500, day("2026-05-01")), day("2026-05-01"))
+	pool.Add(mustPack(t, "big", 300, day("2026-01-01")), day("2026-01-01"))
+	pool.Add(mustPack(t, "small", 100, day("2026-01-01")), day("2026-01-01"))
+	pool.Add(mustPack(t, "dead", 1000, day("2025-01-01")), day("2025-01-01"))
 	draws, err := pool.Debit(at, 150, "", false)
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +94,7 @@ func TestDrawOrder(t *testing.T) {
 func TestDebitHoldsAndOverdraw(t *testing.T) {
 	at := day("2026-06-01")
 	pool := &charge.Pool{Team: "studio"}
-	pool.Add(mustPack(t, "a", 100, day("2026-01-01")))
+	pool.Add(mustPack(t, "a", 100, day("2026-01-01")), day("2026-01-01"))
 	pool.Hold("h1", 10)
 	pool.Hold("h1", 10) // a retried hold does not hold twice
 	if got, want := pool.Available(at), int64(90); got != want {
@@ -118,7 +118,7 @@ func TestDebitHoldsAndOverdraw(t *testing.T) {
 	if got, want := pool.Available(at), int64(-5); got != want {
 		t.Errorf("got available %d after overdraw, want %d", got, want)
 	}
-	pool.Add(mustPack(t, "b", 100, at))
+	pool.Add(mustPack(t, "b", 100, at), at)
 	if got, want := pool.Available(at), int64(95); got != want {
 		t.Errorf("got available %d after a new pack paid the debt, want %d", got, want)
 	}
@@ -126,8 +126,8 @@ func TestDebitHoldsAndOverdraw(t *testing.T) {
 
 func TestForfeit(t *testing.T) {
 	pool := &charge.Pool{Team: "studio"}
-	pool.Add(mustPack(t, "a", 100, day("2025-11-01")))
-	pool.Add(mustPack(t, "b", 200, day("2026-03-01")))
+	pool.Add(mustPack(t, "a", 100, day("2025-11-01")), day("2025-11-01"))
+	pool.Add(mustPack(t, "b", 200, day("2026-03-01")), day("2026-03-01"))
 	if got := pool.Expire(day("2026-11-01").Add(-time.Nanosecond)); len(got) != 0 {
 		t.Errorf("got forfeits %v before expiry, want none", got)
 	}
@@ -150,7 +150,7 @@ func TestForfeit(t *testing.T) {
 func TestTransferWholePackOnly(t *testing.T) {
 	at := day("2026-06-01")
 	from := &charge.Pool{Team: "a"}
-	from.Add(mustPack(t, "p", 100, day("2026-01-01")))
+	from.Add(mustPack(t, "p", 100, day("2026-01-01")), day("2026-01-01"))
 	if _, err := from.Debit(at, 40, "", false); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestTransferWholePackOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	to := &charge.Pool{Team: "b"}
-	to.Add(k)
+	to.Add(k, at)
 	if got, want := to.Available(at), int64(60); got != want {
 		t.Errorf("got %d in the receiving team, want the pack's %d remaining", got, want)
 	}
@@ -177,7 +177,7 @@ func TestTransferWholePackOnly(t *testing.T) {
 func TestAlertsOncePerCrossing(t *testing.T) {
 	at := day("2026-06-01")
 	pool := &charge.Pool{Team: "studio"}
-	pool.Add(mustPack(t, "p", 100, day("2026-01-01")))
+	pool.Add(mustPack(t, "p", 100, day("2026-01-01")), day("2026-01-01"))
 	steps := []struct {
 		debit int64
 		buy   int64
@@ -197,7 +197,7 @@ func TestAlertsOncePerCrossing(t *testing.T) {
 			}
 		}
 		if s.buy > 0 {
-			pool.Add(mustPack(t, "q", s.buy, at))
+			pool.Add(mustPack(t, "q", s.buy, at), at)
 		}
 		var got []charge.AlertKind
 		for _, a := range pool.Alerts(at) {
@@ -208,8 +208,56 @@ func TestAlertsOncePerCrossing(t *testing.T) {
 		}
 	}
 	abs := &charge.Pool{Team: "x", Threshold: charge.Threshold{Absolute: 50}}
-	abs.Add(mustPack(t, "p", 1000, day("2026-01-01")))
+	abs.Add(mustPack(t, "p", 1000, day("2026-01-01")), day("2026-01-01"))
 	if got, want := abs.Limit(at), int64(50); got != want {
 		t.Errorf("got absolute limit %d, want %d", got, want)
+	}
+}
+
+func TestExpiryUnderAHold(t *testing.T) {
+	pool := &charge.Pool{Team: "studio"}
+	bought := day("2025-11-02").Add(9*time.Hour + 2*time.Minute)
+	pool.Add(mustPack(t, "k", 100, bought), bought)
+	start := day("2026-11-02").Add(9 * time.Hour)
+	pool.Hold("h", 10)
+	expiry := bought.AddDate(1, 0, 0)
+	f := pool.Expire(expiry)
+	if len(f) != 1 || f[0].Tokens != 90 {
+		t.Fatalf("got forfeits %+v at expiry, want 90: the 10 held stay to pay the grace", f)
+	}
+	if got := pool.Available(expiry); got != 0 {
+		t.Errorf("got available %d after expiry, want 0", got)
+	}
+	if _, err := pool.Debit(start.Add(5*time.Minute), 10, "h", false); err != nil {
+		t.Errorf("got %v committing the hold after its pack expired, want it paid from that pack", err)
+	}
+	if pool.Debt != 0 || pool.Available(expiry) != 0 {
+		t.Errorf("got debt %d available %d, want 0 and 0: nothing overdrawn", pool.Debt, pool.Available(expiry))
+	}
+
+	// Released instead, what was kept back is forfeited at the next sweep.
+	pool = &charge.Pool{Team: "studio"}
+	pool.Add(mustPack(t, "k", 100, bought), bought)
+	pool.Hold("h", 10)
+	pool.Expire(expiry)
+	pool.Release("h")
+	if f := pool.Expire(expiry.Add(time.Minute)); len(f) != 1 || f[0].Tokens != 10 {
+		t.Errorf("got forfeits %+v after the release, want the 10 kept back", f)
+	}
+	if _, ok := pool.NextExpiry(expiry); ok {
+		t.Error("got a next expiry with every pack expired, want none")
+	}
+}
+
+func TestExpiredPackPaysNoDebt(t *testing.T) {
+	at := day("2026-11-03")
+	pool := &charge.Pool{Team: "studio"}
+	pool.Add(mustPack(t, "k", 100, day("2026-10-01")), day("2026-10-01"))
+	if _, err := pool.Debit(at, 120, "", true); err != nil {
+		t.Fatal(err)
+	}
+	pool.Add(mustPack(t, "old", 100, day("2024-01-01")), at)
+	if got, want := pool.Debt, int64(20); got != want {
+		t.Errorf("got debt %d after adding an expired pack, want %d: expired tokens pay nothing", got, want)
 	}
 }

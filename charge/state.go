@@ -14,6 +14,7 @@ type State struct {
 	Now      time.Time      `json:"now"`
 	Mono     time.Duration  `json:"mono"`
 	LastWall time.Time      `json:"last_wall"`
+	Shift    time.Duration  `json:"shift,omitempty"`
 	Pruned   time.Time      `json:"pruned"`
 	Sessions []SessionState `json:"sessions,omitempty"`
 	Denied   []string       `json:"denied,omitempty"`
@@ -53,7 +54,7 @@ var stateNames = map[state]string{stGrace: "grace", stPaid: "paid", stSub: "subs
 
 // Save returns the Meter's state.
 func (m *Meter) Save() State {
-	st := State{Device: m.device, Policy: m.policy, Init: m.init, Now: m.now, Mono: m.mono, LastWall: m.lastWall,
+	st := State{Device: m.device, Policy: m.policy, Init: m.init, Now: m.now, Mono: m.mono, LastWall: m.lastWall, Shift: m.shift,
 		Pruned: m.pruned, Asleep: slices.Clone(m.asleep), Sleeping: m.sleeping, Denied: sortedKeys(m.denied)}
 	for _, k := range m.keys() {
 		s := m.sessions[k]
@@ -77,7 +78,7 @@ func (m *Meter) Save() State {
 // Restore rebuilds a Meter from a saved state.
 func Restore(st State) *Meter {
 	m := NewMeter(st.Device, st.Policy)
-	m.init, m.now, m.mono, m.lastWall, m.pruned = st.Init, st.Now, st.Mono, st.LastWall, st.Pruned
+	m.init, m.now, m.mono, m.lastWall, m.shift, m.pruned = st.Init, st.Now, st.Mono, st.LastWall, st.Shift, st.Pruned
 	m.asleep, m.sleeping = slices.Clone(st.Asleep), st.Sleeping
 	for _, id := range st.Denied {
 		m.denied[id] = true

@@ -60,11 +60,13 @@ func TestAcrossDevices(t *testing.T) {
 			wantLine: [2]string{"denied", "has not reached the licence server for 24h"},
 		},
 		{
-			name: "a clock moved back during grace reopens nothing",
+			name: "a clock moved back during grace, offline, reopens nothing",
 			events: `
+  - {at: 2026-11-02T07:00:00Z, device: desktop, offline: true}
   - {at: 2026-11-02T08:00:00Z, device: desktop, user: mary, start: revit}
   - {at: 2026-11-02T08:04:00Z, device: desktop, clock: -3h}
   - {at: 2026-11-02T08:06:00Z, device: desktop, user: mary, end: revit}
+  - {at: 2026-11-02T09:00:00Z, device: desktop, online: true}
 `,
 			wantCharges: 1, wantTokens: 10,
 			wantLine: [2]string{"rollback", "clock went back from Mon 2026-11-02 08:04 to Mon 2026-11-02 05:04"},

@@ -88,6 +88,7 @@ func (e *engine) effect(d *device, f charge.Effect) {
 			}
 		} else {
 			e.pools[team].Release(f.HoldID())
+			e.expire(e.pools[team]) // tokens kept back for the hold in an expired pack go now
 		}
 	case charge.Charged:
 		what := "grace used up"

@@ -61,7 +61,8 @@ type hold struct {
 type device struct {
 	name     string
 	meter    *charge.Meter
-	skew     time.Duration
+	skew     time.Duration // how far the device's own clock is off
+	offset   time.Duration // the correction to ledger time it last saw (-skew while online)
 	slept    time.Duration
 	asleep   bool
 	sleepAt  time.Time
@@ -117,9 +118,10 @@ func Run(tl *Timeline) (*Result, error) {
 		if p.Left != nil {
 			k.Left = *p.Left
 		}
-		e.pools[p.Team].Add(k)
+		e.pools[p.Team].Add(k, e.now)
 	}
 	for _, pool := range e.sortedPools() {
+		e.expire(pool)     // packs that expired before the timeline began
 		pool.Alerts(e.now) // the state at the start is not news
 	}
 	for _, ev := range tl.Events {
@@ -145,6 +147,8 @@ func (e *engine) device(name string) *device {
 		d = &device{name: name, meter: charge.NewMeter(name, e.policy()), procs: map[pu][]string{}, closed: map[pu]int{},
 			spent: map[string]int64{}, held: map[string]hold{}, lastTrue: e.now}
 		e.devices[name] = d
+		// The meter's high-water mark starts with the device, before anything moves its clock.
+		d.meter.Advance(e.reading(d, e.now), e.ents(d))
 	}
 	return d
 }
@@ -164,7 +168,10 @@ func (e *engine) reading(d *device, t time.Time) charge.Reading {
 		mono = d.sleepAt.Sub(e.epoch) - d.slept
 	}
 	d.lastTrue = t
-	return charge.Reading{Wall: t.Add(d.skew), Mono: mono}
+	if !d.offline {
+		d.offset = -d.skew // online, the agent knows the ledger's time
+	}
+	return charge.Reading{Wall: t.Add(d.skew + d.offset), Mono: mono}
 }
 
 // until fires every deadline of every device, and every pack expiry, before t, in time
@@ -229,7 +236,7 @@ func (e *engine) apply(ev Event) error {
 			k.Bought = ev.Buy.Bought.Time
 		}
 		p := e.pools[k.Team]
-		p.Add(k)
+		p.Add(k, e.now)
 		e.line(Line{At: e.now, Kind: "bought", Tokens: k.Tokens, Text: fmt.Sprintf("team %s bought pack %s: %d tokens, expiring on %s", k.Team, k.ID, k.Tokens, k.Expires().Format(time.DateOnly))})
 		e.alerts(p)
 		return nil
@@ -322,7 +329,7 @@ func (e *engine) transfer(m Move) error {
 		return nil
 	}
 	to := e.pools[m.To]
-	to.Add(k)
+	to.Add(k, e.now)
 	e.line(Line{At: e.now, Kind: "transferred", Tokens: k.Left, Text: fmt.Sprintf("pack %s moved from team %s to team %s with its %d tokens left", k.ID, from.Team, m.To, k.Left)})
 	e.alerts(from)
 	e.alerts(to)

@@ -238,6 +238,9 @@ func (tl *Timeline) check() error {
 		if p.Bought.IsZero() {
 			return fmt.Errorf("%s: pack %q: missing bought: the purchase date sets its expiry", where, p.ID)
 		}
+		if len(tl.Events) > 0 && p.Bought.After(tl.Events[0].At.Time) {
+			return fmt.Errorf("%s: pack %q is bought after the first event: list it as a buy event at its time", where, p.ID)
+		}
 		if p.Left != nil && (*p.Left < 0 || *p.Left > p.Tokens) {
 			return fmt.Errorf("%s: pack %q: left %d: want 0 to %d", where, p.ID, *p.Left, p.Tokens)
 		}

@@ -1,0 +1,192 @@
+package ledger
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"tollgate/charge"
+	"tollgate/ledger/api"
+	"tollgate/ledger/store"
+)
+
+// answer replies with v, or with err when there is one.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, code int, v any, err error) {
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	reply(w, code, v)
+}
+
+func (s *Server) createTeam(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var t api.NewTeam
+	if !decode(w, r, maxBody, &t) {
+		return
+	}
+	out, err := s.store.CreateTeam(r.Context(), t, s.now())
+	s.answer(w, r, http.StatusCreated, out, err)
+}
+
+func (s *Server) listTeams(w http.ResponseWriter, r *http.Request, a store.AdminToken) {
+	out, err := s.store.Teams(r.Context(), a.Team, s.now())
+	if out == nil {
+		out = []api.Team{}
+	}
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) getTeam(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	out, err := s.store.Team(r.Context(), r.PathValue("team"), s.now())
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) setRestrictions(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v api.Restrictions
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	out, err := s.store.SetRestrictions(r.Context(), r.PathValue("team"), v, s.now())
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) setSettings(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v api.Settings
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	out, err := s.store.SetSettings(r.Context(), r.PathValue("team"), v, s.now())
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) buyPack(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v api.BuyPack
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	out, err := s.store.BuyPack(r.Context(), r.PathValue("team"), v, s.now())
+	s.answer(w, r, http.StatusCreated, out, err)
+}
+
+func (s *Server) listPacks(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	out, err := s.store.Packs(r.Context(), r.PathValue("team"))
+	if out == nil {
+		out = []api.Pack{}
+	}
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) transferPack(w http.ResponseWriter, r *http.Request, a store.AdminToken) {
+	var v api.Transfer
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	if !a.May(v.To) {
+		fail(w, api.CodeForbidden, fmt.Sprintf("this admin token is for team %q and cannot give to team %q; use the super-admin token", a.Team, v.To))
+		return
+	}
+	out, err := s.store.TransferPack(r.Context(), r.PathValue("team"), r.PathValue("pack"), v, s.now())
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) listProducts(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	out, err := s.store.Products(r.Context())
+	if out == nil {
+		out = []api.Product{}
+	}
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) putProduct(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v api.Product
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	if v.ID != "" && v.ID != r.PathValue("product") {
+		fail(w, api.CodeBadRequest, fmt.Sprintf("body id %q differs from the path's %q; leave it out", v.ID, r.PathValue("product")))
+		return
+	}
+	v.ID = r.PathValue("product")
+	out, err := s.store.PutProduct(r.Context(), v, s.now())
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	out, err := s.store.Users(r.Context(), r.PathValue("team"))
+	if out == nil {
+		out = []api.User{}
+	}
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	out, err := s.store.User(r.Context(), r.PathValue("team"), r.PathValue("user"))
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) putUser(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v api.PutUser
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	out, err := s.store.PutUser(r.Context(), r.PathValue("team"), r.PathValue("user"), v)
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) addSubscription(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v charge.Subscription
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	out, err := s.store.AddSubscription(r.Context(), r.PathValue("team"), r.PathValue("user"), v)
+	s.answer(w, r, http.StatusCreated, out, err)
+}
+
+func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	out, err := s.store.Devices(r.Context(), r.PathValue("team"))
+	if out == nil {
+		out = []api.Device{}
+	}
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+// DefaultEnrollValidity is how long an enrollment token works when no validity is given.
+const DefaultEnrollValidity = 30 * charge.Day
+
+func (s *Server) createEnrollToken(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v api.NewEnrollToken
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	valid := DefaultEnrollValidity
+	if v.ValidFor != "" {
+		d, err := time.ParseDuration(v.ValidFor)
+		if err != nil || d <= 0 || d > 366*charge.Day {
+			fail(w, api.CodeBadRequest, fmt.Sprintf("valid_for %q: want a duration such as 720h, at most a year", v.ValidFor))
+			return
+		}
+		valid = d
+	}
+	now := s.now()
+	out, err := s.store.CreateEnrollToken(r.Context(), r.PathValue("team"), now, now.Add(valid))
+	s.answer(w, r, http.StatusCreated, out, err)
+}
+
+func (s *Server) createAdminToken(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v api.NewAdminToken
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	team := r.PathValue("team")
+	if v.Name == "" {
+		v.Name = "admin of " + team
+	}
+	tok := store.NewSecret("tga_")
+	err := s.store.CreateAdminToken(r.Context(), team, v.Name, tok, s.now())
+	s.answer(w, r, http.StatusCreated, api.Token{Token: tok, Team: team}, err)
+}
+
+func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	out, err := s.store.Notifications(r.Context(), r.PathValue("team"))
+	s.answer(w, r, http.StatusOK, out, err)
+}

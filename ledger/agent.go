@@ -1,0 +1,71 @@
+package ledger
+
+import (
+	"net/http"
+
+	"tollgate/ledger/api"
+)
+
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	var e api.Enroll
+	if !decode(w, r, maxBody, &e) {
+		return
+	}
+	out, err := s.store.Enroll(r.Context(), e, s.now())
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	reply(w, http.StatusCreated, out)
+}
+
+func (s *Server) entitlement(w http.ResponseWriter, r *http.Request, d api.Device) {
+	e, err := s.store.Entitlement(r.Context(), d.Team, r.PathValue("user"), s.now())
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, e)
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, d api.Device) {
+	var a api.Authorize
+	if !decode(w, r, maxBody, &a) {
+		return
+	}
+	out, err := s.store.Authorize(r.Context(), d.Team, d.ID, a, s.now())
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	s.metrics.decisions.WithLabelValues(string(out.Decision.Reason)).Inc()
+	reply(w, http.StatusOK, out)
+}
+
+func (s *Server) release(w http.ResponseWriter, r *http.Request, d api.Device) {
+	var rel api.Release
+	if !decode(w, r, maxBody, &rel) {
+		return
+	}
+	if err := s.store.Release(r.Context(), d.Team, d.ID, rel.Hold, s.now()); err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	reply(w, http.StatusOK, map[string]string{"hold": rel.Hold, "status": "released"})
+}
+
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request, d api.Device) {
+	var in api.Ingest
+	if !decode(w, r, maxIngest, &in) {
+		return
+	}
+	rs, err := s.store.Ingest(r.Context(), d.Team, d.ID, in.Events, s.now())
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
+	for _, res := range rs {
+		s.metrics.ingest.WithLabelValues(res.Status).Inc()
+	}
+	reply(w, http.StatusOK, api.Ingested{Results: rs})
+}

@@ -1,0 +1,201 @@
+package api
+
+import (
+	"encoding/json"
+	"time"
+
+	"tollgate/charge"
+)
+
+// Balance is a team's tokens at a moment.
+type Balance struct {
+	Unexpired int64 `json:"unexpired"` // left in live packs
+	Held      int64 `json:"held"`      // set aside for sessions in grace
+	Debt      int64 `json:"debt"`      // overdrawn by renewals, paid by the next pack
+	Available int64 `json:"available"` // unexpired - held - debt
+	Limit     int64 `json:"limit"`     // the low-balance threshold in tokens
+	Low       bool  `json:"low"`
+	Empty     bool  `json:"empty"`
+}
+
+// Team is a team with its settings and balance.
+type Team struct {
+	ID        string           `json:"id"`
+	Name      string           `json:"name"`
+	Products  charge.Products  `json:"products"` // what its tokens cover; empty = all
+	Threshold charge.Threshold `json:"threshold"`
+	Webhook   string           `json:"webhook,omitempty"`
+	Balance   Balance          `json:"balance"`
+}
+
+// NewTeam creates a team.
+type NewTeam struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+}
+
+// BuyPack orders a pack of tokens.
+type BuyPack struct {
+	Tokens int64 `json:"tokens"`
+}
+
+// Pack is a pack with its expiry.
+type Pack struct {
+	charge.Pack
+	Expires time.Time `json:"expires"`
+}
+
+// Transfer moves a whole pack to another team. Tokens, when given, must equal what is
+// left in the pack: a guard against believing a partial move is possible.
+type Transfer struct {
+	To     string `json:"to"`
+	Tokens int64  `json:"tokens,omitempty"`
+}
+
+// Product is an entry of the catalogue.
+type Product struct {
+	ID   string `json:"id"`
+	Name string `json:"name,omitempty"`
+	Rate int64  `json:"rate"` // tokens per 24-hour window
+}
+
+// User is a licensing identity in a team.
+type User struct {
+	ID            string                `json:"id"`
+	Team          string                `json:"team"`
+	Assigned      bool                  `json:"assigned"` // to the team's token pool
+	Products      charge.Products       `json:"products"` // what the user may use; empty = all
+	Subscriptions []charge.Subscription `json:"subscriptions"`
+}
+
+// PutUser assigns a user to a team.
+type PutUser struct {
+	Assigned *bool           `json:"assigned,omitempty"` // nil: true
+	Products charge.Products `json:"products,omitempty"`
+}
+
+// Restrictions sets which products a team's tokens cover; empty or ["*"] = all,
+// including products added later.
+type Restrictions struct {
+	Products charge.Products `json:"products"`
+}
+
+// Settings changes a team's low-balance threshold and webhook; nil fields stay.
+type Settings struct {
+	ThresholdAbsolute *int64  `json:"threshold_absolute,omitempty"`
+	ThresholdPercent  *int64  `json:"threshold_percent,omitempty"`
+	Webhook           *string `json:"webhook,omitempty"`
+}
+
+// Device is an enrolled workstation.
+type Device struct {
+	ID       string    `json:"id"`
+	Team     string    `json:"team"`
+	Name     string    `json:"name"`
+	Enrolled time.Time `json:"enrolled"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// NewEnrollToken asks for an enrollment token valid for ValidFor (a Go duration such as
+// "720h"; empty: 30 days).
+type NewEnrollToken struct {
+	ValidFor string `json:"valid_for,omitempty"`
+}
+
+// Token is a secret shown once: an enrollment token or an admin token.
+type Token struct {
+	Token   string    `json:"token"`
+	Team    string    `json:"team"`
+	Expires time.Time `json:"expires,omitzero"`
+}
+
+// NewAdminToken asks for an admin token scoped to one team.
+type NewAdminToken struct {
+	Name string `json:"name,omitempty"`
+}
+
+// Notification is a notice to a team's webhook and how its delivery went.
+type Notification struct {
+	ID        int64           `json:"id"`
+	Team      string          `json:"team"`
+	Kind      string          `json:"kind"` // low_balance, empty, expiring
+	Payload   json.RawMessage `json:"payload"`
+	Created   time.Time       `json:"created"`
+	Attempts  int64           `json:"attempts"`
+	Delivered time.Time       `json:"delivered,omitzero"`
+	GaveUp    bool            `json:"gave_up,omitempty"`
+	LastError string          `json:"last_error,omitempty"`
+}
+
+// Expiring is the notice about a team's tokens that expire within 90 days.
+type Expiring struct {
+	Team  string `json:"team"`
+	Packs []Pack `json:"packs"`
+}
+
+// UsageRow is one line of the usage report: a user's use of a product on a device on a
+// day (UTC).
+type UsageRow struct {
+	Day          string `json:"day"`
+	User         string `json:"user"`
+	Product      string `json:"product"`
+	Device       string `json:"device"`
+	Sessions     int64  `json:"sessions"`     // sessions opened
+	Subscription int64  `json:"subscription"` // of which covered by a subscription
+	PaidWindow   int64  `json:"paid_window"`  // of which inside a window already paid
+	Denied       int64  `json:"denied"`       // launches refused
+	UseSeconds   int64  `json:"use_seconds"`  // use in sessions that ended
+	Charges      int64  `json:"charges"`      // windows paid
+	Tokens       int64  `json:"tokens"`       // tokens charged
+	Duplicates   int64  `json:"duplicates"`   // charges refused as duplicates or folded
+}
+
+// TokenDay is the tokens charged to a user for a product on a day (UTC).
+type TokenDay struct {
+	Day     string `json:"day"`
+	Team    string `json:"team"`
+	User    string `json:"user"`
+	Product string `json:"product"`
+	Charges int64  `json:"charges"`
+	Tokens  int64  `json:"tokens"`
+}
+
+// Movement is one line of the append-only ledger, with the team's balance after it.
+type Movement struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	Team    string    `json:"team"`
+	Pack    string    `json:"pack,omitempty"`
+	Kind    string    `json:"kind"`
+	Tokens  int64     `json:"tokens"`
+	Debt    int64     `json:"debt,omitempty"`
+	Ref     string    `json:"ref,omitempty"`
+	Balance int64     `json:"balance"` // tokens in the team's packs less debt, after this movement
+}
+
+// Refusal is a charge the ledger did not debit: a duplicate of, or folded into, a
+// window already paid, or refused.
+type Refusal struct {
+	At      time.Time `json:"at"`
+	Device  string    `json:"device"`
+	Event   string    `json:"event"`
+	User    string    `json:"user"`
+	Product string    `json:"product"`
+	Start   time.Time `json:"start"`
+	Tokens  int64     `json:"tokens"`
+	Status  string    `json:"status"`
+	Message string    `json:"message,omitempty"`
+}
+
+// TokenReport is the token usage of a team.
+type TokenReport struct {
+	Team     string     `json:"team"`
+	From     time.Time  `json:"from"`
+	To       time.Time  `json:"to"`
+	Daily    []TokenDay `json:"daily"`
+	History  []Movement `json:"history"`
+	Packs    []Pack     `json:"packs"`
+	Expiring []Pack     `json:"expiring"` // live packs expiring within 90 days
+	Refused  []Refusal  `json:"refused"`
+	Balance  Balance    `json:"balance"`
+}

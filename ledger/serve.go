@@ -1,0 +1,135 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"tollgate/ledger/store"
+)
+
+// TokenFile is where 'ledger serve' writes the super-admin token it creates on first
+// start, in the data directory, readable by its owner only.
+const TokenFile = "admin-token"
+
+func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
+	fs := flag.NewFlagSet("tollgate ledger serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "tollgate-ledger", "data directory: the SQLite database and the super-admin token")
+	db := fs.String("db", "", "database: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite:DATA/ledger.db)")
+	listen := fs.String("listen", "127.0.0.1:7480", "address to listen on")
+	cert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
+	key := fs.String("tls-key", "", "TLS key file (PEM)")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: tollgate ledger serve [flags]\n\nServe the ledger's agent and admin API. On first start a super-admin token is\ncreated, printed, and written to DATA/%s (mode 0600).\n\nFlags:\n", TokenFile)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return nil
+		}
+		return fmt.Errorf("%w; run 'tollgate ledger serve --help'", err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("ledger serve takes no arguments (got %q); run 'tollgate ledger serve --help'", fs.Args())
+	}
+	if (*cert == "") != (*key == "") {
+		return errors.New("give both --tls-cert and --tls-key, or neither")
+	}
+	if err := os.MkdirAll(*data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if *db == "" {
+		*db = "sqlite:" + filepath.Join(*data, "ledger.db")
+	}
+	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(stderr), zap.InfoLevel))
+	defer log.Sync()
+
+	st, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := bootstrap(ctx, st, *data, stdout); err != nil {
+		return err
+	}
+	srv := New(Options{Store: st, Logger: log})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+	scheme := "http"
+	if *cert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "ledger listening on %s://%s (%s database)\n", scheme, ln.Addr(), st.Dialect())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { srv.Run(ctx) })
+	wg.Go(func() {
+		<-ctx.Done()
+		sctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		hs.Shutdown(sctx)
+	})
+	if *cert != "" {
+		err = hs.ServeTLS(ln, *cert, *key)
+	} else {
+		err = hs.Serve(ln)
+	}
+	cancel()
+	wg.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// bootstrap creates the super-admin token when the database has none, and writes it to
+// the data directory with mode 0600.
+func bootstrap(ctx context.Context, st *store.DB, data string, stdout io.Writer) error {
+	ok, err := st.HasSuperAdmin(ctx)
+	if err != nil || ok {
+		return err
+	}
+	tok := store.NewSecret("tga_")
+	path := filepath.Join(data, TokenFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("super-admin token: %w", err)
+	}
+	if _, err := fmt.Fprintln(f, tok); err != nil {
+		f.Close()
+		return fmt.Errorf("super-admin token: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("super-admin token: %w", err)
+	}
+	if err := st.CreateAdminToken(ctx, "", "bootstrap", tok, time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "super-admin token (also in %s):\n%s\n", path, tok)
+	return nil
+}

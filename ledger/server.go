@@ -1,0 +1,169 @@
+// Package ledger is tollgate's central endpoint and the source of truth for balances:
+// teams and their token pools, the catalogue, users, devices, holds, charges and the
+// movement ledger, served as a versioned JSON API to agents (under /v1/) and to admins
+// (under /v1/admin/), with reports, webhook notifications and Prometheus metrics.
+// Storage is package store; the rules are package charge.
+package ledger
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"tollgate/charge"
+	"tollgate/ledger/api"
+	"tollgate/ledger/store"
+)
+
+// Store is what the server keeps its records in; *store.DB is the implementation.
+type Store interface {
+	Ping(ctx context.Context) error
+
+	CreateTeam(ctx context.Context, t api.NewTeam, now time.Time) (api.Team, error)
+	Team(ctx context.Context, id string, now time.Time) (api.Team, error)
+	Teams(ctx context.Context, scope string, now time.Time) ([]api.Team, error)
+	SetRestrictions(ctx context.Context, team string, r api.Restrictions, now time.Time) (api.Team, error)
+	SetSettings(ctx context.Context, team string, s api.Settings, now time.Time) (api.Team, error)
+	BuyPack(ctx context.Context, team string, b api.BuyPack, now time.Time) (api.Pack, error)
+	TransferPack(ctx context.Context, from, id string, t api.Transfer, now time.Time) (api.Pack, error)
+	Packs(ctx context.Context, team string) ([]api.Pack, error)
+
+	PutProduct(ctx context.Context, p api.Product, now time.Time) (api.Product, error)
+	Products(ctx context.Context) ([]api.Product, error)
+	PutUser(ctx context.Context, team, user string, u api.PutUser) (api.User, error)
+	User(ctx context.Context, team, user string) (api.User, error)
+	Users(ctx context.Context, team string) ([]api.User, error)
+	AddSubscription(ctx context.Context, team, user string, s charge.Subscription) (api.User, error)
+
+	CreateEnrollToken(ctx context.Context, team string, now, expires time.Time) (api.Token, error)
+	Enroll(ctx context.Context, e api.Enroll, now time.Time) (api.Enrolled, error)
+	DeviceByCredential(ctx context.Context, credential string) (api.Device, error)
+	Seen(ctx context.Context, device string, now time.Time) error
+	Devices(ctx context.Context, team string) ([]api.Device, error)
+	CreateAdminToken(ctx context.Context, team, name, token string, now time.Time) error
+	AdminByToken(ctx context.Context, token string) (store.AdminToken, error)
+
+	Entitlement(ctx context.Context, team, user string, now time.Time) (charge.Entitlement, error)
+	Authorize(ctx context.Context, team, device string, a api.Authorize, now time.Time) (api.Authorized, error)
+	Release(ctx context.Context, team, device, hold string, now time.Time) error
+	Ingest(ctx context.Context, team, device string, events []api.Event, now time.Time) ([]api.Result, error)
+
+	Usage(ctx context.Context, team string, from, to time.Time) ([]api.UsageRow, error)
+	Tokens(ctx context.Context, team string, from, to, now time.Time) (api.TokenReport, error)
+	Notifications(ctx context.Context, team string) ([]api.Notification, error)
+	Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error)
+	Delivered(ctx context.Context, id int64, now time.Time, failure string, next time.Time, giveUp bool) error
+	Sweep(ctx context.Context, now time.Time) error
+}
+
+// Clock tells the time. Tests move it; nil in Options is the real clock.
+type Clock interface {
+	Now() time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+// Options configures a Server. Zero values are the real thing.
+type Options struct {
+	Store  Store       // required
+	Clock  Clock       // nil: the real clock
+	Logger *zap.Logger // nil: no logs
+
+	// MaxInFlight bounds the requests served at once; more are answered 503 with
+	// Retry-After. 0: 256.
+	MaxInFlight int
+	// Webhooks delivers notifications. nil: a client with a 10 s timeout.
+	Webhooks *http.Client
+	// Registerer receives the metrics; nil: a registry of the server's own, served at
+	// /metrics.
+	Registry *prometheus.Registry
+	// NotifyEvery and SweepEvery pace Run's loops. 0: 10 s and 1 h.
+	NotifyEvery, SweepEvery time.Duration
+}
+
+// Server is the ledger's HTTP service.
+type Server struct {
+	store    Store
+	clock    Clock
+	log      *zap.Logger
+	inFlight chan struct{}
+	webhooks *http.Client
+	registry *prometheus.Registry
+	metrics  *metrics
+	notify   time.Duration
+	sweep    time.Duration
+
+	mu   sync.Mutex
+	seen map[string]time.Time // device -> last time its last_seen was written
+}
+
+// New returns a server over o.Store.
+func New(o Options) *Server {
+	s := &Server{
+		store: o.Store, clock: o.Clock, log: o.Logger, webhooks: o.Webhooks, registry: o.Registry,
+		notify: o.NotifyEvery, sweep: o.SweepEvery, seen: map[string]time.Time{},
+	}
+	if s.clock == nil {
+		s.clock = realClock{}
+	}
+	if s.log == nil {
+		s.log = zap.NewNop()
+	}
+	s.log = s.log.Named("ledger")
+	n := o.MaxInFlight
+	if n <= 0 {
+		n = 256
+	}
+	s.inFlight = make(chan struct{}, n)
+	if s.webhooks == nil {
+		s.webhooks = &http.Client{Timeout: 10 * time.Second}
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
+	if s.notify <= 0 {
+		s.notify = 10 * time.Second
+	}
+	if s.sweep <= 0 {
+		s.sweep = time.Hour
+	}
+	s.metrics = newMetrics(s.registry, s)
+	return s
+}
+
+func (s *Server) now() time.Time { return s.clock.Now().UTC() }
+
+// Run does the ledger's background work until ctx ends: delivering notifications and
+// sweeping for expired packs and tokens about to expire.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Go(func() { s.loop(ctx, s.notify, s.Deliver) })
+	wg.Go(func() { s.loop(ctx, s.sweep, s.Sweep) })
+	wg.Wait()
+	return nil
+}
+
+func (s *Server) loop(ctx context.Context, every time.Duration, fn func(context.Context) error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("background work", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep forfeits expired packs, releases stale holds and raises the notices that time
+// alone causes, at the clock's now.
+func (s *Server) Sweep(ctx context.Context) error { return s.store.Sweep(ctx, s.now()) }

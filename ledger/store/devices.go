@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"time"
+
+	"tollgate/ledger/api"
+)
+
+// NewSecret returns a random bearer token. Only its Hash is stored.
+func NewSecret(prefix string) string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Hash is how a secret is stored and looked up: the secrets are 256 random bits, so a
+// plain SHA-256 is as good as a slow hash and lets a lookup use an index.
+func Hash(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+func lockTeam(ctx context.Context, x tx, team string) error {
+	var id string
+	err := x.row(ctx, `SELECT id FROM teams WHERE id = ? FOR UPDATE`, team).Scan(&id)
+	if isNoRows(err) {
+		return errf(api.CodeNotFound, "team %q does not exist; create it with 'tollgate ledger team create %s'", team, team)
+	}
+	return err
+}
+
+// CreateEnrollToken returns a new enrollment token for team, valid until expires. Any
+// number of devices may enroll with it until then.
+func (d *DB) CreateEnrollToken(ctx context.Context, team string, now, expires time.Time) (api.Token, error) {
+	tok := NewSecret("tge_")
+	err := d.write(ctx, func(x tx) error {
+		if err := lockTeam(ctx, x, team); err != nil {
+			return err
+		}
+		_, err := x.exec(ctx, `INSERT INTO enroll_tokens (hash, team, created, expires) VALUES (?, ?, ?, ?)`, Hash(tok), team, ns(now), ns(expires))
+		return err
+	})
+	if err != nil {
+		return api.Token{}, err
+	}
+	return api.Token{Token: tok, Team: team, Expires: expires}, nil
+}
+
+// Enroll trades an enrollment token for a device credential.
+func (d *DB) Enroll(ctx context.Context, e api.Enroll, now time.Time) (api.Enrolled, error) {
+	if e.Name == "" || len(e.Name) > 255 {
+		return api.Enrolled{}, errf(api.CodeBadRequest, "name: give the device's host name (1 to 255 bytes)")
+	}
+	out := api.Enrolled{Device: randomID("dv_"), Credential: NewSecret("tgd_")}
+	err := d.write(ctx, func(x tx) error {
+		var expires int64
+		err := x.row(ctx, `SELECT team, expires FROM enroll_tokens WHERE hash = ?`, Hash(e.Token)).Scan(&out.Team, &expires)
+		if isNoRows(err) || (err == nil && expires <= ns(now)) {
+			return errf(api.CodeUnauthorized, "enrollment token unknown or expired; ask an admin for a new one ('tollgate ledger enroll-token create --team TEAM')")
+		}
+		if err != nil {
+			return err
+		}
+		_, err = x.exec(ctx, `INSERT INTO devices (id, team, name, credential, enrolled, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
+			out.Device, out.Team, e.Name, Hash(out.Credential), ns(now), ns(now))
+		return err
+	})
+	if err != nil {
+		return api.Enrolled{}, err
+	}
+	return out, nil
+}
+
+// DeviceByCredential finds the device a bearer credential belongs to.
+func (d *DB) DeviceByCredential(ctx context.Context, credential string) (api.Device, error) {
+	var dv api.Device
+	var enrolled, seen int64
+	err := d.db.QueryRowContext(ctx, d.rebind(`SELECT id, team, name, enrolled, last_seen FROM devices WHERE credential = ?`), Hash(credential)).
+		Scan(&dv.ID, &dv.Team, &dv.Name, &enrolled, &seen)
+	if isNoRows(err) {
+		return dv, errf(api.CodeUnauthorized, "device credential unknown; enroll the device again")
+	}
+	dv.Enrolled, dv.LastSeen = fromNS(enrolled), fromNS(seen)
+	return dv, err
+}
+
+// Seen records that a device called at now. Called at most once a minute per device, so
+// that a fleet's syncs do not each write.
+func (d *DB) Seen(ctx context.Context, device string, now time.Time) error {
+	_, err := d.db.ExecContext(ctx, d.rebind(`UPDATE devices SET last_seen = ? WHERE id = ?`), ns(now), device)
+	return err
+}
+
+// Devices lists a team's devices.
+func (d *DB) Devices(ctx context.Context, team string) ([]api.Device, error) {
+	var out []api.Device
+	err := d.read(ctx, func(x tx) error {
+		rows, err := x.query(ctx, `SELECT id, team, name, enrolled, last_seen FROM devices WHERE team = ? ORDER BY name, id`, team)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var dv api.Device
+			var enrolled, seen int64
+			if err := rows.Scan(&dv.ID, &dv.Team, &dv.Name, &enrolled, &seen); err != nil {
+				return err
+			}
+			dv.Enrolled, dv.LastSeen = fromNS(enrolled), fromNS(seen)
+			out = append(out, dv)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// AdminToken is an admin credential: Team "" may act on every team.
+type AdminToken struct {
+	Team string
+	Name string
+}
+
+// CreateAdminToken stores the hash of an admin token for team ("" for every team).
+func (d *DB) CreateAdminToken(ctx context.Context, team, name, token string, now time.Time) error {
+	return d.write(ctx, func(x tx) error {
+		if team != "" {
+			if err := lockTeam(ctx, x, team); err != nil {
+				return err
+			}
+		}
+		_, err := x.exec(ctx, `INSERT INTO admin_tokens (hash, team, name, created) VALUES (?, ?, ?, ?)`, Hash(token), team, name, ns(now))
+		return err
+	})
+}
+
+// AdminByToken finds the admin a token belongs to.
+func (d *DB) AdminByToken(ctx context.Context, token string) (AdminToken, error) {
+	var a AdminToken
+	err := d.db.QueryRowContext(ctx, d.rebind(`SELECT team, name FROM admin_tokens WHERE hash = ?`), Hash(token)).Scan(&a.Team, &a.Name)
+	if isNoRows(err) {
+		return a, errf(api.CodeUnauthorized, "admin token unknown; use the token printed by 'tollgate ledger serve' or one from 'tollgate ledger admin-token create'")
+	}
+	return a, err
+}
+
+// HasSuperAdmin reports whether an admin token for every team exists.
+func (d *DB) HasSuperAdmin(ctx context.Context) (bool, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM admin_tokens WHERE team = ''`).Scan(&n)
+	return n > 0, err
+}
+
+// May reports whether the admin may act on team.
+func (a AdminToken) May(team string) bool { return a.Team == "" || a.Team == team }

@@ -1,0 +1,289 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"tollgate/charge"
+	"tollgate/ledger/api"
+)
+
+// StaleHold is how long a hold lives without being released or committed: a device that
+// died in a session's grace must not keep its team's tokens set aside forever. A day is
+// far longer than any grace (five minutes of use within a trailing day).
+const StaleHold = charge.Day + time.Hour
+
+// Movement kinds.
+const (
+	MovePurchase    = "purchase"
+	MoveDebit       = "debit"
+	MoveForfeit     = "forfeit"
+	MoveTransferOut = "transfer_out"
+	MoveTransferIn  = "transfer_in"
+	MoveDebtPaid    = "debt_paid"
+)
+
+type holdMeta struct {
+	device, user, product string
+}
+
+// pool is a team's charge.Pool loaded under the team's row lock, with what is needed to
+// write its changes back as movements.
+type pool struct {
+	charge.Pool
+	t        tx
+	now      time.Time
+	base     charge.Pool // as last written
+	meta     map[string]holdMeta
+	name     string
+	webhook  string
+	products charge.Products
+}
+
+func clonePool(p charge.Pool) charge.Pool {
+	p.Packs = slices.Clone(p.Packs)
+	p.Holds = maps.Clone(p.Holds)
+	return p
+}
+
+// lockPool loads team's pool for change: the team row is locked until the transaction
+// ends, so every change to one team's tokens is serialized across servers. Packs expired
+// by now are forfeited and stale holds released before anything else happens.
+func lockPool(ctx context.Context, t tx, team string, now time.Time) (*pool, error) {
+	p, err := loadPool(ctx, t, team, now, true)
+	if err != nil {
+		return nil, err
+	}
+	for id := range p.Holds {
+		if p.holdCreated[id] < ns(now.Add(-StaleHold)) {
+			p.Release(id)
+		}
+	}
+	p.Expire(now)
+	if err := p.save(ctx, MoveForfeit, ""); err != nil {
+		return nil, err
+	}
+	return p.pool, nil
+}
+
+type loaded struct {
+	*pool
+	holdCreated map[string]int64
+}
+
+func loadPool(ctx context.Context, t tx, team string, now time.Time, lock bool) (loaded, error) {
+	q := `SELECT name, products, threshold_absolute, threshold_percent, webhook, debt, low, empty FROM teams WHERE id = ?`
+	if lock {
+		q += " FOR UPDATE"
+	}
+	p := &pool{t: t, now: now, meta: map[string]holdMeta{}}
+	p.Team = team
+	var products string
+	err := t.row(ctx, q, team).Scan(&p.name, &products, &p.Threshold.Absolute, &p.Threshold.Percent, &p.webhook, &p.Debt, &p.Low, &p.Empty)
+	if err != nil {
+		if isNoRows(err) {
+			return loaded{}, errf(api.CodeNotFound, "team %q does not exist; create it with 'tollgate ledger team create %s'", team, team)
+		}
+		return loaded{}, fmt.Errorf("team %s: %w", team, err)
+	}
+	if err := json.Unmarshal([]byte(products), &p.products); err != nil {
+		return loaded{}, fmt.Errorf("team %s products: %w", team, err)
+	}
+	rows, err := t.query(ctx, `SELECT id, tokens, left_tokens, bought FROM packs WHERE team = ? AND (expires > ? OR left_tokens > 0) ORDER BY id`, team, ns(now))
+	if err != nil {
+		return loaded{}, fmt.Errorf("packs: %w", err)
+	}
+	for rows.Next() {
+		k := charge.Pack{Team: team}
+		var bought int64
+		if err := rows.Scan(&k.ID, &k.Tokens, &k.Left, &bought); err != nil {
+			rows.Close()
+			return loaded{}, err
+		}
+		k.Bought = fromNS(bought)
+		p.Packs = append(p.Packs, k)
+	}
+	if err := rows.Close(); err != nil {
+		return loaded{}, err
+	}
+	created := map[string]int64{}
+	rows, err = t.query(ctx, `SELECT id, tokens, created FROM holds WHERE team = ?`, team)
+	if err != nil {
+		return loaded{}, fmt.Errorf("holds: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var n, c int64
+		if err := rows.Scan(&id, &n, &c); err != nil {
+			rows.Close()
+			return loaded{}, err
+		}
+		p.Hold(id, n)
+		created[id] = c
+	}
+	if err := rows.Close(); err != nil {
+		return loaded{}, err
+	}
+	p.base = clonePool(p.Pool)
+	return loaded{p, created}, nil
+}
+
+func (p *pool) move(ctx context.Context, pack, kind string, tokens, debt int64, ref string) error {
+	_, err := p.t.exec(ctx, `INSERT INTO movements (team, pack, kind, tokens, debt, happened, ref) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		p.Team, pack, kind, tokens, debt, ns(p.now), ref)
+	if err != nil {
+		return fmt.Errorf("movement: %w", err)
+	}
+	return nil
+}
+
+// save writes what changed in the pool since it was last written, with one movement of
+// the given kind per pack whose tokens changed and one for a change of debt.
+func (p *pool) save(ctx context.Context, kind, ref string) error {
+	old := map[string]charge.Pack{}
+	for _, k := range p.base.Packs {
+		old[k.ID] = k
+	}
+	for _, k := range p.Packs {
+		o, ok := old[k.ID]
+		if !ok {
+			return fmt.Errorf("pack %s joined team %s without a movement", k.ID, p.Team)
+		}
+		if d := k.Left - o.Left; d != 0 {
+			if _, err := p.t.exec(ctx, `UPDATE packs SET left_tokens = ? WHERE id = ?`, k.Left, k.ID); err != nil {
+				return fmt.Errorf("pack %s: %w", k.ID, err)
+			}
+			if err := p.move(ctx, k.ID, kind, d, 0, ref); err != nil {
+				return err
+			}
+		}
+	}
+	if d := p.Debt - p.base.Debt; d != 0 {
+		if err := p.move(ctx, "", kind, 0, d, ref); err != nil {
+			return err
+		}
+	}
+	for id, n := range p.Holds {
+		was, ok := p.base.Holds[id]
+		switch {
+		case !ok:
+			m := p.meta[id]
+			if _, err := p.t.exec(ctx, `INSERT INTO holds (team, id, device, user_id, product, tokens, created) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				p.Team, id, m.device, m.user, m.product, n, ns(p.now)); err != nil {
+				return fmt.Errorf("hold: %w", err)
+			}
+		case was != n:
+			if _, err := p.t.exec(ctx, `UPDATE holds SET tokens = ?, created = ? WHERE team = ? AND id = ?`, n, ns(p.now), p.Team, id); err != nil {
+				return fmt.Errorf("hold: %w", err)
+			}
+		}
+	}
+	for id := range p.base.Holds {
+		if _, ok := p.Holds[id]; !ok {
+			if _, err := p.t.exec(ctx, `DELETE FROM holds WHERE team = ? AND id = ?`, p.Team, id); err != nil {
+				return fmt.Errorf("hold: %w", err)
+			}
+		}
+	}
+	if p.Debt != p.base.Debt || p.Low != p.base.Low || p.Empty != p.base.Empty {
+		if _, err := p.t.exec(ctx, `UPDATE teams SET debt = ?, low = ?, empty = ? WHERE id = ?`, p.Debt, p.Low, p.Empty, p.Team); err != nil {
+			return fmt.Errorf("team %s: %w", p.Team, err)
+		}
+	}
+	p.base = clonePool(p.Pool)
+	return nil
+}
+
+// add puts a pack into the pool (bought, or moved in from another team) with a movement
+// of its tokens, then pays any debt from it as charge.Pool.Add does.
+func (p *pool) add(ctx context.Context, k charge.Pack, kind string) error {
+	if err := p.move(ctx, k.ID, kind, k.Left, 0, ""); err != nil {
+		return err
+	}
+	k.Team = p.Team
+	p.base.Packs = append(p.base.Packs, k)
+	p.Add(k, p.now)
+	return p.save(ctx, MoveDebtPaid, k.ID)
+}
+
+// take removes a whole pack from the pool for a transfer.
+func (p *pool) take(ctx context.Context, id string, tokens int64) (charge.Pack, error) {
+	k, err := p.Take(id, tokens, p.now)
+	if err != nil {
+		return charge.Pack{}, err
+	}
+	p.base.Packs = slices.DeleteFunc(p.base.Packs, func(o charge.Pack) bool { return o.ID == id })
+	return k, p.move(ctx, k.ID, MoveTransferOut, -k.Left, 0, "")
+}
+
+// finish raises the low-balance notices due after the pool's changes and writes them to
+// the outbox in the same transaction, so a notice exists exactly when its cause does.
+func (p *pool) finish(ctx context.Context) error {
+	for _, a := range p.Alerts(p.now) {
+		if err := notify(ctx, p.t, p.Team, string(a.Kind), a, p.now); err != nil {
+			return err
+		}
+	}
+	return p.save(ctx, "alert", "")
+}
+
+// balance is the pool's figures at now.
+func (p *pool) balance() api.Balance {
+	return api.Balance{
+		Unexpired: p.Unexpired(p.now),
+		Held:      p.Held(),
+		Debt:      p.Debt,
+		Available: p.Available(p.now),
+		Limit:     p.Limit(p.now),
+		Low:       p.Low,
+		Empty:     p.Empty,
+	}
+}
+
+func notify(ctx context.Context, t tx, team, kind string, payload any, now time.Time) error {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(ctx, `INSERT INTO notifications (team, kind, payload, created, next_attempt) VALUES (?, ?, ?, ?, ?)`,
+		team, kind, string(b), ns(now), ns(now))
+	if err != nil {
+		return fmt.Errorf("notification: %w", err)
+	}
+	return nil
+}
+
+// withPools runs fn with the pools of teams locked, in a sorted order so that two
+// transfers in opposite directions cannot deadlock.
+func (d *DB) withPools(ctx context.Context, now time.Time, teams []string, fn func(map[string]*pool) error) error {
+	order := slices.Clone(teams)
+	slices.Sort(order)
+	order = slices.Compact(order)
+	return d.write(ctx, func(t tx) error {
+		ps := map[string]*pool{}
+		for _, team := range order {
+			p, err := lockPool(ctx, t, team, now)
+			if err != nil {
+				return err
+			}
+			ps[team] = p
+		}
+		if err := fn(ps); err != nil {
+			return err
+		}
+		for _, team := range order {
+			if err := ps[team].finish(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (d *DB) withPool(ctx context.Context, now time.Time, team string, fn func(*pool) error) error {
+	return d.withPools(ctx, now, []string{team}, func(ps map[string]*pool) error { return fn(ps[team]) })
+}

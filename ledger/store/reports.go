@@ -1,0 +1,227 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"tollgate/charge"
+	"tollgate/ledger/api"
+)
+
+func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+// Usage is the usage report of a team over [from, to): every session, charge and
+// refused launch, per day (UTC), user, product and device.
+func (d *DB) Usage(ctx context.Context, team string, from, to time.Time) ([]api.UsageRow, error) {
+	type k struct{ day, user, product, device string }
+	rows := map[k]*api.UsageRow{}
+	err := d.read(ctx, func(x tx) error {
+		if err := lockFree(ctx, x, team); err != nil {
+			return err
+		}
+		q, err := x.query(ctx, `SELECT e.kind, e.user_id, e.product, COALESCE(v.name, e.device), e.happened, e.tokens, e.use_ns, e.reason, e.status
+			FROM events e LEFT JOIN devices v ON v.id = e.device
+			WHERE e.team = ? AND e.happened >= ? AND e.happened < ? AND e.kind IN ('opened', 'denied', 'ended', 'charged')`,
+			team, ns(from), ns(to))
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		for q.Next() {
+			var kind, user, product, device, reason, status string
+			var at, tokens, use int64
+			if err := q.Scan(&kind, &user, &product, &device, &at, &tokens, &use, &reason, &status); err != nil {
+				return err
+			}
+			key := k{day(fromNS(at)), user, product, device}
+			r := rows[key]
+			if r == nil {
+				r = &api.UsageRow{Day: key.day, User: user, Product: product, Device: device}
+				rows[key] = r
+			}
+			switch charge.Kind(kind) {
+			case charge.Opened:
+				r.Sessions++
+				switch charge.Reason(reason) {
+				case charge.Subscribed:
+					r.Subscription++
+				case charge.PaidWindow:
+					r.PaidWindow++
+				}
+			case charge.Denied:
+				r.Denied++
+			case charge.Ended:
+				r.UseSeconds += int64(time.Duration(use) / time.Second)
+			case charge.Charged:
+				if status == api.Accepted {
+					r.Charges++
+					r.Tokens += tokens
+				} else {
+					r.Duplicates++
+				}
+			}
+		}
+		return q.Err()
+	})
+	out := make([]api.UsageRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b api.UsageRow) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.User, b.User), cmp.Compare(a.Product, b.Product), cmp.Compare(a.Device, b.Device))
+	})
+	return out, err
+}
+
+// lockFree checks that a team exists, without locking it.
+func lockFree(ctx context.Context, x tx, team string) error {
+	var id string
+	err := x.row(ctx, `SELECT id FROM teams WHERE id = ?`, team).Scan(&id)
+	if isNoRows(err) {
+		return errf(api.CodeNotFound, "team %q does not exist", team)
+	}
+	return err
+}
+
+// Tokens is the token usage report of a team over [from, to), with its packs and
+// balance at now.
+func (d *DB) Tokens(ctx context.Context, team string, from, to, now time.Time) (api.TokenReport, error) {
+	rep := api.TokenReport{Team: team, From: from, To: to, Daily: []api.TokenDay{}, History: []api.Movement{}, Refused: []api.Refusal{}}
+	err := d.read(ctx, func(x tx) error {
+		l, err := loadPool(ctx, x, team, now, false)
+		if err != nil {
+			return err
+		}
+		rep.Balance = teamOf(l).Balance
+		type k struct{ day, user, product string }
+		daily := map[k]*api.TokenDay{}
+		q, err := x.query(ctx, `SELECT user_id, product, start, tokens FROM charges WHERE team = ? AND start >= ? AND start < ?`, team, ns(from), ns(to))
+		if err != nil {
+			return err
+		}
+		for q.Next() {
+			var user, product string
+			var start, tokens int64
+			if err := q.Scan(&user, &product, &start, &tokens); err != nil {
+				q.Close()
+				return err
+			}
+			key := k{day(fromNS(start)), user, product}
+			r := daily[key]
+			if r == nil {
+				r = &api.TokenDay{Day: key.day, Team: team, User: user, Product: product}
+				daily[key] = r
+			}
+			r.Charges++
+			r.Tokens += tokens
+		}
+		if err := q.Close(); err != nil {
+			return err
+		}
+		for _, r := range daily {
+			rep.Daily = append(rep.Daily, *r)
+		}
+		slices.SortFunc(rep.Daily, func(a, b api.TokenDay) int {
+			return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.User, b.User), cmp.Compare(a.Product, b.Product))
+		})
+
+		var balance int64
+		if err := x.row(ctx, `SELECT COALESCE(SUM(tokens - debt), 0) FROM movements WHERE team = ? AND happened < ?`, team, ns(from)).Scan(&balance); err != nil {
+			return err
+		}
+		q, err = x.query(ctx, `SELECT id, happened, pack, kind, tokens, debt, ref FROM movements WHERE team = ? AND happened >= ? AND happened < ? ORDER BY id`, team, ns(from), ns(to))
+		if err != nil {
+			return err
+		}
+		for q.Next() {
+			m := api.Movement{Team: team}
+			var at int64
+			if err := q.Scan(&m.ID, &at, &m.Pack, &m.Kind, &m.Tokens, &m.Debt, &m.Ref); err != nil {
+				q.Close()
+				return err
+			}
+			balance += m.Tokens - m.Debt
+			m.At, m.Balance = fromNS(at), balance
+			rep.History = append(rep.History, m)
+		}
+		if err := q.Close(); err != nil {
+			return err
+		}
+		if rep.Packs, err = packs(ctx, x, team, 0); err != nil {
+			return err
+		}
+		for _, k := range l.ExpiringWithin(now, charge.Expiring) {
+			rep.Expiring = append(rep.Expiring, api.Pack{Pack: k, Expires: k.Expires()})
+		}
+		q, err = x.query(ctx, `SELECT e.happened, COALESCE(v.name, e.device), e.id, e.user_id, e.product, e.key_start, e.tokens, e.status, e.message
+			FROM events e LEFT JOIN devices v ON v.id = e.device
+			WHERE e.team = ? AND e.kind = 'charged' AND e.status <> 'accepted' AND e.happened >= ? AND e.happened < ? ORDER BY e.happened, e.id`,
+			team, ns(from), ns(to))
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		for q.Next() {
+			var r api.Refusal
+			var at, start int64
+			if err := q.Scan(&at, &r.Device, &r.Event, &r.User, &r.Product, &start, &r.Tokens, &r.Status, &r.Message); err != nil {
+				return err
+			}
+			r.At, r.Start = fromNS(at), fromNS(start)
+			rep.Refused = append(rep.Refused, r)
+		}
+		return q.Err()
+	})
+	return rep, err
+}
+
+// Verify recomputes every pack's tokens and every team's debt from the movements and
+// compares them with the stored figures.
+func (d *DB) Verify(ctx context.Context) error {
+	return d.read(ctx, func(x tx) error {
+		var bad []string
+		q, err := x.query(ctx, `SELECT p.id, p.left_tokens, COALESCE(SUM(m.tokens), 0) FROM packs p LEFT JOIN movements m ON m.pack = p.id GROUP BY p.id, p.left_tokens`)
+		if err != nil {
+			return err
+		}
+		for q.Next() {
+			var id string
+			var left, sum int64
+			if err := q.Scan(&id, &left, &sum); err != nil {
+				q.Close()
+				return err
+			}
+			if left != sum {
+				bad = append(bad, fmt.Sprintf("pack %s: stored %d, movements %d", id, left, sum))
+			}
+		}
+		if err := q.Close(); err != nil {
+			return err
+		}
+		q, err = x.query(ctx, `SELECT t.id, t.debt, COALESCE((SELECT SUM(m.debt) FROM movements m WHERE m.team = t.id), 0) FROM teams t`)
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		for q.Next() {
+			var id string
+			var debt, sum int64
+			if err := q.Scan(&id, &debt, &sum); err != nil {
+				return err
+			}
+			if debt != sum {
+				bad = append(bad, fmt.Sprintf("team %s debt: stored %d, movements %d", id, debt, sum))
+			}
+		}
+		if err := q.Err(); err != nil {
+			return err
+		}
+		if len(bad) > 0 {
+			return fmt.Errorf("balances differ from the movement ledger: %v", bad)
+		}
+		return nil
+	})
+}
