@@ -72,11 +72,11 @@ func runAgent(ctx context.Context, e env, args []string) error {
 	}
 	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate, PollOnly: !*events}
 	if *clockFile != "" {
-		c, err := agent.NewFileClock(*clockFile)
+		c, err := platform.NewFileClock(*clockFile)
 		if err != nil {
 			return err
 		}
-		opts.Clock = c
+		opts.Clock = agent.FileClock{FileClock: c}
 	}
 	a, err := agent.New(opts)
 	if err != nil {
@@ -114,6 +114,13 @@ func runStatus(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(tw, "team balance\t%d tokens (as of %s)\n", *st.Available, st.AsOf.Local().Format("2006-01-02 15:04"))
 	}
 	fmt.Fprintf(tw, "sync backlog\t%d\n", st.Backlog)
+	if l := st.Ledger; l != nil {
+		state := "online"
+		if !l.Online {
+			state = "offline: " + l.Error
+		}
+		fmt.Fprintf(tw, "ledger\t%s (%s)\n", l.URL, state)
+	}
 	cfg := "ok"
 	if st.Config.Err != "" {
 		cfg = "last push refused: " + st.Config.Err

@@ -55,6 +55,7 @@ func verbs() []verb {
 		{"check", "say whether a launch would be allowed now, and why (exit 0 / 3)", runCheck},
 		{"launch", "start a product only if it is allowed", runLaunch},
 		{"reload", "make the agent re-read its configuration (administrators)", runReload},
+		{"notifier", "show the agent's messages to the person at this desk", runNotifier},
 		{"ledger", "the central ledger: serve it, and its admin verbs (teams, packs, users, reports)", runLedger},
 		{"simulate", "replay a usage timeline and print what it would cost in tokens", runSimulate},
 		{"version", "print the version", runVersion},

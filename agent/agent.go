@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -60,6 +61,10 @@ type Agent struct {
 	journal *journal.Journal
 	ents    *entitlements
 	device  string
+
+	link   *link         // the ledger, when the config names one
+	offset atomic.Int64  // ledger time minus this machine's wall clock, in ns
+	kick   chan struct{} // wakes the sync loop: something was journaled
 
 	mu        sync.Mutex // guards everything below
 	cfg       *config.Config
@@ -113,7 +118,8 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true}
+	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true,
+		kick: make(chan struct{}, 1)}
 	a.log = opts.Logger
 	if a.log == nil {
 		l, lvl, err := config.NewLogger(cfg.Log)
@@ -127,32 +133,27 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	snap, err := a.loadSnapshot(cfg)
-	if err != nil {
-		return nil, err
-	}
 	a.journal, err = journal.Open(filepath.Join(opts.StateDir, "journal.db"))
 	if err != nil {
 		return nil, err
 	}
-	if err := a.restore(snap); err != nil {
+	if err := a.restore(); err != nil {
 		a.journal.Close()
 		return nil, err
+	}
+	if cfg.Ledger.URL != "" {
+		if a.link, err = newLink(cfg); err != nil {
+			a.journal.Close()
+			return nil, err
+		}
 	}
 	a.src = a.source()
 	return a, nil
 }
 
-func (a *Agent) loadSnapshot(cfg *config.Config) (*Snapshot, error) {
-	if cfg.EntitlementFile == "" {
-		return nil, errors.New("no entitlement source: set entitlement_file in the config (ledger sync is not built yet)")
-	}
-	return LoadSnapshot(cfg.EntitlementFile)
-}
-
 // restore rebuilds the meter: the last checkpoint, then every input since, with the
-// answers it was given then.
-func (a *Agent) restore(snap *Snapshot) error {
+// answers it was given then; and what it knew of entitlements.
+func (a *Agent) restore() error {
 	dev, err := a.journal.Device(newDeviceID)
 	if err != nil {
 		return err
@@ -200,15 +201,38 @@ func (a *Agent) restore(snap *Snapshot) error {
 		}
 		a.tracked[p.ID] = key
 	}
+	a.meter.SetPolicy(a.policy(a.cfg))
+
+	a.ents = newEntitlements(a.cfg.EntitlementFile != "", catalogue(a.cfg))
+	if a.cfg.EntitlementFile != "" {
+		snap, err := LoadSnapshot(a.cfg.EntitlementFile)
+		if err != nil {
+			return err
+		}
+		a.ents.loadFile(snap)
+	} else {
+		if err := a.restoreSnapshots(); err != nil {
+			return err
+		}
+	}
 	entries, err := a.journal.Entries(false, 0)
 	if err != nil {
 		return err
 	}
-	a.ents = newEntitlements(snap)
-	a.ents.replace(snap, entries)
-	a.meter.SetPolicy(a.policy(a.cfg))
+	a.ents.restore(entries)
 	a.log.Info("journal replayed", zap.String("device", dev), zap.Int("inputs", len(ins)), zap.Int("sessions", len(a.meter.Sessions())))
 	return nil
+}
+
+// catalogue is every configured product at rate 0: what the agent knows of products
+// before any snapshot, so that a launch it cannot ask about is denied as offline rather
+// than as an unknown product.
+func catalogue(cfg *config.Config) map[string]int64 {
+	out := map[string]int64{}
+	for _, p := range cfg.Products {
+		out[p.ID] = 0
+	}
+	return out
 }
 
 func (a *Agent) policy(cfg *config.Config) charge.Policy {
@@ -261,6 +285,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	})
 	if a.opts.Gate {
 		run("pre-exec gate", a.gate)
+	}
+	if a.cfg.Ledger.URL != "" {
+		run("ledger sync", a.sync)
 	}
 	a.log.Info("agent running", zap.String("device", a.device), zap.String("socket", a.opts.Socket))
 	<-ctx.Done()
@@ -336,11 +363,7 @@ func (a *Agent) reconfigure(cfg *config.Config) error {
 		if err != nil {
 			a.log.Warn("entitlement file not reloaded; the previous one stays in force", zap.Error(err))
 		} else {
-			entries, err := a.journal.Entries(false, 0)
-			if err != nil {
-				return err
-			}
-			a.ents.replace(snap, entries)
+			a.ents.loadFile(snap)
 		}
 	}
 	p := a.policy(cfg)

@@ -37,6 +37,7 @@ type Status struct {
 	Source       string           `json:"process_source"`
 	Gate         string           `json:"pre_exec_gate"`
 	Rollbacks    int              `json:"clock_rollbacks"`
+	Ledger       *LedgerStatus    `json:"ledger,omitempty"`
 	Messages     []Message        `json:"messages"`
 	AdminContact string           `json:"admin_contact,omitempty"`
 }
@@ -155,7 +156,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, c caller) {
 	a := s.a
 	a.mu.Lock()
 	st := Status{Device: a.device, Now: a.meter.Now(), Caller: c.user, Admin: c.admin, Rollbacks: a.rollbacks,
-		AsOf: a.ents.asOf(), AdminContact: a.cfg.AdminContact, Gate: a.gateState()}
+		AsOf: a.ents.asOf(c.user), AdminContact: a.cfg.AdminContact, Gate: a.gateState()}
 	for _, ss := range a.meter.Sessions() {
 		if c.admin || ss.User == c.user {
 			st.Sessions = append(st.Sessions, ss)
@@ -174,6 +175,10 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, c caller) {
 		}
 	}
 	st.Source = a.src.Mode()
+	if a.link != nil {
+		ls := a.link.state()
+		st.Ledger = &ls
+	}
 	st.Config = a.watcher.Health()
 	if unsent, err := a.journal.Entries(true, 0); err == nil {
 		st.Backlog = len(unsent)

@@ -13,8 +13,8 @@ import (
 	"tollgate/charge"
 )
 
-// Snapshot is what the agent knows of its users' entitlements: from the ledger (next to
-// come), or from a file for a workstation without one. As a file it is YAML or JSON:
+// Snapshot is an entitlement file, for a workstation without a ledger (a demo, a test).
+// It is YAML or JSON:
 //
 //	as_of: 2026-11-02T08:00:00Z        # when it was true; default the file's modification time
 //	rates: {revit: 10, autocad: 7}
@@ -56,76 +56,187 @@ func LoadSnapshot(path string) (*Snapshot, error) {
 	return &s, nil
 }
 
-// entitlements answers the meter from the snapshot less what this device spent since:
-// holds it placed and charges it made that the snapshot cannot know of.
+// entitlements answers the meter: each user's last snapshot (from the ledger or a file)
+// less what this device spent that the snapshot cannot know of, namely effects not yet
+// answered by the ledger and effects answered after the snapshot was taken.
 type entitlements struct {
-	mu    sync.Mutex
-	snap  *Snapshot
-	spent map[string]int64 // team -> tokens
+	mu       sync.Mutex
+	users    map[string]charge.Entitlement
+	rates    map[string]int64
+	file     bool // snapshots come from a file: nothing is ever answered; effects count from its as_of
+	spend    []spent
+	override map[string]charge.Entitlement // the ledger's fresh answer for a launch being decided
 }
 
-func newEntitlements(s *Snapshot) *entitlements {
-	return &entitlements{snap: s, spent: map[string]int64{}}
+// spent is what one journaled effect does to its team's balance.
+type spent struct {
+	id       string // the outbox entry
+	team     string
+	tokens   int64
+	at       time.Time // when it happened
+	answered time.Time // ledger time the ledger took it; zero while unsent
+}
+
+func newEntitlements(file bool, rates map[string]int64) *entitlements {
+	return &entitlements{users: map[string]charge.Entitlement{}, rates: rates, file: file, override: map[string]charge.Entitlement{}}
 }
 
 func (x *entitlements) Entitlement(user string) charge.Entitlement {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.snap == nil {
-		return charge.Entitlement{User: user}
+	e, ok := x.override[user]
+	if !ok {
+		e, ok = x.users[user]
 	}
-	for _, u := range x.snap.Users {
-		if u.User == user {
-			u.Rates = x.snap.Rates
-			u.Available = x.snap.Available[u.Team] - x.spent[u.Team]
-			u.AsOf = x.snap.AsOf
-			return u
+	if !ok {
+		// Never heard of: as good as offline since forever, unless a file says otherwise.
+		return charge.Entitlement{User: user, Assigned: !x.file, Rates: x.rates}
+	}
+	for _, s := range x.spend {
+		if s.team == e.Team && x.counts(s, e.AsOf) {
+			e.Available -= s.tokens
 		}
 	}
-	// Unknown to the ledger: not assigned to any pool.
-	return charge.Entitlement{User: user, Rates: x.snap.Rates, AsOf: x.snap.AsOf}
+	return e
 }
 
-// replace swaps in a new snapshot; what was spent before it was taken is in it.
-func (x *entitlements) replace(s *Snapshot, outbox []journal.Entry) {
+// counts reports whether a snapshot taken at asOf lacks s.
+func (x *entitlements) counts(s spent, asOf time.Time) bool {
+	if x.file {
+		return !s.at.Before(asOf)
+	}
+	return s.answered.IsZero() || s.answered.After(asOf)
+}
+
+// put keeps a user's snapshot.
+func (x *entitlements) put(e charge.Entitlement) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.snap = s
-	clear(x.spent)
-	for _, e := range outbox {
-		if !e.Effect.At.Before(s.AsOf) {
-			x.count(e.Effect)
+	x.users[e.User] = e
+	if len(e.Rates) > 0 {
+		x.rates = e.Rates
+	}
+	x.prune()
+}
+
+// loadFile replaces every snapshot with a file's.
+func (x *entitlements) loadFile(s *Snapshot) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	clear(x.users)
+	x.rates = s.Rates
+	for _, u := range s.Users {
+		u.Rates, u.Available, u.AsOf = s.Rates, s.Available[u.Team], s.AsOf
+		x.users[u.User] = u
+	}
+}
+
+// setOverride makes the next answers for user the ledger's fresh decision, for the launch
+// being decided; clearOverride ends that.
+func (x *entitlements) setOverride(e charge.Entitlement) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.override[e.User] = e
+}
+
+func (x *entitlements) clearOverride(user string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	delete(x.override, user)
+}
+
+// apply counts what journaled effects spend; ids are their outbox entries.
+func (x *entitlements) apply(effs []charge.Effect, ids []string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for i, f := range effs {
+		if n := tokensOf(f); n != 0 {
+			x.spend = append(x.spend, spent{id: ids[i], team: f.Key.Team, tokens: n, at: f.At})
 		}
 	}
 }
 
-// apply counts what effects spend.
-func (x *entitlements) apply(effs []charge.Effect) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	for _, f := range effs {
-		x.count(f)
-	}
-}
-
-func (x *entitlements) count(f charge.Effect) {
+// tokensOf is what an effect takes from its team's available balance.
+func tokensOf(f charge.Effect) int64 {
 	switch {
 	case f.Kind == charge.Held:
-		x.spent[f.Key.Team] += f.Tokens
+		return f.Tokens
 	case f.Kind == charge.Released:
-		x.spent[f.Key.Team] -= f.Tokens
+		return -f.Tokens
 	case f.Kind == charge.Charged && f.Renewal: // a grace charge was held already
-		x.spent[f.Key.Team] += f.Tokens
+		return f.Tokens
+	}
+	return 0
+}
+
+// answered records the ledger taking entries at ledger time at.
+func (x *entitlements) answered(ids []string, at time.Time) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		set[id] = true
+	}
+	for i := range x.spend {
+		if set[x.spend[i].id] && x.spend[i].answered.IsZero() {
+			x.spend[i].answered = at
+		}
+	}
+	x.prune()
+}
+
+// prune forgets spending that every snapshot of its team already includes.
+func (x *entitlements) prune() {
+	if x.file {
+		return
+	}
+	oldest := map[string]time.Time{}
+	for _, e := range x.users {
+		if o, ok := oldest[e.Team]; !ok || e.AsOf.Before(o) {
+			oldest[e.Team] = e.AsOf
+		}
+	}
+	keep := x.spend[:0]
+	for _, s := range x.spend {
+		if o, ok := oldest[s.team]; !ok || x.counts(s, o) {
+			keep = append(keep, s)
+		}
+	}
+	x.spend = keep
+}
+
+// restore rebuilds the spending from the outbox after a restart.
+func (x *entitlements) restore(entries []journal.Entry) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.spend = x.spend[:0]
+	for _, e := range entries {
+		if n := tokensOf(e.Effect); n != 0 {
+			s := spent{id: e.ID, team: e.Effect.Key.Team, tokens: n, at: e.Effect.At}
+			if e.Sent {
+				s.answered = e.AnsweredAt
+			}
+			x.spend = append(x.spend, s)
+		}
 	}
 }
 
-func (x *entitlements) asOf() time.Time {
+// asOf is the oldest snapshot's time, for status.
+func (x *entitlements) asOf(user string) time.Time {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.snap == nil {
-		return time.Time{}
+	return x.users[user].AsOf
+}
+
+// known lists the users with a snapshot, for refreshing.
+func (x *entitlements) known() []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make([]string, 0, len(x.users))
+	for u := range x.users {
+		out = append(out, u)
 	}
-	return x.snap.AsOf
+	return out
 }
 
 // recorder remembers every answer given to the meter, so the journal can replay them.

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
 	"tollgate/agent/journal"
 	"tollgate/charge"
+	"tollgate/ledger/api"
 	"tollgate/platform"
 )
 
@@ -30,8 +32,15 @@ func (a *Agent) record(in journal.Input, call func(charge.Entitlements) []charge
 	}
 	a.lastSaved = in.Reading.Wall
 	a.inputs = in.Seq
-	a.ents.apply(effs)
+	ids := make([]string, len(effs))
+	for i := range effs {
+		ids[i] = journal.EntryID(in.Seq, i)
+	}
+	a.ents.apply(effs, ids)
 	a.act(effs)
+	if len(effs) > 0 {
+		a.wakeSync()
+	}
 	if in.Seq%checkpointEvery == 0 {
 		a.checkpoint()
 	}
@@ -57,14 +66,62 @@ func (a *Agent) checkpoint() {
 // running process: those the journal knew are still in their sessions, and those it knew
 // that are gone ended while the agent was not looking.
 func (a *Agent) onDiff(d platform.Diff) {
+	asked := a.ask(d)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.handleDiff(d); err != nil {
+	if err := a.handleDiff(d, asked); err != nil {
 		a.fail(err)
 	}
 }
 
-func (a *Agent) handleDiff(d platform.Diff) error {
+// launch is a product process about to be decided, with the ledger's answer when it
+// gave one.
+type launch struct {
+	product string
+	user    string
+	hold    string
+	auth    api.Authorized
+	online  bool
+}
+
+// ask matches new processes to products and, with a ledger, asks it about each launch
+// that would start a grace, before taking the agent's lock: a slow ledger holds up that
+// launch's decision, never the agent.
+func (a *Agent) ask(d platform.Diff) map[string]launch {
+	cfg := a.config()
+	out := map[string]launch{}
+	for _, p := range d.Started {
+		id := p.Key.String()
+		exe := p.Exe
+		if exe == "" {
+			exe = p.Name
+		}
+		prod, ok := cfg.Match(exe, p.Args, goos())
+		if !ok {
+			continue
+		}
+		user, err := cfg.User(p.User, p.Domain)
+		if err != nil {
+			// An account without a name maps to no one, and no one is assigned to a pool.
+			user = "uid:" + strconv.Itoa(p.UID)
+			a.log.Warn("process user not mapped", zap.Int32("pid", p.Key.PID), zap.Error(err))
+		}
+		l := launch{product: prod.ID, user: user, hold: a.device + "|" + id}
+		if a.link != nil {
+			a.mu.Lock()
+			_, known := a.tracked[id]
+			d := a.meter.Check(user, prod.ID, a.ents)
+			a.mu.Unlock()
+			if !known && (d.Reason == charge.InGrace || !d.Allowed) {
+				l.auth, l.online = a.authorize(user, prod.ID, l.hold)
+			}
+		}
+		out[id] = l
+	}
+	return out
+}
+
+func (a *Agent) handleDiff(d platform.Diff, asked map[string]launch) error {
 	r := a.reading()
 	for _, k := range d.Exited {
 		id := k.String()
@@ -82,10 +139,11 @@ func (a *Agent) handleDiff(d platform.Diff) error {
 	for _, p := range d.Started {
 		id := p.Key.String()
 		seen[id] = true
-		if _, ok := a.tracked[id]; ok {
+		l, ok := asked[id]
+		if _, known := a.tracked[id]; known || !ok {
 			continue
 		}
-		if err := a.started(r, p); err != nil {
+		if err := a.started(r, p.Key, l); err != nil {
 			return err
 		}
 	}
@@ -106,26 +164,21 @@ func (a *Agent) handleDiff(d platform.Diff) error {
 	return nil
 }
 
-func (a *Agent) started(r charge.Reading, p platform.Process) error {
-	exe := p.Exe
-	if exe == "" {
-		exe = p.Name
+func (a *Agent) started(r charge.Reading, key platform.ProcKey, l launch) error {
+	id := key.String()
+	a.tracked[id] = key
+	proc := charge.Proc{ID: id, User: l.user, Product: l.product}
+	if l.online {
+		// The ledger's answer is the freshest fact: the meter decides from it, and the
+		// session's hold is the one the ledger placed.
+		e := a.ents.Entitlement(l.user)
+		e.Available, e.AsOf = l.auth.Decision.Available, l.auth.ServerTime
+		a.ents.setOverride(e)
+		defer a.ents.clearOverride(l.user)
+		proc.Hold = l.hold
 	}
-	prod, ok := a.cfg.Match(exe, p.Args, goos())
-	if !ok {
-		return nil
-	}
-	user, err := a.cfg.User(p.User, p.Domain)
-	if err != nil {
-		// An account without a name maps to no one, and no one is assigned to a pool.
-		user = "uid:" + strconv.Itoa(p.UID)
-		a.log.Warn("process user not mapped", zap.Int32("pid", p.Key.PID), zap.Error(err))
-	}
-	id := p.Key.String()
-	a.tracked[id] = p.Key
-	proc := charge.Proc{ID: id, User: user, Product: prod.ID}
 	var dec charge.Decision
-	_, err = a.record(journal.Input{Kind: "start", Reading: r, Proc: proc}, func(e charge.Entitlements) []charge.Effect {
+	effs, err := a.record(journal.Input{Kind: "start", Reading: r, Proc: proc}, func(e charge.Entitlements) []charge.Effect {
 		var effs []charge.Effect
 		dec, effs = a.meter.Start(r, proc, e)
 		return effs
@@ -133,8 +186,13 @@ func (a *Agent) started(r charge.Reading, p platform.Process) error {
 	if err != nil {
 		return err
 	}
-	a.log.Info("launch decided", zap.String("user", user), zap.String("product", prod.ID), zap.Int32("pid", p.Key.PID),
-		zap.Bool("allowed", dec.Allowed), zap.String("reason", string(dec.Reason)))
+	a.log.Info("launch decided", zap.String("user", l.user), zap.String("product", l.product), zap.Int32("pid", key.PID),
+		zap.Bool("allowed", dec.Allowed), zap.String("reason", string(dec.Reason)), zap.Bool("ledger", l.online))
+	if l.auth.Hold != "" {
+		if err := a.settleHold(effs, l); err != nil {
+			return err
+		}
+	}
 	if !dec.Allowed {
 		delete(a.tracked, id)
 		_, err = a.record(journal.Input{Kind: "exit", Reading: r, Proc: charge.Proc{ID: id}}, func(e charge.Entitlements) []charge.Effect {
@@ -142,6 +200,23 @@ func (a *Agent) started(r charge.Reading, p platform.Process) error {
 		})
 	}
 	return err
+}
+
+// settleHold matches the hold the ledger placed with the meter's decision: the meter's
+// Held effect is then already answered; a hold the meter did not take is released.
+func (a *Agent) settleHold(effs []charge.Effect, l launch) error {
+	for i, f := range effs {
+		if f.Kind == charge.Held && f.HoldID() == l.hold {
+			id := journal.EntryID(a.inputs, i)
+			if err := a.journal.MarkSent(map[string]string{id: "held"}, l.auth.ServerTime); err != nil {
+				return err
+			}
+			a.ents.answered([]string{id}, l.auth.ServerTime)
+			return nil
+		}
+	}
+	a.release(l.hold)
+	return nil
 }
 
 // advance moves the meter to the clock's time. A gap that the monotonic clock did not see
@@ -169,7 +244,11 @@ func (a *Agent) advance() error {
 }
 
 // reading reads the clock; a wall clock that went back is the meter's to flag.
-func (a *Agent) reading() charge.Reading { return a.opts.Clock.Reading() }
+func (a *Agent) reading() charge.Reading {
+	r := a.opts.Clock.Reading()
+	r.Wall = r.Wall.Add(time.Duration(a.offset.Load()))
+	return r
+}
 
 // act carries out effects that were journaled: closing processes, telling people.
 func (a *Agent) act(effs []charge.Effect) {

@@ -32,6 +32,7 @@ type Effect struct {
 	User     string        `json:"user,omitempty"`
 	Product  string        `json:"product,omitempty"`
 	Key      Key           `json:"key,omitzero"`      // held, released, charged, folded: the window's key
+	Hold     string        `json:"hold,omitempty"`    // held, released, charged: the hold's name when the caller named it
 	Tokens   int64         `json:"tokens,omitempty"`  // held, released, charged
 	Reason   Reason        `json:"reason,omitempty"`  // opened, denied
 	Renewal  bool          `json:"renewal,omitempty"` // charged: at a window's end, without grace
@@ -45,4 +46,9 @@ type Effect struct {
 
 // HoldID names the hold a held, released or charged effect refers to; the device is part
 // of it because two devices may hold for the same user and product at once.
-func (e Effect) HoldID() string { return e.Device + "|" + e.Key.String() }
+func (e Effect) HoldID() string {
+	if e.Hold != "" {
+		return e.Hold
+	}
+	return e.Device + "|" + e.Key.String()
+}

@@ -20,6 +20,10 @@ type Proc struct {
 	ID      string `json:"id"`
 	User    string `json:"user"`
 	Product string `json:"product"`
+	// Hold names the hold a session this process opens in grace places, when the caller
+	// placed it already (the agent asks the ledger before the meter decides); empty means
+	// Effect.HoldID's derived name.
+	Hold string `json:"hold,omitempty"`
 }
 
 // Entitlements answers what a user is entitled to now. The simulator answers from its
@@ -55,6 +59,7 @@ type session struct {
 	state    state
 	rate     int64 // the product's rate when the session (or its grace) started
 	held     bool
+	hold     string // the hold's name, when the caller gave one
 	window   Window
 	subUntil time.Time
 	gapFrom  time.Time // when the last process exited; zero while one runs
@@ -171,7 +176,7 @@ func (m *Meter) start(p Proc, out []Effect) (Decision, []Effect) {
 		return d, append(out, Effect{Kind: Denied, At: m.now, Device: m.device, User: p.User, Product: p.Product,
 			Reason: d.Reason, Procs: []string{p.ID}, Decision: &d})
 	}
-	s := &session{team: e.Team, start: m.now, procs: map[string]bool{p.ID: true}, rate: d.Rate}
+	s := &session{team: e.Team, start: m.now, procs: map[string]bool{p.ID: true}, rate: d.Rate, hold: p.Hold}
 	m.sessions[k] = s
 	m.procs[p.ID] = k
 	opened := Effect{Kind: Opened, At: m.now, Device: m.device, User: p.User, Product: p.Product, Reason: d.Reason, Until: d.Until, Decision: &d}
@@ -188,7 +193,7 @@ func (m *Meter) start(p Proc, out []Effect) (Decision, []Effect) {
 		s.state, s.held = stGrace, true
 		m.spend(s.team, s.rate)
 		out = append(out, opened, Effect{Kind: Held, At: m.now, Device: m.device, User: p.User, Product: p.Product,
-			Key: m.graceKey(k, s), Tokens: s.rate})
+			Key: m.graceKey(k, s), Hold: s.hold, Tokens: s.rate})
 		out = m.fire(out) // cumulative use may already be spent
 	}
 	return d, out
@@ -553,8 +558,12 @@ func (m *Meter) commit(k up, s *session, out []Effect) []Effect {
 		m.spend(e.Team, s.rate)
 	}
 	w := Window{Key: key, Tokens: s.rate, Device: m.device}
+	hold := ""
+	if s.held {
+		hold = s.hold
+	}
 	out = append(out, Effect{Kind: Charged, At: m.now, Device: m.device, User: k.user, Product: k.product,
-		Key: key, Tokens: s.rate, Overdraw: e.Available+held < s.rate, Until: w.End()})
+		Key: key, Hold: hold, Tokens: s.rate, Overdraw: e.Available+held < s.rate, Until: w.End()})
 	s.state, s.window, s.held, s.warned = stPaid, w, false, false
 	delete(m.used, k)
 	m.learn(k, w)
@@ -654,7 +663,7 @@ func (m *Meter) release(k up, s *session) Effect {
 	s.held = false
 	m.spend(s.team, -s.rate)
 	return Effect{Kind: Released, At: m.now, Device: m.device, User: k.user, Product: k.product,
-		Key: m.graceKey(k, s), Tokens: s.rate, Use: s.use}
+		Key: m.graceKey(k, s), Hold: s.hold, Tokens: s.rate, Use: s.use}
 }
 
 // end closes a session whose processes are gone, as of when the last one exited.

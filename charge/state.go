@@ -34,6 +34,7 @@ type SessionState struct {
 	State    string        `json:"state"`
 	Rate     int64         `json:"rate"`
 	Held     bool          `json:"held,omitempty"`
+	Hold     string        `json:"hold,omitempty"`
 	Window   Window        `json:"window,omitzero"`
 	SubUntil time.Time     `json:"sub_until,omitzero"`
 	GapFrom  time.Time     `json:"gap_from,omitzero"`
@@ -59,7 +60,7 @@ func (m *Meter) Save() State {
 	for _, k := range m.keys() {
 		s := m.sessions[k]
 		st.Sessions = append(st.Sessions, SessionState{User: k.user, Product: k.product, Team: s.team, Start: s.start,
-			Procs: sortedKeys(s.procs), State: stateNames[s.state], Rate: s.rate, Held: s.held, Window: s.window,
+			Procs: sortedKeys(s.procs), State: stateNames[s.state], Rate: s.rate, Held: s.held, Hold: s.hold, Window: s.window,
 			SubUntil: s.subUntil, GapFrom: s.gapFrom, CloseAt: s.closeAt, Warned: s.warned, Use: s.use})
 	}
 	for _, k := range sortedUps(m.used) {
@@ -85,7 +86,7 @@ func Restore(st State) *Meter {
 	}
 	for _, ss := range st.Sessions {
 		k := up{ss.User, ss.Product}
-		s := &session{team: ss.Team, start: ss.Start, procs: map[string]bool{}, rate: ss.Rate, held: ss.Held,
+		s := &session{team: ss.Team, start: ss.Start, procs: map[string]bool{}, rate: ss.Rate, held: ss.Held, hold: ss.Hold,
 			window: ss.Window, subUntil: ss.SubUntil, gapFrom: ss.GapFrom, closeAt: ss.CloseAt, warned: ss.Warned, use: ss.Use}
 		for st, name := range stateNames {
 			if name == ss.State {

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"tollgate/ledger/store"
+	"tollgate/platform"
 )
 
 // TokenFile is where 'ledger serve' writes the super-admin token it creates on first
@@ -31,6 +32,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:7480", "address to listen on")
 	cert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
 	key := fs.String("tls-key", "", "TLS key file (PEM)")
+	clockFile := fs.String("clock-file", "", "read the time from this root-owned file (tests only)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tollgate ledger serve [flags]\n\nServe the ledger's agent and admin API. On first start a super-admin token is\ncreated, printed, and written to DATA/%s (mode 0600).\n\nFlags:\n", TokenFile)
 		fs.PrintDefaults()
@@ -66,7 +68,15 @@ func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if err := bootstrap(ctx, st, *data, stdout); err != nil {
 		return err
 	}
-	srv := New(Options{Store: st, Logger: log})
+	opts := Options{Store: st, Logger: log}
+	if *clockFile != "" {
+		c, err := platform.NewFileClock(*clockFile)
+		if err != nil {
+			return err
+		}
+		opts.Clock = c
+	}
+	srv := New(opts)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

@@ -6,6 +6,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -45,6 +46,9 @@ type Entry struct {
 	Effect charge.Effect `json:"effect"`
 	Sent   bool          `json:"sent,omitempty"`
 	Answer string        `json:"answer,omitempty"` // the ledger's answer: accepted, duplicate, folded, refused
+	// AnsweredAt is the ledger's time when it answered, so that a later snapshot is known
+	// to include the entry.
+	AnsweredAt time.Time `json:"answered_at,omitzero"`
 }
 
 // checkpoint is the meter's state after input Seq.
@@ -91,6 +95,9 @@ func (j *Journal) Close() error { return j.db.Close() }
 
 func seqKey(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
+// EntryID names the i-th effect of input seq in the outbox; ids sort in journal order.
+func EntryID(seq uint64, i int) string { return fmt.Sprintf("%016x-%04d", seq, i) }
+
 // Record writes an input and its effects in one transaction, giving the input its
 // sequence number.
 func (j *Journal) Record(in *Input, effs []charge.Effect) error {
@@ -110,7 +117,7 @@ func (j *Journal) Record(in *Input, effs []charge.Effect) error {
 		}
 		out := tx.Bucket(bucketOutbox)
 		for i, f := range effs {
-			e := Entry{ID: fmt.Sprintf("%016x-%04d", seq, i), Seq: seq, Effect: f}
+			e := Entry{ID: EntryID(seq, i), Seq: seq, Effect: f}
 			data, err := json.Marshal(e)
 			if err != nil {
 				return err
@@ -188,8 +195,8 @@ func (j *Journal) Entries(unsent bool, limit int) ([]Entry, error) {
 	return out, err
 }
 
-// MarkSent records the ledger's answer to each entry.
-func (j *Journal) MarkSent(answers map[string]string) error {
+// MarkSent records the ledger's answer to each entry, given at ledger time at.
+func (j *Journal) MarkSent(answers map[string]string, at time.Time) error {
 	return j.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		for id, answer := range answers {
@@ -201,7 +208,7 @@ func (j *Journal) MarkSent(answers map[string]string) error {
 			if err := json.Unmarshal(data, &e); err != nil {
 				return err
 			}
-			e.Sent, e.Answer = true, answer
+			e.Sent, e.Answer, e.AnsweredAt = true, answer, at
 			if data, err := json.Marshal(e); err != nil {
 				return err
 			} else if err := b.Put([]byte(id), data); err != nil {
@@ -277,4 +284,18 @@ func (j *Journal) Get(key string) ([]byte, error) {
 // Put stores a value under key.
 func (j *Journal) Put(key string, v []byte) error {
 	return j.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte(key), v) })
+}
+
+// Each calls fn for every meta value whose key starts with prefix.
+func (j *Journal) Each(prefix string, fn func(key string, v []byte) error) error {
+	return j.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketMeta).Cursor()
+		p := []byte(prefix)
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			if err := fn(string(k), v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

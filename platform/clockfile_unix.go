@@ -1,6 +1,6 @@
 //go:build !windows
 
-package agent
+package platform
 
 import (
 	"fmt"
@@ -8,8 +8,8 @@ import (
 	"syscall"
 )
 
-// checkAdminOnly refuses a file that a non-administrator could have written.
-func checkAdminOnly(path string) error {
+// adminOnly refuses a file that a non-administrator could have written.
+func adminOnly(path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err

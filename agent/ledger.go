@@ -1,0 +1,228 @@
+package agent
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"tollgate/charge"
+	"tollgate/config"
+	"tollgate/ledger/api"
+	"tollgate/ledger/client"
+)
+
+// link is the agent's connection to the ledger: its enrollment, its credential, and
+// whether the ledger answered lately.
+type link struct {
+	url   string
+	token string // the enrollment token file
+	hc    *http.Client
+
+	mu     sync.Mutex
+	client *client.Client // nil until enrolled
+	online bool
+	lastOK time.Time // ledger time of the last answer
+	err    string
+}
+
+const (
+	keyCredential  = "ledger/credential"
+	snapshotPrefix = "snapshot/"
+	askTimeout     = 2 * time.Second // a launch waits this long for the ledger, then decides offline
+	refreshEvery   = time.Minute
+)
+
+func newLink(cfg *config.Config) (*link, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if cfg.Ledger.CAFile != "" {
+		pem, err := os.ReadFile(cfg.Ledger.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ledger.ca_file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ledger.ca_file %s holds no PEM certificate", cfg.Ledger.CAFile)
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	// Online until it fails: the first launch after a start asks the ledger.
+	return &link{url: cfg.Ledger.URL, token: cfg.Ledger.EnrollmentTokenFile, online: true, hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}, nil
+}
+
+// ledger returns the client, enrolling first if this device has no credential yet. The
+// credential is kept in the journal, in the state folder only the service account reads.
+func (a *Agent) ledger(ctx context.Context) (*client.Client, error) {
+	l := a.link
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.client != nil {
+		return l.client, nil
+	}
+	cred, err := a.journal.Get(keyCredential)
+	if err != nil {
+		return nil, err
+	}
+	if cred == nil {
+		if l.token == "" {
+			return nil, errors.New("this device is not enrolled: set ledger.enrollment_token_file in the config")
+		}
+		tok, err := os.ReadFile(l.token)
+		if err != nil {
+			return nil, fmt.Errorf("enrollment token: %w", err)
+		}
+		host, _ := os.Hostname()
+		en, err := client.New(l.url, "", l.hc).Enroll(ctx, strings.TrimSpace(string(tok)), host)
+		if err != nil {
+			return nil, fmt.Errorf("enrolling with %s: %w", l.url, err)
+		}
+		cred = []byte(en.Credential)
+		if err := a.journal.Put(keyCredential, cred); err != nil {
+			return nil, err
+		}
+		a.log.Info("enrolled with the ledger", zap.String("ledger", l.url), zap.String("team", en.Team), zap.String("ledger_device", en.Device))
+	}
+	l.client = client.New(l.url, string(cred), l.hc)
+	return l.client, nil
+}
+
+// answered notes that the ledger answered (or did not), and tells users when the agent
+// goes offline.
+func (a *Agent) answered(err error) {
+	l := a.link
+	l.mu.Lock()
+	was := l.online
+	var ce *client.Error
+	reached := err == nil || errors.As(err, &ce) && !ce.Temporary()
+	l.online = reached
+	if reached {
+		l.lastOK, l.err = a.reading().Wall, ""
+	} else {
+		l.err = err.Error()
+	}
+	l.mu.Unlock()
+	if was && !reached {
+		a.log.Warn("ledger unreachable; deciding from cached entitlements", zap.Error(err))
+		a.mu.Lock()
+		a.tell(Message{At: a.meter.Now(), Kind: "offline", Title: "Working offline",
+			Body: fmt.Sprintf("This computer cannot reach the licence server. Products already paid for keep working; new launches that cost tokens can still be decided for %s.", roughly(a.policy(a.cfg).OfflineMaxAge))})
+		a.mu.Unlock()
+	}
+}
+
+// refresh fetches a user's snapshot, keeps it (in memory and in the journal, for a
+// restart while offline) and learns the ledger's clock from it.
+func (a *Agent) refresh(ctx context.Context, user string) error {
+	c, err := a.ledger(ctx)
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	e, err := c.Entitlement(ctx, user)
+	t1 := time.Now()
+	if client.Code(err) == api.CodeNotFound {
+		// Not in the device's team: as the ledger sees it, not assigned to any pool.
+		e, err = charge.Entitlement{User: user, AsOf: a.reading().Wall}, nil
+	}
+	a.answered(err)
+	if err != nil {
+		return err
+	}
+	if _, test := a.opts.Clock.(FileClock); !test && !e.AsOf.IsZero() {
+		mid := t0.Add(t1.Sub(t0) / 2)
+		if off := e.AsOf.Sub(mid); (off - time.Duration(a.offset.Load())).Abs() > time.Second {
+			a.offset.Store(int64(off))
+		}
+	}
+	a.ents.put(e)
+	if data, err := json.Marshal(e); err == nil {
+		a.journal.Put(snapshotPrefix+user, data)
+	}
+	return nil
+}
+
+// restoreSnapshots loads the snapshots kept before a restart.
+func (a *Agent) restoreSnapshots() error {
+	return a.journal.Each(snapshotPrefix, func(_ string, v []byte) error {
+		var e charge.Entitlement
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil // a damaged cache entry is refetched
+		}
+		a.ents.put(e)
+		return nil
+	})
+}
+
+// authorize asks the ledger about a launch before the meter decides it, so that launches
+// racing for the last tokens are decided one after the other by the ledger, which holds
+// the tokens of the one it lets into grace. Offline, it returns false and the meter
+// decides from the cached snapshot.
+func (a *Agent) authorize(user, product, hold string) (api.Authorized, bool) {
+	if !a.link.state().Online {
+		return api.Authorized{}, false // known offline: no launch waits for a timeout; the sync loop finds the ledger again
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), askTimeout)
+	defer cancel()
+	c, err := a.ledger(ctx)
+	if err != nil {
+		a.answered(err)
+		return api.Authorized{}, false
+	}
+	if err := a.refresh(ctx, user); err != nil {
+		return api.Authorized{}, false
+	}
+	auth, err := c.Authorize(ctx, user, product, hold)
+	a.answered(err)
+	if err != nil {
+		if client.Code(err) == api.CodeNotFound {
+			return api.Authorized{}, false // an unknown user or product: the snapshot says so
+		}
+		a.log.Info("ledger did not authorize; deciding offline", zap.String("user", user), zap.Error(err))
+		return api.Authorized{}, false
+	}
+	return auth, true
+}
+
+// release frees a hold the ledger placed for a launch the meter did not put in grace.
+func (a *Agent) release(hold string) {
+	a.closing.Add(1)
+	go func() {
+		defer a.closing.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), askTimeout)
+		defer cancel()
+		c, err := a.ledger(ctx)
+		if err == nil {
+			err = c.Release(ctx, hold)
+		}
+		if err != nil {
+			a.log.Info("hold not released; the ledger frees it after a day", zap.String("hold", hold), zap.Error(err))
+		}
+	}()
+}
+
+// LedgerStatus is what `tollgate status` shows of the ledger.
+type LedgerStatus struct {
+	URL         string    `json:"url"`
+	Enrolled    bool      `json:"enrolled"`
+	Online      bool      `json:"online"`
+	LastContact time.Time `json:"last_contact,omitzero"`
+	Error       string    `json:"error,omitempty"`
+}
+
+func (l *link) state() LedgerStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return LedgerStatus{URL: l.url, Enrolled: l.client != nil, Online: l.online, LastContact: l.lastOK, Error: l.err}
+}

@@ -1,0 +1,258 @@
+// Package notifier is the per-user helper that shows the agent's messages to the person
+// at the desk: it subscribes to the agent's local API as the current OS user and hands
+// each message to the desktop's notifications.
+package notifier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os/exec"
+	"time"
+
+	"go.uber.org/zap"
+
+	"tollgate/agent"
+	"tollgate/platform"
+)
+
+const (
+	// firstRetry and lastRetry bound the capped exponential backoff between attempts to
+	// reach the agent; each wait is drawn uniformly below the cap (full jitter), so the
+	// notifiers of a terminal server do not all knock at once when the agent restarts.
+	firstRetry = time.Second
+	lastRetry  = time.Minute
+
+	// coalesceWithin is how long a title, once shown, is not shown again: a burst (a
+	// double-clicked shortcut, a product that starts several processes) is one notice.
+	coalesceWithin = 2 * time.Second
+
+	// displayTimeout bounds one notice, so a desktop whose notification service hangs
+	// does not stop the messages after it.
+	displayTimeout = 15 * time.Second
+
+	// connectedMsg is logged each time the subscription is in place; tests and people
+	// reading the log wait for it.
+	connectedMsg = "connected to the agent"
+)
+
+// Clock is the time as the notifier's backoff and coalescing see it.
+type Clock interface {
+	Now() time.Time
+	After(d time.Duration) <-chan time.Time
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+// Options configures a Notifier. Zero values are the real thing.
+type Options struct {
+	Socket  string            // the agent's local API; "": platform.DefaultPaths().Socket
+	Display platform.Notifier // nil: platform.NewDesktopNotifier()
+	Logger  *zap.Logger       // nil: no logs
+	Clock   Clock             // nil: the real clock
+}
+
+// Notifier shows the calling user's messages from the agent.
+type Notifier struct {
+	display platform.Notifier
+	log     *zap.Logger
+	clock   Clock
+	hc      *http.Client
+	client  *agent.Client
+
+	// The rest belongs to Run's goroutine.
+	started  bool
+	seen     shown
+	recent   map[string]time.Time // title -> when it was last shown
+	failures map[string]int       // display failures by kind
+	lastErr  string               // the last reason the agent could not be reached, logged once
+}
+
+// New returns a notifier; Run starts it.
+func New(opts Options) *Notifier {
+	if opts.Socket == "" {
+		opts.Socket = platform.DefaultPaths().Socket
+	}
+	if opts.Display == nil {
+		opts.Display = platform.NewDesktopNotifier()
+	}
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
+	}
+	socket := opts.Socket
+	return &Notifier{
+		display: opts.Display,
+		log:     opts.Logger.Named("notifier").With(zap.String("socket", socket)),
+		clock:   opts.Clock,
+		hc: &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return platform.Dial(ctx, socket) },
+		}},
+		client:   agent.NewClient(socket),
+		recent:   map[string]time.Time{},
+		failures: map[string]int{},
+	}
+}
+
+// Run shows messages until ctx ends. It never gives up on its own: while the agent is not
+// running, or when it restarts, Run keeps trying to reach it.
+func (n *Notifier) Run(ctx context.Context) error {
+	defer n.hc.CloseIdleConnections()
+	attempt := 0
+	for {
+		connected, err := n.session(ctx)
+		if ctx.Err() != nil {
+			n.logSilenced()
+			return nil
+		}
+		if connected {
+			attempt = 0
+		}
+		wait := backoff(attempt)
+		attempt++
+		n.logDown(connected, err, wait)
+		select {
+		case <-ctx.Done():
+			n.logSilenced()
+			return nil
+		case <-n.clock.After(wait):
+		}
+	}
+}
+
+// backoff is the wait before the attempt after the given number of failed ones.
+func backoff(failed int) time.Duration {
+	limit := min(firstRetry<<min(failed, 16), lastRetry)
+	return rand.N(limit + 1)
+}
+
+// session is one connection to the agent: it subscribes, shows what was missed while
+// away, then shows messages as they come until the connection ends.
+func (n *Notifier) session(ctx context.Context) (connected bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var before []agent.Message
+	if !n.started {
+		// What the agent said before this notifier first reached it is old news, read
+		// before subscribing so that nothing said after is taken for it.
+		if before, err = n.client.Messages(ctx, ""); err != nil {
+			return false, err
+		}
+	}
+	s, err := subscribe(ctx, n.hc)
+	if err != nil {
+		return false, err
+	}
+	defer s.close()
+	n.lastErr = ""
+	n.log.Info(connectedMsg)
+	if !n.started {
+		n.started = true
+		n.seen.baseline(before)
+	} else {
+		// Messages said while the notifier was away (an agent restarting adopts the
+		// running products and may close them at once) are shown now. The list is read
+		// after subscribing, so a message can come both ways; shown drops the second.
+		missed, err := n.client.Messages(ctx, "")
+		if err != nil {
+			return true, err
+		}
+		for _, m := range n.seen.catchUp(missed) {
+			n.show(ctx, m)
+		}
+	}
+	for {
+		m, err := s.next()
+		if err != nil {
+			return true, err
+		}
+		if n.seen.fromStream(m) {
+			n.show(ctx, m)
+		}
+	}
+}
+
+// show hands m to the display, unless the same title was just shown.
+func (n *Notifier) show(ctx context.Context, m agent.Message) {
+	now := n.clock.Now()
+	for title, at := range n.recent {
+		if now.Sub(at) >= coalesceWithin {
+			delete(n.recent, title)
+		}
+	}
+	title := m.Title
+	if title == "" {
+		title = "tollgate" // a kind this notifier does not know, said without a title
+	}
+	if _, ok := n.recent[title]; ok {
+		n.log.Debug("coalesced", zap.String("kind", m.Kind), zap.String("title", title))
+		return
+	}
+	n.recent[title] = now
+	ctx, cancel := context.WithTimeout(ctx, displayTimeout)
+	defer cancel()
+	err := n.display.Notify(ctx, platform.Notice{Title: title, Body: m.Body, Urgent: m.Urgent})
+	if err == nil {
+		return
+	}
+	kind := failureKind(err)
+	n.failures[kind]++
+	if n.failures[kind] > 1 {
+		n.log.Debug("cannot show a message", zap.String("failure", kind), zap.String("title", title), zap.Error(err))
+		return
+	}
+	// Once per kind: a desktop without notify-send would otherwise log every message.
+	n.log.Warn("cannot show a message on this desktop; later failures of this kind are not logged",
+		zap.String("failure", kind), zap.String("title", title), zap.String("body", m.Body), zap.Error(err))
+}
+
+// failureKind names what went wrong with the display, coarsely enough that a failure
+// that repeats is one kind.
+func failureKind(err error) string {
+	var ee *exec.ExitError
+	switch {
+	case errors.Is(err, exec.ErrNotFound):
+		return "not installed"
+	case errors.As(err, &ee):
+		return fmt.Sprintf("exit status %d", ee.ExitCode())
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timed out"
+	}
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return fmt.Sprintf("%T", err)
+		}
+		err = inner
+	}
+}
+
+func (n *Notifier) logDown(connected bool, err error, wait time.Duration) {
+	if connected {
+		n.log.Info("lost the agent; reconnecting", zap.Error(err), zap.Duration("retry_in", wait))
+		return
+	}
+	if msg := err.Error(); msg != n.lastErr {
+		// A new reason is worth a line; the same one again, every minute, is not.
+		n.lastErr = msg
+		n.log.Warn("cannot reach the agent; retrying", zap.Error(err), zap.Duration("retry_in", wait))
+		return
+	}
+	n.log.Debug("cannot reach the agent; retrying", zap.Error(err), zap.Duration("retry_in", wait))
+}
+
+func (n *Notifier) logSilenced() {
+	for kind, count := range n.failures {
+		if count > 1 {
+			n.log.Info("display failures not logged", zap.String("failure", kind), zap.Int("count", count-1))
+		}
+	}
+}

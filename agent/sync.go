@@ -1,0 +1,188 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"go.uber.org/zap"
+
+	"tollgate/agent/journal"
+	"tollgate/charge"
+	"tollgate/ledger/api"
+	"tollgate/ledger/client"
+)
+
+const (
+	syncBatch    = 500
+	backoffFirst = time.Second
+	backoffMax   = 5 * time.Minute
+)
+
+// sync sends what was journaled to the ledger, in order, until every entry has the
+// ledger's answer; an entry is marked done only on that answer. Failures are retried for
+// ever with capped exponential backoff and full jitter, or after the ledger's
+// Retry-After; a new commit while online is sent at once. Between sends it keeps the
+// snapshots of users with open sessions fresh.
+func (a *Agent) sync(ctx context.Context) error {
+	fails := 0
+	refreshed := time.Time{}
+	for {
+		wait := time.Duration(0)
+		sent, err := a.syncOnce(ctx)
+		switch {
+		case err == nil && sent:
+			fails = 0
+			continue // there may be more
+		case err == nil:
+			fails = 0
+			if time.Since(refreshed) >= refreshEvery {
+				a.refreshActive(ctx)
+				refreshed = time.Now()
+			}
+			wait = refreshEvery
+		default:
+			fails++
+			wait = backoff(fails, err)
+			a.log.Info("sync postponed", zap.Int("attempt", fails), zap.Duration("retry_in", wait), zap.Error(err))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-a.kick:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// backoff is the wait after the n-th failure in a row: the ledger's Retry-After when it
+// gave one, else full jitter over a capped exponential.
+func backoff(n int, err error) time.Duration {
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.RetryAfter > 0 {
+		return ce.RetryAfter
+	}
+	ceil := backoffFirst << min(n-1, 20)
+	if ceil > backoffMax || ceil <= 0 {
+		ceil = backoffMax
+	}
+	return time.Duration(rand.Int64N(int64(ceil)) + 1)
+}
+
+// syncOnce sends one batch; sent reports whether there was anything to send.
+func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
+	c, err := a.ledger(ctx)
+	if err != nil {
+		a.answered(err)
+		return false, err
+	}
+	entries, err := a.journal.Entries(true, syncBatch)
+	if err != nil || len(entries) == 0 {
+		return false, err
+	}
+	events := make([]api.Event, len(entries))
+	for i, e := range entries {
+		events[i] = api.Event{ID: a.device + "/" + e.ID, Effect: e.Effect}
+	}
+	results, err := c.Ingest(ctx, events)
+	a.answered(err)
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Code == api.CodeInvalidEvents {
+		// The ledger stored nothing; what it cannot apply is answered as refused, so that
+		// one bad entry never blocks the rest for ever, and the others go again.
+		refused := map[string]string{}
+		for _, r := range ce.Events {
+			refused[r.ID] = "refused: " + r.Message
+		}
+		return true, a.answer(entries, func(id string) (string, bool) { s, ok := refused[a.device+"/"+id]; return s, ok })
+	}
+	if err != nil {
+		return false, err
+	}
+	byID := map[string]api.Result{}
+	for _, r := range results {
+		byID[r.ID] = r
+	}
+	var folded []charge.Window
+	err = a.answer(entries, func(id string) (string, bool) {
+		r, ok := byID[a.device+"/"+id]
+		if !ok {
+			return "", false
+		}
+		if r.Status == api.Folded && r.Window != nil {
+			folded = append(folded, charge.Window{Key: *r.Window})
+		}
+		if r.Status == api.Refused {
+			a.log.Warn("ledger refused a journaled effect", zap.String("entry", id), zap.String("code", r.Code), zap.String("why", r.Message))
+			return "refused: " + r.Message, true
+		}
+		return r.Status, true
+	})
+	if err != nil {
+		return true, err
+	}
+	// A charge folded into a window paid elsewhere: the device moves to that window.
+	for _, w := range folded {
+		a.mu.Lock()
+		_, err := a.record(journal.Input{Kind: "learn", Reading: a.lastRead, Window: w}, func(charge.Entitlements) []charge.Effect {
+			return a.meter.Learn(w)
+		})
+		a.mu.Unlock()
+		if err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// answer marks the entries the ledger answered.
+func (a *Agent) answer(entries []journal.Entry, answerOf func(id string) (string, bool)) error {
+	answers := map[string]string{}
+	var ids []string
+	for _, e := range entries {
+		if s, ok := answerOf(e.ID); ok {
+			answers[e.ID] = s
+			ids = append(ids, e.ID)
+		}
+	}
+	at := a.reading().Wall
+	if err := a.journal.MarkSent(answers, at); err != nil {
+		return err
+	}
+	a.ents.answered(ids, at)
+	return nil
+}
+
+// refreshActive refreshes the snapshots of the users with open sessions, and of users
+// seen before, so that offline decisions start from recent facts.
+func (a *Agent) refreshActive(ctx context.Context) {
+	users := map[string]bool{}
+	a.mu.Lock()
+	for _, s := range a.meter.Sessions() {
+		users[s.User] = true
+	}
+	a.mu.Unlock()
+	for _, u := range a.ents.known() {
+		users[u] = true
+	}
+	for u := range users {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := a.refresh(rctx, u)
+		cancel()
+		if err != nil {
+			return
+		}
+	}
+}
+
+// wake tells the sync loop that something was journaled.
+func (a *Agent) wakeSync() {
+	select {
+	case a.kick <- struct{}{}:
+	default:
+	}
+}
