@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"tollgate/agent/agenttest"
 
 	"tollgate/agent"
 )
@@ -54,7 +55,7 @@ func asUser(t *testing.T, u *user.User, args ...string) (string, int) {
 	t.Helper()
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	c := exec.Command(tollgateBin, args...)
+	c := exec.Command(bins.Tollgate, args...)
 	c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	var out bytes.Buffer
 	c.Stdout, c.Stderr = &out, &out
@@ -72,13 +73,13 @@ func TestLocalAPIIdentifiesCallers(t *testing.T) {
 	u := osUser(t, "tgagent")
 	r := newRig(t, 100)
 	// The second user must reach the socket and the binary.
-	for _, d := range []string{filepath.Dir(tollgateBin), r.dir, filepath.Dir(r.dir)} {
+	for _, d := range []string{filepath.Dir(bins.Tollgate), r.Dir, filepath.Dir(r.Dir)} {
 		os.Chmod(d, 0o755)
 	}
-	r.write(r.cfg, strings.Replace(readFile(t, r.cfg), "identity:\n", "identity:\n  table: {tgagent: tgtest@studio.example}\n", 1))
-	r.start()
-	r.launch("bin/revit")
-	r.settled(func(st agent.Status) bool { _, ok := sessionOf(st, "revit"); return ok })
+	agenttest.Write(r.T, r.Config, strings.Replace(readFile(t, r.Config), "identity:\n", "identity:\n  table: {tgagent: tgtest@studio.example}\n", 1))
+	r.Start()
+	r.Launch("bin/revit")
+	r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 
 	tests := []struct {
 		name     string
@@ -94,13 +95,13 @@ func TestLocalAPIIdentifiesCallers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, code := asUser(t, u, append(tt.args, "--socket", r.sock)...)
+			out, code := asUser(t, u, append(tt.args, "--socket", r.Sock)...)
 			if code != tt.wantCode || !strings.Contains(out, tt.want) {
 				t.Errorf("got exit %d and %q, want %d and %q", code, out, tt.wantCode, tt.want)
 			}
 		})
 	}
-	out, _ := asUser(t, u, "status", "--json", "--socket", r.sock)
+	out, _ := asUser(t, u, "status", "--json", "--socket", r.Sock)
 	var st agent.Status
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
@@ -110,18 +111,18 @@ func TestLocalAPIIdentifiesCallers(t *testing.T) {
 	}
 
 	// The administrator may read others and reload.
-	if out, code := run(t, "check", "revit", "--user", "tgtest@studio.example", "--socket", r.sock); code != 0 || !strings.Contains(out, "allowed") {
+	if out, code := run(t, "check", "revit", "--user", "tgtest@studio.example", "--socket", r.Sock); code != 0 || !strings.Contains(out, "allowed") {
 		t.Errorf("root checking tgtest: got %d %q, want allowed", code, out)
 	}
-	if out, code := run(t, "reload", "--socket", r.sock); code != 0 {
+	if out, code := run(t, "reload", "--socket", r.Sock); code != 0 {
 		t.Errorf("root reload: got %d %q, want 0", code, out)
 	}
 }
 
 func TestLocalAPIRefusesBrowsers(t *testing.T) {
 	r := newRig(t, 100)
-	r.start()
-	hc := &http.Client{Transport: &http.Transport{Dial: func(_, _ string) (net.Conn, error) { return net.Dial("unix", r.sock) }}}
+	r.Start()
+	hc := &http.Client{Transport: &http.Transport{Dial: func(_, _ string) (net.Conn, error) { return net.Dial("unix", r.Sock) }}}
 	for _, h := range []string{"Origin", "Referer"} {
 		req, _ := http.NewRequest(http.MethodGet, "http://tollgate/v0/status", nil)
 		req.Header.Set(h, "http://evil.example")
@@ -138,7 +139,7 @@ func TestLocalAPIRefusesBrowsers(t *testing.T) {
 
 func run(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	out, err := exec.Command(tollgateBin, args...).CombinedOutput()
+	out, err := exec.Command(bins.Tollgate, args...).CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); ok {
 		return string(out), ee.ExitCode()
 	} else if err != nil {

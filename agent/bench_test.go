@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"tollgate/agent/agenttest"
 
 	"tollgate/agent"
 )
@@ -28,9 +29,9 @@ func percentiles(b *testing.B, name string, ds []time.Duration) {
 	b.ReportMetric(p(0.99), name+"-p99-µs")
 }
 
-func benchRig(b *testing.B) *rig {
+func benchRig(b *testing.B) *agenttest.Rig {
 	r := newRig(b, 100000)
-	r.start()
+	r.Start()
 	return r
 }
 
@@ -43,7 +44,7 @@ func BenchmarkCheckRoundTrip(b *testing.B) {
 	var check, bare []time.Duration
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
-		if _, err := r.client.Check(ctx, "revit", ""); err != nil {
+		if _, err := r.Client.Check(ctx, "revit", ""); err != nil {
 			b.Fatal(err)
 		}
 		check = append(check, time.Since(t0))
@@ -60,7 +61,7 @@ func BenchmarkCheckRoundTrip(b *testing.B) {
 }
 
 func floorServer(b *testing.B) *http.Client {
-	sock := filepath.Join(b.TempDir(), "floor.sock")
+	sock := filepath.Join(b.TempDir(), "floor.Sock")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
 		b.Fatal(err)
@@ -77,23 +78,25 @@ func floorServer(b *testing.B) *http.Client {
 func BenchmarkExecToDecision(b *testing.B) {
 	for _, mode := range []struct{ name, poll string }{{"events", ""}, {"poll-500ms", "500ms"}} {
 		b.Run(mode.name, func(b *testing.B) {
-			r := newRig(b, 1_000_000)
-			r.noGate = true
+			r := newRig(b, 1_000_000, noGate, func(o *agenttest.Options) {
+				if mode.poll != "" {
+					o.Args = append(o.Args, "--process-events=false")
+				}
+			})
 			if mode.poll != "" {
-				r.write(r.cfg, strings.Replace(readFile(b, r.cfg), "poll_interval: 50ms", "poll_interval: "+mode.poll, 1)+"\n")
-				r.args = append(r.args, "--process-events=false")
+				agenttest.Write(r.T, r.Config, strings.Replace(readFile(b, r.Config), "poll_interval: 50ms", "poll_interval: "+mode.poll, 1)+"\n")
 			}
-			r.start()
+			r.Start()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			events := make(chan agent.Message, 16)
-			go r.client.Events(ctx, func(m agent.Message) { events <- m })
+			go r.Client.Events(ctx, func(m agent.Message) { events <- m })
 			time.Sleep(100 * time.Millisecond) // subscribed
 			var decided, ran []time.Duration
 			for i := 0; i < b.N; i++ {
-				marker := filepath.Join(r.dir, "m"+strconv.Itoa(i))
+				marker := filepath.Join(r.Dir, "m"+strconv.Itoa(i))
 				t0 := time.Now()
-				p := r.launch("bin/revit", "TOLLGATE_MARKER="+marker)
+				p := r.Launch("bin/revit", "TOLLGATE_MARKER="+marker)
 				for {
 					if _, err := os.Stat(marker); err == nil {
 						break
@@ -107,9 +110,9 @@ func BenchmarkExecToDecision(b *testing.B) {
 					b.Fatal("no decision within 10s")
 				}
 				decided = append(decided, time.Since(t0))
-				r.quit(p)
-				r.setClock(r.now.Add(time.Minute)) // the session ends; the next launch is new
-				r.settled(func(st agent.Status) bool { return len(st.Sessions) == 0 })
+				r.Quit(p)
+				r.SetClock(r.Now().Add(time.Minute)) // the session ends; the next launch is new
+				r.Settled(func(st agent.Status) bool { return len(st.Sessions) == 0 })
 			}
 			percentiles(b, "decision", decided)
 			percentiles(b, "first-instruction", ran)
@@ -122,23 +125,23 @@ func BenchmarkExecToDecision(b *testing.B) {
 // next to its memory right after start.
 func BenchmarkBusyHourRSS(b *testing.B) {
 	r := newRig(b, 1_000_000)
-	r.start()
-	start := rss(b, r.agent.Process.Pid)
+	r.Start()
+	start := rss(b, r.Pid())
 	var open []*exec.Cmd
 	for i := 0; i < b.N; i++ {
 		for m := 0; m < 60; m++ {
-			r.setClock(day1.Add(time.Duration(i*60+m) * time.Minute))
+			r.SetClock(day1.Add(time.Duration(i*60+m) * time.Minute))
 			name := []string{"bin/revit", "bin/acad", "gated/rhino"}[m%3]
-			open = append(open, r.launch(name))
+			open = append(open, r.Launch(name))
 			if len(open) > 12 {
-				r.quit(open[0])
+				r.Quit(open[0])
 				open = open[1:]
 			}
-			r.settled(nil)
+			r.Settled(nil)
 		}
 	}
 	b.ReportMetric(float64(start)/1024, "start-rss-MiB")
-	b.ReportMetric(float64(rss(b, r.agent.Process.Pid))/1024, "busy-rss-MiB")
+	b.ReportMetric(float64(rss(b, r.Pid()))/1024, "busy-rss-MiB")
 }
 
 func rss(b *testing.B, pid int) int {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"tollgate/agent/agenttest"
 
 	"tollgate/agent"
 	"tollgate/charge"
@@ -45,29 +46,29 @@ var day = []step{
 // after step kill's action, and starts it again.
 func playDay(t *testing.T, kill int, killAfter time.Duration) []string {
 	r := newRig(t, 1000)
-	r.start()
+	r.Start()
 	procs := map[string]*exec.Cmd{}
 	running := map[string]int{} // product -> processes
 	productOf := map[string]string{}
 	for i, s := range day {
-		r.setClock(day1.Add(s.at))
+		r.SetClock(day1.Add(s.at))
 		switch {
 		case s.start != "":
-			procs[s.as] = r.launch(s.start)
+			procs[s.as] = r.Launch(s.start)
 			productOf[s.as] = s.product
 			running[s.product]++
 		case s.quit != "":
-			r.quit(procs[s.quit])
+			r.Quit(procs[s.quit])
 			running[productOf[s.quit]]--
 		}
 		if i == kill {
 			time.Sleep(killAfter)
-			r.kill()
-			r.start()
+			r.Kill()
+			r.Start()
 		}
-		r.settled(func(st agent.Status) bool {
+		r.Settled(func(st agent.Status) bool {
 			for _, p := range []string{"revit", "autocad"} {
-				ss, _ := sessionOf(st, p)
+				ss, _ := agenttest.SessionOf(st, p)
 				if ss.Procs != running[p] {
 					return false
 				}
@@ -75,9 +76,9 @@ func playDay(t *testing.T, kill int, killAfter time.Duration) []string {
 			return true
 		})
 	}
-	r.stop()
+	r.Stop()
 	var keys []string
-	for _, c := range r.charges() {
+	for _, c := range r.Charges() {
 		keys = append(keys, fmt.Sprintf("%s %d", c.Key, c.Tokens))
 	}
 	slices.Sort(keys)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"tollgate/agent/agenttest"
 
 	"tollgate/agent"
 )
@@ -15,14 +16,14 @@ import (
 // and checks that a bad one is refused while the agent keeps deciding with the old one.
 func TestConfigPush(t *testing.T) {
 	r := newRig(t, 100)
-	r.start()
-	dropin := filepath.Join(filepath.Dir(r.cfg), "conf.d", "50-it.yaml")
+	r.Start()
+	dropin := filepath.Join(filepath.Dir(r.Config), "conf.d", "50-it.yaml")
 	if err := os.MkdirAll(filepath.Dir(dropin), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	push := func(content string, mode os.FileMode) {
 		t.Helper()
-		tmp := filepath.Join(r.dir, "push.tmp")
+		tmp := filepath.Join(r.Dir, "push.tmp")
 		if err := os.WriteFile(tmp, []byte(content), mode); err != nil {
 			t.Fatal(err)
 		}
@@ -32,7 +33,7 @@ func TestConfigPush(t *testing.T) {
 		}
 	}
 	push("admin_contact: \"Helpdesk, ext. 300\"\n", 0o644)
-	r.waitFor("the good push", func(st agent.Status) bool { return st.AdminContact == "Helpdesk, ext. 300" })
+	r.WaitFor("the good push", func(st agent.Status) bool { return st.AdminContact == "Helpdesk, ext. 300" })
 
 	bad := []struct {
 		name    string
@@ -49,20 +50,20 @@ func TestConfigPush(t *testing.T) {
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {
 			push(b.content, b.mode)
-			st := r.waitFor("the refusal", func(st agent.Status) bool { return strings.Contains(st.Config.Err, b.want) })
+			st := r.WaitFor("the refusal", func(st agent.Status) bool { return strings.Contains(st.Config.Err, b.want) })
 			if st.AdminContact != "Helpdesk, ext. 300" {
 				t.Errorf("got admin contact %q after a bad push, want the old config in force", st.AdminContact)
 			}
 			// Still deciding: a launch opens a session.
-			p := r.launch("bin/revit")
-			r.waitFor("a launch decided under the old config", func(st agent.Status) bool { s, ok := sessionOf(st, "revit"); return ok && s.Procs == 1 })
-			r.quit(p)
-			r.waitFor("the process gone", func(st agent.Status) bool { s, _ := sessionOf(st, "revit"); return s.Procs == 0 })
+			p := r.Launch("bin/revit")
+			r.WaitFor("a launch decided under the old config", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Procs == 1 })
+			r.Quit(p)
+			r.WaitFor("the process gone", func(st agent.Status) bool { s, _ := agenttest.SessionOf(st, "revit"); return s.Procs == 0 })
 
 		})
 	}
 	push("admin_contact: \"Studio IT, ext. 400\"\n", 0o644)
-	st := r.waitFor("recovery", func(st agent.Status) bool { return st.AdminContact == "Studio IT, ext. 400" })
+	st := r.WaitFor("recovery", func(st agent.Status) bool { return st.AdminContact == "Studio IT, ext. 400" })
 	if st.Config.Err != "" {
 		t.Errorf("got config error %q after a good push, want none", st.Config.Err)
 	}

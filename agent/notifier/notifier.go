@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os/exec"
 	"time"
 
@@ -236,6 +237,10 @@ func failureKind(err error) string {
 }
 
 func (n *Notifier) logDown(connected bool, err error, wait time.Duration) {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL is the same made-up one every time
+	}
 	if connected {
 		n.log.Info("lost the agent; reconnecting", zap.Error(err), zap.Duration("retry_in", wait))
 		return
