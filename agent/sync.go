@@ -86,7 +86,7 @@ func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
 	}
 	events := make([]api.Event, len(entries))
 	for i, e := range entries {
-		events[i] = api.Event{ID: a.device + "/" + e.ID, Effect: e.Effect}
+		events[i] = api.Event{ID: a.device + "/" + e.ID, Hold: e.Effect.HoldID(), Effect: e.Effect}
 	}
 	results, err := c.Ingest(ctx, events)
 	a.answered(err)

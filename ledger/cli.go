@@ -463,7 +463,8 @@ func (cmd command) exec(ctx context.Context, stdout, stderr io.Writer, args []st
 		base = "http://127.0.0.1:7480"
 	}
 	fs.StringVar(&base, "url", base, "the ledger's URL ($"+EnvURL+")")
-	token := fs.String("token", os.Getenv(EnvToken), "admin token ($"+EnvToken+")")
+	// The default is read after parsing: a secret never shows in --help.
+	token := fs.String("token", "", "admin token (default $"+EnvToken+")")
 	if cmd.flags != nil {
 		cmd.flags(fs, &c.o)
 	}
@@ -482,6 +483,9 @@ func (cmd command) exec(ctx context.Context, stdout, stderr io.Writer, args []st
 	}
 	if err != nil {
 		return fmt.Errorf("%w; run 'tollgate ledger %s --help'", err, cmd.name)
+	}
+	if *token == "" {
+		*token = os.Getenv(EnvToken)
 	}
 	if *token == "" {
 		return fmt.Errorf("no admin token: give --token or set %s (the super-admin token is in the ledger's data directory, file admin-token)", EnvToken)

@@ -15,7 +15,8 @@ import (
 // span reads a report's from and to (RFC 3339 or YYYY-MM-DD, UTC): by default the 30
 // days up to now.
 func (s *Server) span(r *http.Request) (from, to time.Time, err error) {
-	to = s.now()
+	to = s.now().Add(time.Nanosecond) // up to and including now: what just happened is in the report
+
 	if v := r.URL.Query().Get("to"); v != "" {
 		if to, err = parseTime(v); err != nil {
 			return from, to, fmt.Errorf("to: %w", err)

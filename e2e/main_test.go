@@ -1,0 +1,73 @@
+//go:build linux
+
+// Package e2e runs the whole system: real ledgers (SQLite and PostgreSQL), real agents,
+// real product processes, on one clock file that the tests move.
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"testing"
+
+	"tollgate/agent/agenttest"
+	"tollgate/ledger/ledgertest"
+	"tollgate/ledger/store/storetest"
+)
+
+var bins agenttest.Bins
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "tollgate-system")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if bins, err = agenttest.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// system is a ledger and the clock it shares with its agents.
+type system struct {
+	t      *testing.T
+	clock  *agenttest.Clock
+	ledger *ledgertest.Proc
+	enroll string
+}
+
+const me = "root@studio.example" // every product process in these tests runs as root
+
+func newSystem(t *testing.T, kind string, tokens int64) *system {
+	t.Helper()
+	clock := agenttest.NewClock(t, t.TempDir())
+	db := ""
+	if kind == "postgres" {
+		db = storetest.URL(t, "postgres")
+	}
+	l := ledgertest.Start(t, bins.Tollgate, db, clock.Path)
+	return &system{t: t, clock: clock, ledger: l, enroll: l.Studio(tokens, me)}
+}
+
+// agent makes a workstation enrolled with the system's ledger and starts it.
+func (s *system) agent(opts ...func(*agenttest.Options)) *agenttest.Rig {
+	o := agenttest.Options{Bins: bins, LedgerURL: s.ledger.URL, EnrollToken: s.enroll, Clock: s.clock}
+	for _, f := range opts {
+		f(&o)
+	}
+	r := agenttest.New(s.t, o)
+	r.Start()
+	return r
+}
+
+func eachStore(t *testing.T, f func(t *testing.T, kind string)) {
+	for _, kind := range storetest.Kinds() {
+		t.Run(kind, func(t *testing.T) { f(t, kind) })
+	}
+}
