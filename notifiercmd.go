@@ -27,6 +27,7 @@ person's session, as that person; when the agent is not running it waits for it.
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	enc.EncodeLevel = zapcore.CapitalLevelEncoder
+	enc.EncodeDuration = zapcore.StringDurationEncoder
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(zapcore.AddSync(e.stderr)), zap.InfoLevel))
 	defer log.Sync()
 	opts := notifier.Options{Socket: *socket, Logger: log}

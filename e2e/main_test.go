@@ -5,9 +5,15 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"testing"
+	"time"
+
+	"tollgate/charge"
+	"tollgate/ledger/api"
 
 	"tollgate/agent/agenttest"
 	"tollgate/ledger/ledgertest"
@@ -71,3 +77,18 @@ func eachStore(t *testing.T, f func(t *testing.T, kind string)) {
 		t.Run(kind, func(t *testing.T) { f(t, kind) })
 	}
 }
+
+// spend debits n tokens from team studio through the ledger's own API, as another
+// device's charge would.
+func (s *system) spend(t *testing.T, n int64) {
+	t.Helper()
+	c := s.ledger.Device(t, s.enroll, "other-device")
+	ev := api.Event{ID: "spend-1", Effect: charge.Effect{Kind: charge.Charged, At: s.clock.Now, Device: "other", User: me, Product: "rhino",
+		Key: charge.Key{Team: "studio", User: me, Product: "rhino", Start: s.clock.Now.Add(-48 * time.Hour)}, Tokens: n, Renewal: true}}
+	rs, err := c.Ingest(context.Background(), []api.Event{ev})
+	if err != nil || rs[0].Status != api.Accepted {
+		t.Fatalf("spending %d: got %+v %v", n, rs, err)
+	}
+}
+
+func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }

@@ -11,6 +11,9 @@ import (
 	"tollgate/agent"
 )
 
+// maxLine bounds one message on the wire; the agent's are a few hundred bytes.
+const maxLine = 1 << 20
+
 // errAgentGone is the end of a stream the agent closed: it stopped or restarted.
 var errAgentGone = errors.New("the agent closed the connection")
 
@@ -40,7 +43,9 @@ func subscribe(ctx context.Context, hc *http.Client) (*stream, error) {
 		}
 		return nil, e
 	}
-	return &stream{body: resp.Body, sc: bufio.NewScanner(resp.Body)}, nil
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, maxLine)
+	return &stream{body: resp.Body, sc: sc}, nil
 }
 
 // next waits for the next message.

@@ -103,8 +103,8 @@ func New(opts Options) *Notifier {
 	}
 }
 
-// Run shows messages until ctx ends. It never gives up on its own: while the agent is not
-// running, or when it restarts, Run keeps trying to reach it.
+// Run shows messages until ctx ends, and then returns nil. It never gives up on its own:
+// while the agent is not running, or when it restarts, Run keeps trying to reach it.
 func (n *Notifier) Run(ctx context.Context) error {
 	defer n.hc.CloseIdleConnections()
 	attempt := 0
@@ -201,8 +201,8 @@ func (n *Notifier) show(ctx context.Context, m agent.Message) {
 	ctx, cancel := context.WithTimeout(ctx, displayTimeout)
 	defer cancel()
 	err := n.display.Notify(ctx, platform.Notice{Title: title, Body: m.Body, Urgent: m.Urgent})
-	if err == nil {
-		return
+	if err == nil || ctx.Err() != nil {
+		return // shown, or cut short because the notifier is stopping
 	}
 	kind := failureKind(err)
 	n.failures[kind]++

@@ -185,3 +185,13 @@ func (p *Proc) Charges(team string) []string {
 	}
 	return out
 }
+
+// Device enrolls a device and returns its client.
+func (p *Proc) Device(t testing.TB, enrollToken, name string) *client.Client {
+	t.Helper()
+	en, err := client.New(p.URL, "", nil).Enroll(context.Background(), enrollToken, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client.New(p.URL, en.Credential, nil)
+}
