@@ -68,6 +68,11 @@ func (a *Agent) gateDecide(req platform.GateRequest) bool {
 	}
 	a.mu.Lock()
 	d := a.meter.Check(user, p.ID, a.ents)
+	if !d.Allowed && !a.sure(user, d) {
+		a.mu.Unlock()
+		a.log.Info("launch let through the gate to be decided after start", zap.String("user", user), zap.String("product", p.ID), zap.String("reason", string(d.Reason)))
+		return true
+	}
 	if !d.Allowed {
 		f := charge.Effect{Kind: charge.Denied, At: a.meter.Now(), Device: a.device, User: user, Product: p.ID, Reason: d.Reason, Decision: &d}
 		if m, ok := messageFor(f, nameOf(p), cfg.AdminContact, false); ok {
@@ -78,4 +83,23 @@ func (a *Agent) gateDecide(req platform.GateRequest) bool {
 	a.log.Info("launch gated", zap.String("user", user), zap.String("product", p.ID), zap.String("exe", req.Exe),
 		zap.Bool("allowed", d.Allowed), zap.String("reason", string(d.Reason)))
 	return d.Allowed
+}
+
+// sure reports whether a denial from local state can stand without asking the ledger.
+// With a ledger the cache may be behind (tokens just bought, a user just assigned), and
+// the gate cannot wait on the network: it refuses only on a snapshot younger than a
+// refresh, or when offline too long; anything else starts and is decided, with the
+// ledger, by the process watcher.
+func (a *Agent) sure(user string, d charge.Decision) bool {
+	if a.link == nil {
+		return true
+	}
+	asOf := a.ents.asOf(user)
+	switch {
+	case asOf.IsZero():
+		return false
+	case d.Reason == charge.OfflineTooLong:
+		return !a.link.state().Online
+	}
+	return a.meter.Now().Sub(asOf) < refreshEvery
 }

@@ -302,10 +302,10 @@ func (m *Meter) Wake(r Reading, ents Entitlements) []Effect {
 	return m.fire(out)
 }
 
-// Learn tells the meter of a window paid on any device (from an entitlement refresh, or
-// the ledger's answer that a charge was folded into an earlier window). A session in
-// grace that the window covers stops holding; a paid session whose window overlaps an
-// earlier one moves to it.
+// Learn tells the meter of the window the ledger holds for a user and product: the
+// answer that a charge was folded into a window paid on another device. A session in
+// grace that the window covers stops holding; a paid session whose window overlaps it
+// moves to it, so that its renewals follow the window that was debited.
 func (m *Meter) Learn(w Window) []Effect {
 	k := up{w.Key.User, w.Key.Product}
 	m.learn(k, w)
@@ -318,7 +318,8 @@ func (m *Meter) Learn(w Window) []Effect {
 		out := []Effect{m.release(k, s), {Kind: Folded, At: m.now, Device: m.device, User: k.user, Product: k.product, Key: w.Key, Until: w.End()}}
 		s.state, s.window, s.warned = stPaid, w, false
 		return out
-	case s.state == stPaid && w.Overlaps(s.window) && w.Key.Start.Before(s.window.Key.Start):
+	case s.state == stPaid && w.Overlaps(s.window) && w.Key != s.window.Key:
+		// The ledger's standing window: the one it debited, whichever device paid it.
 		s.window, s.warned = w, false
 		return []Effect{{Kind: Folded, At: m.now, Device: m.device, User: k.user, Product: k.product, Key: w.Key, Until: w.End()}}
 	}

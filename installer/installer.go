@@ -370,6 +370,8 @@ var (
 	ErrNotInstalled = errors.New("tollgate is not installed as a service")
 	// ErrForeign: a service of tollgate's name exists that tollgate install did not make.
 	ErrForeign = errors.New("a service named tollgate is already installed, but not by tollgate install")
+	// ErrNotAdmin: only an administrator may install or control the service.
+	ErrNotAdmin = errors.New("installing or controlling the tollgate service needs an administrator")
 	// ErrRooted: a rooted install has no service manager to start or stop it.
 	ErrRooted = errors.New("an install under --root has no service manager: run its command line yourself")
 )
