@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"tollgate/agent"
+	"tollgate/installer"
 	"tollgate/platform"
 )
 
@@ -67,6 +68,7 @@ func runAgent(ctx context.Context, e env, args []string) error {
 	clockFile := fs.String("clock-file", "", "read the time from this root-owned file (tests only)")
 	gate := fs.Bool("gate", true, "refuse denied launches before they run, where the OS allows it")
 	events := fs.Bool("process-events", true, "use the kernel's process events where available; false scans every poll interval")
+	asService := fs.Bool("service", false, "run as the service manager expects: stop within a bound, exit non-zero on a fatal error (what install sets up)")
 	if ok, err := parse(fs, args); !ok {
 		return err
 	}
@@ -78,11 +80,17 @@ func runAgent(ctx context.Context, e env, args []string) error {
 		}
 		opts.Clock = agent.FileClock{FileClock: c}
 	}
-	a, err := agent.New(opts)
-	if err != nil {
-		return err
+	start := func(ctx context.Context) error {
+		a, err := agent.New(opts)
+		if err != nil {
+			return err
+		}
+		return a.Run(ctx)
 	}
-	return a.Run(ctx)
+	if *asService {
+		return installer.RunService(ctx, installer.RunOptions{Run: start})
+	}
+	return start(ctx)
 }
 
 func socketFlag(fs *flag.FlagSet) *string {

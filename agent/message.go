@@ -82,6 +82,9 @@ func denialText(d *charge.Decision, name string) string {
 	case charge.InsufficientTokens:
 		return fmt.Sprintf("A day of %s costs %d tokens and your team has %d left.", name, d.Rate, d.Available)
 	case charge.OfflineTooLong:
+		if d.Offline > 100*365*24*time.Hour {
+			return "This computer has not reached the licence server yet, so it cannot start products that cost tokens. Connect to the studio network and try again."
+		}
 		return fmt.Sprintf("This computer has not reached the licence server for %s, so it cannot start products that cost tokens. Connect to the studio network and try again.", roughly(d.Offline))
 	}
 	return name + " is not available to you (" + string(d.Reason) + ")."

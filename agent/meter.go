@@ -168,6 +168,11 @@ func (a *Agent) started(r charge.Reading, key platform.ProcKey, l launch) error 
 	id := key.String()
 	a.tracked[id] = key
 	proc := charge.Proc{ID: id, User: l.user, Product: l.product}
+	if a.link != nil {
+		// Named even when the ledger did not answer: a hold it placed before the answer
+		// was lost is then settled by this session's charge or release.
+		proc.Hold = l.hold
+	}
 	if l.online {
 		// The ledger's answer is the freshest fact: the meter decides from it, and the
 		// session's hold is the one the ledger placed.
@@ -175,7 +180,6 @@ func (a *Agent) started(r charge.Reading, key platform.ProcKey, l launch) error 
 		e.Available, e.AsOf = l.auth.Decision.Available, l.auth.ServerTime
 		a.ents.setOverride(e)
 		defer a.ents.clearOverride(l.user)
-		proc.Hold = l.hold
 	}
 	var dec charge.Decision
 	effs, err := a.record(journal.Input{Kind: "start", Reading: r, Proc: proc}, func(e charge.Entitlements) []charge.Effect {

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -29,13 +28,11 @@ type step struct {
 }
 
 // play runs steps on one agent, waiting after each for the agent to have seen it, then
-// for every journaled effect to have the ledger's answer.
-func play(t *testing.T, r *agenttest.Rig, steps []step) {
+// (with drain) for every journaled effect to have the ledger's answer.
+func play(t *testing.T, r *agenttest.Rig, steps []step, drain ...bool) {
 	t.Helper()
-	procs := map[string]*exec.Cmd{}
-	running := map[string]int{}
+	procs, running, productOf := r.Procs()
 	product := map[string]string{"bin/revit": "revit", "bin/acad": "autocad"}
-	productOf := map[string]string{}
 	for _, s := range steps {
 		r.SetClock(day1.Add(s.at))
 		switch {
@@ -56,7 +53,9 @@ func play(t *testing.T, r *agenttest.Rig, steps []step) {
 			return true
 		})
 	}
-	r.WaitFor("the ledger's answers", func(st agent.Status) bool { return st.Backlog == 0 })
+	if len(drain) == 0 || drain[0] {
+		r.WaitFor("the ledger's answers", func(st agent.Status) bool { return st.Backlog == 0 })
+	}
 }
 
 // TestWorkedCases plays each worked case of charging.md through a real ledger and agent.

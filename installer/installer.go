@@ -227,7 +227,7 @@ func (p *Plan) planDirs() error {
 	if p.OS == "windows" {
 		p.Dirs = []Dir{
 			{Path: ps.ConfigDir, SDDL: sddlConfig, Own: true, Purpose: "configuration: administrators write, users read"},
-			{Path: p.join(ps.ConfigDir, "conf.d"), Own: true, Purpose: "drop-in configuration pushed by IT (inherits the folder's access list)"},
+			{Path: p.DropinDir(), Own: true, Purpose: "drop-in configuration pushed by IT (inherits the folder's access list)"},
 			{Path: ps.StateDir, SDDL: sddlPrivate, Own: true, Purpose: "journal and device identity: SYSTEM and administrators only"},
 			{Path: ps.LogDir, SDDL: sddlPrivate, Own: true, Purpose: "logs: SYSTEM and administrators only"},
 		}
@@ -319,6 +319,9 @@ func (p *Plan) ConfigFile() File {
 	}
 	return File{}
 }
+
+// DropinDir is the folder IT pushes drop-in config files into.
+func (p *Plan) DropinDir() string { return p.join(p.Paths.ConfigDir, "conf.d") }
 
 // CommandLine is the service's command line, quoted as its OS's service manager reads it.
 func (p *Plan) CommandLine() string {

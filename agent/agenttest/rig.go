@@ -90,6 +90,21 @@ type Rig struct {
 	agent   *exec.Cmd
 	done    chan error
 	running []*exec.Cmd
+	// What a script started: its processes by name, how many of each product run, and
+	// which product each name is.
+	scripted struct {
+		procs   map[string]*exec.Cmd
+		running map[string]int
+		product map[string]string
+	}
+}
+
+// Procs is where a script keeps the processes it started, across calls.
+func (r *Rig) Procs() (procs map[string]*exec.Cmd, running map[string]int, product map[string]string) {
+	if r.scripted.procs == nil {
+		r.scripted.procs, r.scripted.running, r.scripted.product = map[string]*exec.Cmd{}, map[string]int{}, map[string]string{}
+	}
+	return r.scripted.procs, r.scripted.running, r.scripted.product
 }
 
 // Products match by path, so that agents of tests running at once, each watching every

@@ -195,3 +195,6 @@ func (p *Proc) Device(t testing.TB, enrollToken, name string) *client.Client {
 	}
 	return client.New(p.URL, en.Credential, nil)
 }
+
+// Running reports whether the ledger runs (Kill stops it; Restart starts it again).
+func (p *Proc) Running() bool { return p.cmd != nil }
