@@ -17,7 +17,7 @@ import (
 const (
 	syncBatch    = 500
 	backoffFirst = time.Second
-	backoffMax   = 5 * time.Minute
+	backoffMax   = time.Minute // 5,000 devices retrying at most once a minute, spread by jitter, is light load
 )
 
 // sync sends what was journaled to the ledger, in order, until every entry has the

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/template"
 	"time"
+	"unicode"
 
 	"howett.net/plist"
 )
@@ -38,6 +39,9 @@ var linuxCapabilities = []struct{ name, why string }{
 // ProtectProc, ProcSubset, ...) would place the marks on the service's copies of the mounts, and
 // the gate would silently see no user's launch. The options kept work without one.
 func systemdUnit(p *Plan) ([]byte, error) {
+	if strings.ContainsAny(p.Binary, "\"'\\") || strings.ContainsFunc(p.Binary, unicode.IsControl) {
+		return nil, fmt.Errorf("systemd will not run a program whose path has a quote, backslash or control character: %q; move tollgate to a plain path such as /usr/local/bin/tollgate", p.Binary)
+	}
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("# %s", header(p))
@@ -99,11 +103,15 @@ func systemdUnit(p *Plan) ([]byte, error) {
 }
 
 // systemdCommandLine quotes args for ExecStart=: systemd splits words like a shell, expands
-// %-specifiers and $VARIABLES, and reads C escapes inside quotes.
+// %-specifiers everywhere and $VARIABLES in the arguments (not in the program's path), and
+// reads C escapes inside quotes.
 func systemdCommandLine(args []string) string {
 	words := make([]string, len(args))
 	for i, a := range args {
-		a = strings.NewReplacer("%", "%%", "$", "$$").Replace(a)
+		a = strings.ReplaceAll(a, "%", "%%")
+		if i > 0 {
+			a = strings.ReplaceAll(a, "$", "$$")
+		}
 		if a != "" && !strings.ContainsAny(a, " \t\n\"'\\;") {
 			words[i] = a
 			continue
@@ -120,7 +128,7 @@ func desktopEntry(p *Plan) []byte {
 	fmt.Fprintf(&b, "# %s\n", header(p))
 	b.WriteString("[Desktop Entry]\n")
 	b.WriteString("Type=Application\n")
-	b.WriteString("Version=1.5\n")
+	b.WriteString("Version=1.0\n")
 	b.WriteString("Name=tollgate notifier\n")
 	b.WriteString("Comment=Shows tollgate's licensing messages: charges, denials and a low balance\n")
 	fmt.Fprintf(&b, "Exec=%s\n", desktopExec([]string{p.Binary, "notifier"}))

@@ -318,8 +318,25 @@ func (r *Rig) WaitFor(what string, cond func(agent.Status) bool) agent.Status {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	r.T.Fatalf("timed out waiting for %s; last status %+v (%v)\n%s", what, last, lastErr, r.LogTail())
+	r.T.Fatalf("timed out waiting for %s; last status: %s (%v)\n%s", what, brief(last), lastErr, r.LogTail())
 	return last
+}
+
+// brief is a status short enough to read in a failure.
+func brief(st agent.Status) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "now %s, backlog %d, sessions %+v", st.Now.Format(time.RFC3339), st.Backlog, st.Sessions)
+	if st.Ledger != nil {
+		fmt.Fprintf(&b, ", ledger %+v", *st.Ledger)
+	}
+	ms := st.Messages
+	if len(ms) > 3 {
+		ms = ms[len(ms)-3:]
+	}
+	for _, m := range ms {
+		fmt.Fprintf(&b, "\n  message %s %s: %s", m.At.Format(time.RFC3339), m.Kind, m.Title)
+	}
+	return b.String()
 }
 
 // Settled waits until the agent has read the clock as it is now, and cond holds.

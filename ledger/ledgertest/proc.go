@@ -168,7 +168,7 @@ func (p *Proc) Studio(tokens int64, users ...string) string {
 func (p *Proc) Tokens(team string) api.TokenReport {
 	p.T.Helper()
 	var r api.TokenReport
-	if err := p.Admin.Do(context.Background(), http.MethodGet, "/v1/admin/teams/"+team+"/reports/tokens", nil, &r); err != nil {
+	if err := p.Admin.Do(context.Background(), http.MethodGet, "/v1/admin/teams/"+team+"/reports/tokens?from=2000-01-01", nil, &r); err != nil {
 		p.T.Fatal(err)
 	}
 	return r
