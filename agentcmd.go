@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -198,20 +199,18 @@ func printDecision(w io.Writer, res agent.CheckResult) {
 func runLaunch(ctx context.Context, e env, args []string) error {
 	fs := newFlags(e, "launch", "Usage: tollgate launch PRODUCT -- CMD [ARGS]\n\nAsks the agent first and starts the product only when it is allowed; a denial says why.\n")
 	socket := socketFlag(fs)
-	if ok, err := parse(fs, args); !ok {
+	before, cmd := args, []string(nil)
+	if i := slices.Index(args, "--"); i >= 0 {
+		before, cmd = args[:i], args[i+1:]
+	}
+	pos, ok, err := parseAll(fs, before)
+	if !ok {
 		return err
 	}
-	rest := fs.Args()
-	if len(rest) < 2 {
-		return &usageError{msg: "launch takes a product and the command to start, e.g. tollgate launch revit -- C:/Program Files/Autodesk/Revit 2026/Revit.exe"}
+	if len(pos) != 1 || len(cmd) == 0 {
+		return &usageError{msg: "launch takes a product and, after --, the command to start, e.g. tollgate launch revit -- \"C:/Program Files/Autodesk/Revit 2026/Revit.exe\""}
 	}
-	product, cmd := rest[0], rest[1:]
-	if cmd[0] == "--" {
-		cmd = cmd[1:]
-	}
-	if len(cmd) == 0 {
-		return &usageError{msg: "launch needs the command to start after --"}
-	}
+	product := pos[0]
 	res, err := agent.NewClient(*socket).Check(ctx, product, "")
 	if err != nil {
 		return agentErr(err)

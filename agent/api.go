@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +64,12 @@ type server struct {
 }
 
 func (a *Agent) listen() (*server, error) {
+	if goos() != "windows" { // a pipe name is no path
+		// Outside a service manager nothing else makes the socket's folder.
+		if err := os.MkdirAll(filepath.Dir(a.opts.Socket), 0o755); err != nil {
+			return nil, err
+		}
+	}
 	ln, err := platform.Listen(a.opts.Socket)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -138,5 +139,57 @@ func reload(r *agenttest.Rig) {
 	defer cancel()
 	if err := r.Client.Reload(ctx); err != nil {
 		r.T.Fatal(err)
+	}
+}
+
+// TestLaunchVerb: `tollgate launch` asks first and starts the product only when allowed.
+func TestLaunchVerb(t *testing.T) {
+	tests := []struct {
+		name      string
+		available int64
+		wantCode  int
+		wantOut   string
+		wantRan   bool
+	}{
+		{"denied", 5, 3, "Autodesk Revit: denied (insufficient_tokens)\nA day of Autodesk Revit costs 10 tokens and your team has 5 left.\nContact Studio IT, it@studio.example, ext. 200.", false},
+		{"allowed", 100, 0, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, tt.available)
+			r.Start()
+			product := filepath.Join(r.Dir, "bin/revit")
+			t.Cleanup(func() { exec.Command("pkill", "-f", product).Run() }) // launch lets the product go on its own
+			marker := filepath.Join(r.Dir, "ran")
+			c := exec.Command(bins.Tollgate, "launch", "revit", "--socket", r.Sock, "--", product)
+			c.Env = append(os.Environ(), "TOLLGATE_MARKER="+marker)
+			// A file, not a pipe: the product inherits launch's output and outlives it.
+			outf, err := os.Create(filepath.Join(r.Dir, "launch.out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Stdout, c.Stderr = outf, outf
+			err = c.Run()
+			outf.Close()
+			out, _ := os.ReadFile(outf.Name())
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != tt.wantCode || !strings.Contains(string(out), tt.wantOut) {
+				t.Errorf("got exit %d and %q, want %d and %q", code, out, tt.wantCode, tt.wantOut)
+			}
+			if tt.wantRan {
+				r.WaitFor("the launched product and its marker", func(st agent.Status) bool {
+					_, ok := agenttest.SessionOf(st, "revit")
+					_, err := os.Stat(marker)
+					return ok && err == nil
+				})
+				return
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("got the denied product run, want it never started")
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -301,8 +302,12 @@ func (a *Agent) terminate(id string) {
 	go func() {
 		defer a.closing.Done()
 		how, err := a.opts.Terminate(context.WithoutCancel(ctx), key, a.opts.CloseGrace)
-		if err != nil {
-			a.log.Info("denied process already gone", zap.Int32("pid", key.PID), zap.Error(err))
+		switch {
+		case errors.Is(err, platform.ErrNoProcess):
+			a.log.Info("denied process already gone", zap.Int32("pid", key.PID))
+			return
+		case err != nil:
+			a.log.Error("could not close a denied process", zap.Int32("pid", key.PID), zap.Error(err))
 			return
 		}
 		a.log.Info("denied process closed", zap.Int32("pid", key.PID), zap.Stringer("how", how))

@@ -29,7 +29,7 @@ func newSystemManager(p *Plan) (manager, error) {
 		return nil, fmt.Errorf("finding the service manager: %w", err)
 	}
 	if s.Platform() != "linux-systemd" {
-		return nil, fmt.Errorf("tollgate installs as a systemd service, and this system is run by %s (or systemd is not running as PID 1); --root DIR writes the files under DIR instead", s.Platform())
+		return nil, fmt.Errorf("the service needs systemd running as PID 1, and this system is run by %s; --root DIR writes the files under DIR instead", s.Platform())
 	}
 	return &systemManager{p: p, svc: s}, nil
 }
