@@ -50,6 +50,7 @@ type verb struct {
 
 func verbs() []verb {
 	return []verb{
+		{"up", "run the whole system on this machine: a ledger and an agent", runUp},
 		{"run", "run the agent in the foreground (what the service runs)", runAgent},
 		{"status", "show sessions, balance, sync backlog and config health", runStatus},
 		{"check", "say whether a launch would be allowed now, and why (exit 0 / 3)", runCheck},

@@ -240,15 +240,8 @@ func (s *server) events(w http.ResponseWriter, r *http.Request, c caller) {
 	if !ok {
 		return
 	}
-	ch := make(chan Message, 16)
-	s.a.mu.Lock()
-	s.a.subs[ch] = user
-	s.a.mu.Unlock()
-	defer func() {
-		s.a.mu.Lock()
-		delete(s.a.subs, ch)
-		s.a.mu.Unlock()
-	}()
+	ch, cancel := s.a.Subscribe(user)
+	defer cancel()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	flush(w)

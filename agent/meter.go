@@ -314,6 +314,20 @@ func (a *Agent) terminate(id string) {
 	}()
 }
 
+// Subscribe delivers the messages told to user ("" for everyone's) until cancel is
+// called. A subscriber that does not keep up loses messages; it never stalls the agent.
+func (a *Agent) Subscribe(user string) (<-chan Message, func()) {
+	ch := make(chan Message, 64)
+	a.mu.Lock()
+	a.subs[ch] = user
+	a.mu.Unlock()
+	return ch, func() {
+		a.mu.Lock()
+		delete(a.subs, ch)
+		a.mu.Unlock()
+	}
+}
+
 // tell keeps a message for `status` and hands it to the user's notifiers.
 func (a *Agent) tell(m Message) {
 	a.messages = append(a.messages, m)
