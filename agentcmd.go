@@ -69,11 +69,12 @@ func runAgent(ctx context.Context, e env, args []string) error {
 	clockFile := fs.String("clock-file", "", "read the time from this root-owned file (tests only)")
 	gate := fs.Bool("gate", true, "refuse denied launches before they run, where the OS allows it")
 	events := fs.Bool("process-events", true, "use the kernel's process events where available; false scans every poll interval")
+	retryMax := fs.Duration("sync-retry-max", agent.DefaultRetryMax, "the longest wait between attempts to reach the ledger")
 	asService := fs.Bool("service", false, "run as the service manager expects: stop within a bound, exit non-zero on a fatal error (what install sets up)")
 	if ok, err := parse(fs, args); !ok {
 		return err
 	}
-	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate, PollOnly: !*events}
+	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate, PollOnly: !*events, RetryMax: *retryMax}
 	if *clockFile != "" {
 		c, err := platform.NewFileClock(*clockFile)
 		if err != nil {

@@ -49,6 +49,8 @@ type Options struct {
 	PollOnly bool
 	// CloseGrace is how long a denied process is given to close before it is killed; 2s.
 	CloseGrace time.Duration
+	// RetryMax caps the wait between attempts to reach the ledger; DefaultRetryMax.
+	RetryMax time.Duration
 }
 
 // Agent is the daemon. New prepares it; Run runs it until its context ends.
@@ -65,6 +67,7 @@ type Agent struct {
 	link   *link         // the ledger, when the config names one
 	offset atomic.Int64  // ledger time minus this machine's wall clock, in ns
 	kick   chan struct{} // wakes the sync loop: something was journaled
+	synced atomic.Value  // string: every outbox entry up to this id has the ledger's answer
 
 	mu        sync.Mutex // guards everything below
 	cfg       *config.Config
@@ -114,12 +117,16 @@ func New(opts Options) (*Agent, error) {
 	if opts.CloseGrace == 0 {
 		opts.CloseGrace = 2 * time.Second
 	}
+	if opts.RetryMax <= 0 {
+		opts.RetryMax = DefaultRetryMax
+	}
 	cfg, err := config.Load(opts.ConfigFile)
 	if err != nil {
 		return nil, err
 	}
 	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true,
 		kick: make(chan struct{}, 1)}
+	a.synced.Store("")
 	a.log = opts.Logger
 	if a.log == nil {
 		l, lvl, err := config.NewLogger(cfg.Log)

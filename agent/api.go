@@ -188,7 +188,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, c caller) {
 		st.Ledger = &ls
 	}
 	st.Config = a.watcher.Health()
-	if unsent, err := a.journal.Entries(true, 0); err == nil {
+	if unsent, err := a.journal.Unsent(a.synced.Load().(string), 0); err == nil {
 		st.Backlog = len(unsent)
 	}
 	writeJSON(w, st)

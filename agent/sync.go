@@ -17,7 +17,9 @@ import (
 const (
 	syncBatch    = 500
 	backoffFirst = time.Second
-	backoffMax   = time.Minute // 5,000 devices retrying at most once a minute, spread by jitter, is light load
+	// DefaultRetryMax caps the wait between attempts: 5,000 devices retrying at most once
+	// a minute, spread by jitter, is light load.
+	DefaultRetryMax = time.Minute
 )
 
 // sync sends what was journaled to the ledger, in order, until every entry has the
@@ -44,7 +46,7 @@ func (a *Agent) sync(ctx context.Context) error {
 			wait = refreshEvery
 		default:
 			fails++
-			wait = backoff(fails, err)
+			wait = backoff(fails, err, a.opts.RetryMax)
 			a.log.Info("sync postponed", zap.Int("attempt", fails), zap.Duration("retry_in", wait), zap.Error(err))
 		}
 		t := time.NewTimer(wait)
@@ -61,14 +63,14 @@ func (a *Agent) sync(ctx context.Context) error {
 
 // backoff is the wait after the n-th failure in a row: the ledger's Retry-After when it
 // gave one, else full jitter over a capped exponential.
-func backoff(n int, err error) time.Duration {
+func backoff(n int, err error, most time.Duration) time.Duration {
 	var ce *client.Error
 	if errors.As(err, &ce) && ce.RetryAfter > 0 {
 		return ce.RetryAfter
 	}
 	ceil := backoffFirst << min(n-1, 20)
-	if ceil > backoffMax || ceil <= 0 {
-		ceil = backoffMax
+	if ceil > most || ceil <= 0 {
+		ceil = most
 	}
 	return time.Duration(rand.Int64N(int64(ceil)) + 1)
 }
@@ -80,7 +82,7 @@ func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
 		a.answered(err)
 		return false, err
 	}
-	entries, err := a.journal.Entries(true, syncBatch)
+	entries, err := a.journal.Unsent(a.synced.Load().(string), syncBatch)
 	if err != nil || len(entries) == 0 {
 		return false, err
 	}
@@ -154,6 +156,10 @@ func (a *Agent) answer(entries []journal.Entry, answerOf func(id string) (string
 		return err
 	}
 	a.ents.answered(ids, at)
+	if len(answers) == len(entries) {
+		// Every entry up to the batch's last is answered: later batches start after it.
+		a.synced.Store(entries[len(entries)-1].ID)
+	}
 	return nil
 }
 

@@ -42,7 +42,7 @@ func testMain(m *testing.M) int {
 
 // system is a ledger and the clock it shares with its agents.
 type system struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *agenttest.Clock
 	ledger *ledgertest.Proc
 	enroll string
@@ -80,7 +80,7 @@ func eachStore(t *testing.T, f func(t *testing.T, kind string)) {
 
 // spend debits n tokens from team studio through the ledger's own API, as another
 // device's charge would.
-func (s *system) spend(t *testing.T, n int64) {
+func (s *system) spend(t testing.TB, n int64) {
 	t.Helper()
 	c := s.ledger.Device(t, s.enroll, "other-device")
 	ev := api.Event{ID: "spend-1", Effect: charge.Effect{Kind: charge.Charged, At: s.clock.Now, Device: "other", User: me, Product: "rhino",

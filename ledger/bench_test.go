@@ -159,6 +159,9 @@ func BenchmarkFleet(b *testing.B) {
 			e.clock.Set(base.Add(390 * charge.Day))
 			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: parallel}}
 			ctx := context.Background()
+			var mu sync.Mutex
+			var lat []time.Duration
+			cpu0 := cpuTime()
 			b.ResetTimer()
 			for round := range b.N {
 				work := make(chan int)
@@ -168,10 +171,12 @@ func BenchmarkFleet(b *testing.B) {
 						for d := range work {
 							c := client.New(e.url, creds[d], hc)
 							user := fmt.Sprint("u", d)
+							t0 := time.Now()
 							if _, err := c.Entitlement(ctx, user); err != nil {
 								b.Error(err)
 								return
 							}
+							t1 := time.Now()
 							st := base.Add(time.Duration(round) * charge.Day)
 							id := fmt.Sprint(round, "-")
 							rs, err := c.Ingest(ctx, []api.Event{
@@ -184,6 +189,9 @@ func BenchmarkFleet(b *testing.B) {
 								b.Errorf("device %d: %v %+v", d, err, rs)
 								return
 							}
+							mu.Lock()
+							lat = append(lat, t1.Sub(t0), time.Since(t1))
+							mu.Unlock()
 						}
 					})
 				}
@@ -195,6 +203,11 @@ func BenchmarkFleet(b *testing.B) {
 			}
 			rate := float64(b.N*devices) / b.Elapsed().Seconds()
 			b.ReportMetric(rate, "syncs/s")
+			b.ReportMetric(2*rate, "requests/s")
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			// Server and clients share this process: an upper bound on the ledger's CPU.
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/b.Elapsed().Seconds(), "cpu-cores")
 			b.ReportMetric(fl, "floor-inserts/s")
 			b.ReportMetric(rate/fl, "x-floor")
 		})

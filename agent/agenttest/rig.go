@@ -209,7 +209,7 @@ func (r *Rig) Start() {
 		r.T.Fatal(err)
 	}
 	r.agent = exec.Command(r.opts.Bins.Tollgate, "run", "--config", r.Config, "--state", r.State, "--socket", r.Sock,
-		"--clock-file", r.Clock.Path, fmt.Sprintf("--gate=%v", !r.opts.NoGate))
+		"--clock-file", r.Clock.Path, fmt.Sprintf("--gate=%v", !r.opts.NoGate), "--sync-retry-max=1s")
 	r.agent.Args = append(r.agent.Args, r.opts.Args...)
 	r.agent.Stdout, r.agent.Stderr = logf, logf
 	if err := r.agent.Start(); err != nil {

@@ -195,6 +195,34 @@ func (j *Journal) Entries(unsent bool, limit int) ([]Entry, error) {
 	return out, err
 }
 
+// Unsent lists, in order, up to limit entries after the id after (all when empty) that
+// the ledger has not answered. Callers that know every entry up to some id is answered
+// pass it, so that a long journal is not read from its start for every batch.
+func (j *Journal) Unsent(after string, limit int) ([]Entry, error) {
+	var out []Entry
+	err := j.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketOutbox).Cursor()
+		k, v := c.First()
+		if after != "" {
+			k, v = c.Seek([]byte(after))
+			if k != nil && string(k) == after {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
+			var e Entry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("outbox %s: %w", k, err)
+			}
+			if !e.Sent {
+				out = append(out, e)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // MarkSent records the ledger's answer to each entry, given at ledger time at.
 func (j *Journal) MarkSent(answers map[string]string, at time.Time) error {
 	return j.db.Update(func(tx *bolt.Tx) error {
