@@ -125,20 +125,13 @@ func bootstrap(ctx context.Context, st *store.DB, data string, stdout io.Writer)
 		return err
 	}
 	tok := store.NewSecret("tga_")
+	made, err := st.CreateFirstSuperAdmin(ctx, tok, time.Now())
+	if err != nil || !made {
+		return err // another ledger on this database made it first; its data folder has it
+	}
 	path := filepath.Join(data, TokenFile)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("super-admin token: %w", err)
-	}
-	if _, err := fmt.Fprintln(f, tok); err != nil {
-		f.Close()
-		return fmt.Errorf("super-admin token: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("super-admin token: %w", err)
-	}
-	if err := st.CreateAdminToken(ctx, "", "bootstrap", tok, time.Now()); err != nil {
-		return err
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return fmt.Errorf("super-admin token %s: %w; it is valid: note it from here", path, err)
 	}
 	fmt.Fprintf(stdout, "super-admin token (also in %s):\n%s\n", path, tok)
 	return nil

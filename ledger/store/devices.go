@@ -148,6 +148,28 @@ func (d *DB) AdminByToken(ctx context.Context, token string) (AdminToken, error)
 	return a, err
 }
 
+// CreateFirstSuperAdmin stores token as the super-admin token unless one exists; it
+// reports whether it did. Ledgers starting at once on one database take turns, so
+// exactly one of them makes it.
+func (d *DB) CreateFirstSuperAdmin(ctx context.Context, token string, now time.Time) (bool, error) {
+	made := false
+	err := d.write(ctx, func(x tx) error {
+		if d.dialect == Postgres {
+			if _, err := x.exec(ctx, `SELECT pg_advisory_xact_lock(7485)`); err != nil {
+				return err
+			}
+		}
+		var n int
+		if err := x.row(ctx, `SELECT COUNT(*) FROM admin_tokens WHERE team = ''`).Scan(&n); err != nil || n > 0 {
+			return err
+		}
+		_, err := x.exec(ctx, `INSERT INTO admin_tokens (hash, team, name, created) VALUES (?, '', 'bootstrap', ?)`, Hash(token), ns(now))
+		made = err == nil
+		return err
+	})
+	return made, err
+}
+
 // HasSuperAdmin reports whether an admin token for every team exists.
 func (d *DB) HasSuperAdmin(ctx context.Context) (bool, error) {
 	var n int
