@@ -2,8 +2,8 @@
 // strict decoding with file:line errors, layering of drop-in files, validation, and a
 // watcher that swaps in a new configuration only when a push is complete and valid.
 //
-// A configuration is one main file (usually /etc/tollgate/config.yaml or
-// C:\ProgramData\tollgate\config.yaml) plus drop-ins in the conf.d folder beside it, read
+// A configuration is one main file (usually /etc/tollgate/tollgate.yaml or
+// C:\ProgramData\tollgate\tollgate.yaml) plus drop-ins in the conf.d folder beside it, read
 // in lexical order. A drop-in overrides the settings it names; products merge by id and
 // identity.table entries merge by key. See example.yaml in this package for a complete,
 // commented configuration.
