@@ -15,40 +15,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 	"tollgate/agent/agenttest"
 
 	"tollgate/agent"
 )
-
-// osUser creates a second, unprivileged OS account for the test and removes it after.
-func osUser(t *testing.T, name string) *user.User {
-	t.Helper()
-	var out []byte
-	var err error
-	for range 20 { // useradd refuses while another test holds /etc/passwd's lock
-		if out, err = exec.Command("useradd", "--no-create-home", "--shell", "/bin/false", name).CombinedOutput(); err == nil || strings.Contains(string(out), "already exists") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil && !strings.Contains(string(out), "already exists") {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() {
-		for range 20 {
-			if exec.Command("userdel", name).Run() == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
-}
 
 // asUser runs the tollgate CLI as u.
 func asUser(t *testing.T, u *user.User, args ...string) (string, int) {
@@ -70,7 +40,7 @@ func asUser(t *testing.T, u *user.User, args ...string) (string, int) {
 }
 
 func TestLocalAPIIdentifiesCallers(t *testing.T) {
-	u := osUser(t, "tgagent")
+	u := agenttest.OSUser(t, "tgagent")
 	r := newRig(t, 100)
 	// The second user must reach the socket and the binary.
 	for _, d := range []string{filepath.Dir(bins.Tollgate), r.Dir, filepath.Dir(r.Dir)} {

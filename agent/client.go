@@ -43,19 +43,29 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 	if err != nil {
 		return err
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e apiError
-		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
-			return fmt.Errorf("agent answered %s", resp.Status)
-		}
-		return &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Message}
-	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// send does a request and turns an answer other than 200 into an *APIError.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var e apiError
+	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+		return nil, fmt.Errorf("agent answered %s", resp.Status)
+	}
+	return nil, &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Message}
 }
 
 // Status is the agent's status as the caller may see it.
@@ -97,16 +107,11 @@ func (c *Client) Events(ctx context.Context, fn func(Message)) error {
 	if err != nil {
 		return err
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e apiError
-		json.NewDecoder(resp.Body).Decode(&e)
-		return &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Message}
-	}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		var m Message

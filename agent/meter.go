@@ -129,10 +129,7 @@ func (a *Agent) handleDiff(d platform.Diff, asked map[string]launch) error {
 		if _, ok := a.tracked[id]; !ok {
 			continue
 		}
-		delete(a.tracked, id)
-		if _, err := a.record(journal.Input{Kind: "exit", Reading: r, Proc: charge.Proc{ID: id}}, func(e charge.Entitlements) []charge.Effect {
-			return a.meter.Exit(r, id, e)
-		}); err != nil {
+		if err := a.exited(r, id); err != nil {
 			return err
 		}
 	}
@@ -154,15 +151,21 @@ func (a *Agent) handleDiff(d platform.Diff, asked map[string]launch) error {
 			if seen[id] {
 				continue
 			}
-			delete(a.tracked, id)
-			if _, err := a.record(journal.Input{Kind: "exit", Reading: r, Proc: charge.Proc{ID: id}}, func(e charge.Entitlements) []charge.Effect {
-				return a.meter.Exit(r, id, e)
-			}); err != nil {
+			if err := a.exited(r, id); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// exited records that a tracked process is gone.
+func (a *Agent) exited(r charge.Reading, id string) error {
+	delete(a.tracked, id)
+	_, err := a.record(journal.Input{Kind: "exit", Reading: r, Proc: charge.Proc{ID: id}}, func(e charge.Entitlements) []charge.Effect {
+		return a.meter.Exit(r, id, e)
+	})
+	return err
 }
 
 func (a *Agent) started(r charge.Reading, key platform.ProcKey, l launch) error {
@@ -199,12 +202,9 @@ func (a *Agent) started(r charge.Reading, key platform.ProcKey, l launch) error 
 		}
 	}
 	if !dec.Allowed {
-		delete(a.tracked, id)
-		_, err = a.record(journal.Input{Kind: "exit", Reading: r, Proc: charge.Proc{ID: id}}, func(e charge.Entitlements) []charge.Effect {
-			return a.meter.Exit(r, id, e)
-		})
+		return a.exited(r, id)
 	}
-	return err
+	return nil
 }
 
 // settleHold matches the hold the ledger placed with the meter's decision: the meter's

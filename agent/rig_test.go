@@ -3,7 +3,6 @@
 package agent_test
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -14,23 +13,7 @@ import (
 // once in TestMain.
 var bins agenttest.Bins
 
-func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
-}
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "tollgate-e2e")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if bins, err = agenttest.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(agenttest.Main(m, &bins)) }
 
 var day1 = agenttest.Day1
 

@@ -38,6 +38,22 @@ func Build(dir string) (Bins, error) {
 	return b, nil
 }
 
+// Main builds the binaries into a temporary folder for a test package's TestMain, runs
+// its tests, and returns the exit code.
+func Main(m *testing.M, bins *Bins) int {
+	dir, err := os.MkdirTemp("", "tollgate-bins")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bins, err = Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
 // Day1 is Monday 08:00 UTC, when every clock starts.
 var Day1 = time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)
 

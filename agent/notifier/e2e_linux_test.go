@@ -14,16 +14,17 @@ import (
 	"time"
 
 	"tollgate/agent"
+	"tollgate/agent/agenttest"
 	"tollgate/platform"
 )
 
 func TestShowsGraceThenCharge(t *testing.T) {
 	r := newRig(t, 100)
-	r.start()
-	n := runNotifier(t, r.sock, nil)
+	r.Start()
+	n := runNotifier(t, r.Sock, nil)
 	n.connected(1)
 
-	r.launch("bin/revit", nil)
+	r.Launch("bin/revit")
 	got := n.shown("Autodesk Revit started")
 	want := platform.Notice{Title: "Autodesk Revit started",
 		Body: "Closing Autodesk Revit within 5 minutes costs nothing. After 5 minutes of use it costs 10 tokens for 24 hours."}
@@ -31,7 +32,7 @@ func TestShowsGraceThenCharge(t *testing.T) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 
-	r.setClock(day1.Add(5 * time.Minute))
+	r.SetClock(agenttest.Day1.Add(5 * time.Minute))
 	got = n.shown("Autodesk Revit: 10 tokens charged")
 	if !strings.HasPrefix(got.Body, "Autodesk Revit is paid for until ") || got.Urgent {
 		t.Errorf("got %+v, want the window's end, not urgent", got)
@@ -45,13 +46,13 @@ func TestShowsGraceThenCharge(t *testing.T) {
 // told why, what it costs, what is left and whom to ask; a burst of launches is one notice.
 func TestShowsDenialOnce(t *testing.T) {
 	r := newRig(t, 5)
-	r.start()
-	n := runNotifier(t, r.sock, nil)
+	r.Start()
+	n := runNotifier(t, r.Sock, nil)
 	n.connected(1)
 
-	r.launch("bin/revit", nil)
-	r.launch("bin/revit", nil)
-	r.waitFor("both launches denied", func(st agent.Status) bool {
+	r.Launch("bin/revit")
+	r.Launch("bin/revit")
+	r.WaitFor("both launches denied", func(st agent.Status) bool {
 		denied := 0
 		for _, m := range st.Messages {
 			if m.Kind == "denied" && m.Product == "revit" {
@@ -68,7 +69,7 @@ func TestShowsDenialOnce(t *testing.T) {
 	}
 	// The agent tells in order, so once a later denial is shown the burst's second
 	// notice would have been too.
-	r.launch("bin/acad", nil)
+	r.Launch("bin/acad")
 	n.shown("AutoCAD was not started")
 	if got, want := n.titles(), []string{"Autodesk Revit was not started", "AutoCAD was not started"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q: the burst shown once", got, want)
@@ -80,13 +81,13 @@ func TestShowsDenialOnce(t *testing.T) {
 // keeps showing what comes after.
 func TestReconnectsAfterAgentRestart(t *testing.T) {
 	r := newRig(t, 100)
-	r.start()
-	n := runNotifier(t, r.sock, nil)
+	r.Start()
+	n := runNotifier(t, r.Sock, nil)
 	n.connected(1)
-	r.launch("bin/revit", nil)
+	r.Launch("bin/revit")
 	n.shown("Autodesk Revit started")
 
-	r.kill()
+	r.Kill()
 	var waits []time.Duration
 	for _, limit := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
 		var w = <-n.clock.Waits()
@@ -96,15 +97,17 @@ func TestReconnectsAfterAgentRestart(t *testing.T) {
 		waits = append(waits, w.D)
 		if limit == 4*time.Second {
 			// Back while the notifier sleeps, and saying something before it returns.
-			r.start()
-			r.launch("bin/acad", nil)
-			r.waitFor("the AutoCAD grace message", hasMessage("AutoCAD started"))
+			r.Start()
+			r.Launch("bin/acad")
+			r.WaitFor("the AutoCAD grace message", func(st agent.Status) bool {
+				return slices.ContainsFunc(st.Messages, func(m agent.Message) bool { return m.Title == "AutoCAD started" })
+			})
 		}
 		w.Release()
 	}
 	n.connected(2)
 	n.shown("AutoCAD started")
-	r.launch("bin/rhino", nil)
+	r.Launch("gated/rhino")
 	n.shown("Rhino started")
 	if got, want := n.titles(), []string{"Autodesk Revit started", "AutoCAD started", "Rhino started"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
@@ -118,14 +121,15 @@ func TestReconnectsAfterAgentRestart(t *testing.T) {
 // TestOtherUsersMessagesAreNotShown runs `tollgate notifier --print` as a second OS user
 // beside root's notifier: each sees only their own launches.
 func TestOtherUsersMessagesAreNotShown(t *testing.T) {
-	u := osUser(t, otherUser)
+	u := agenttest.OSUser(t, otherUser)
 	r := newRig(t, 100)
-	r.start()
-	root := runNotifier(t, r.sock, nil)
+	shareWith(t, r, u)
+	r.Start()
+	root := runNotifier(t, r.Sock, nil)
 	root.connected(1)
 
 	var out, errOut syncBuffer
-	c := exec.Command(tollgateBin, "notifier", "--print", "--socket", r.sock)
+	c := exec.Command(bins.Tollgate, "notifier", "--print", "--socket", r.Sock)
 	c.SysProcAttr = &syscall.SysProcAttr{Credential: credential(t, u)}
 	c.Stdout, c.Stderr = &out, &errOut
 	if err := c.Start(); err != nil {
@@ -143,15 +147,15 @@ func TestOtherUsersMessagesAreNotShown(t *testing.T) {
 
 	// Each step moves the fake clock past coalescing, so that a leaked notice with a
 	// title already shown would count.
-	r.launch("bin/acad", u)
+	launchAs(t, r, "bin/acad", u)
 	eventually(t, "the second user's AutoCAD notice", func() bool { return strings.Contains(out.String(), "AutoCAD started") })
 	root.clock.Add(time.Minute)
-	r.launch("bin/revit", nil)
+	r.Launch("bin/revit")
 	root.shown("Autodesk Revit started")
-	r.launch("bin/rhino", u)
+	launchAs(t, r, "gated/rhino", u)
 	eventually(t, "the second user's Rhino notice", func() bool { return strings.Contains(out.String(), "Rhino started") })
 	root.clock.Add(time.Minute)
-	r.launch("bin/acad", nil)
+	r.Launch("bin/acad")
 	eventually(t, "root's own AutoCAD notice", func() bool { return len(root.titles()) == 2 })
 
 	// The agent tells each subscriber in order, so a leak of an earlier step would show
@@ -187,10 +191,10 @@ func TestDesktopCommandLine(t *testing.T) {
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	r := newRig(t, 5)
-	r.start()
-	n := runNotifier(t, r.sock, platform.NewDesktopNotifier())
+	r.Start()
+	n := runNotifier(t, r.Sock, platform.NewDesktopNotifier())
 	n.connected(1)
-	r.launch("bin/revit", nil)
+	r.Launch("bin/revit")
 
 	var argv [][]byte
 	eventually(t, "notify-send to be run", func() bool {
@@ -221,11 +225,11 @@ func TestDesktopCommandLine(t *testing.T) {
 func TestDesktopWithoutNotifySend(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	r := newRig(t, 100)
-	r.start()
-	n := runNotifier(t, r.sock, platform.NewDesktopNotifier())
+	r.Start()
+	n := runNotifier(t, r.Sock, platform.NewDesktopNotifier())
 	n.connected(1)
-	for i, name := range []string{"bin/revit", "bin/acad", "bin/rhino"} {
-		r.launch(name, nil)
+	for i, name := range []string{"bin/revit", "bin/acad", "gated/rhino"} {
+		r.Launch(name)
 		eventually(t, "the failure to show message "+name, func() bool {
 			return n.logs.FilterMessageSnippet("cannot show a message").Len() == i+1
 		})

@@ -32,24 +32,7 @@ import (
 // TestMain, on agenttest's workstations.
 var bins agenttest.Bins
 
-func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
-}
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "tollgate-notifier")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	os.Chmod(dir, 0o755) // a second OS user runs the binary
-	if bins, err = agenttest.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(agenttest.Main(m, &bins)) }
 
 // newRig is a workstation whose agent runs without the pre-exec gate, so a denied
 // product starts and is then closed; Start starts it.
@@ -61,11 +44,12 @@ func newRig(t testing.TB, available int64) *agenttest.Rig {
 // uses its own name, so the two packages' tests may run at once.
 const otherUser = "tgnotify"
 
-// shareWith lets u reach the rig's socket and products, as the licensing user
-// tgtest@studio.example, whom the rig's entitlement file lists; call it before Start.
+// shareWith lets u run the tollgate binary and reach the rig's socket and products, as
+// the licensing user tgtest@studio.example, whom the rig's entitlement file lists; call
+// it before Start.
 func shareWith(t testing.TB, r *agenttest.Rig, u *user.User) {
 	t.Helper()
-	for _, d := range []string{r.Dir, filepath.Dir(r.Dir)} {
+	for _, d := range []string{filepath.Dir(bins.Tollgate), r.Dir, filepath.Dir(r.Dir)} {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -76,35 +60,6 @@ func shareWith(t testing.TB, r *agenttest.Rig, u *user.User) {
 	}
 	table := fmt.Sprintf("identity:\n  table: {%s: tgtest@studio.example}\n", u.Username)
 	agenttest.Write(t, r.Config, strings.Replace(string(cfg), "identity:\n", table, 1))
-}
-
-// osUser creates a second, unprivileged OS account for the test and removes it after.
-func osUser(t *testing.T, name string) *user.User {
-	t.Helper()
-	var out []byte
-	var err error
-	for range 20 { // useradd refuses while another test holds /etc/passwd's lock
-		if out, err = exec.Command("useradd", "--no-create-home", "--shell", "/bin/false", name).CombinedOutput(); err == nil || strings.Contains(string(out), "already exists") {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil && !strings.Contains(string(out), "already exists") {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() {
-		for range 20 {
-			if exec.Command("userdel", name).Run() == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return u
 }
 
 func credential(t testing.TB, u *user.User) *syscall.Credential {
