@@ -90,6 +90,12 @@ func runAgent(ctx context.Context, e env, args []string) error {
 		return a.Run(ctx)
 	}
 	if *asService {
+		core, closeLog, err := installer.SystemLog(installer.ServiceName)
+		if err != nil {
+			return err
+		}
+		defer closeLog()
+		opts.LogTee = core
 		return installer.RunService(ctx, installer.RunOptions{Run: start})
 	}
 	return start(ctx)

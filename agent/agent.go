@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"tollgate/agent/journal"
 	"tollgate/charge"
@@ -51,6 +52,9 @@ type Options struct {
 	CloseGrace time.Duration
 	// RetryMax caps the wait between attempts to reach the ledger; DefaultRetryMax.
 	RetryMax time.Duration
+	// LogTee also receives the agent's warnings and errors: the OS's service log (the
+	// Windows event log) when it runs as a service.
+	LogTee zapcore.Core
 }
 
 // Agent is the daemon. New prepares it; Run runs it until its context ends.
@@ -80,7 +84,8 @@ type Agent struct {
 	messages  []Message
 	subs      map[chan Message]string // subscriber -> licensing user ("" = all)
 	rollbacks int
-	closing   sync.WaitGroup // terminations under way
+	warnedLow map[string]bool // teams whose users were told tokens run low
+	closing   sync.WaitGroup  // terminations under way
 	runCtx    context.Context
 	cancel    context.CancelCauseFunc
 	gateOn    bool
@@ -124,7 +129,7 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true,
+	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true, warnedLow: map[string]bool{},
 		kick: make(chan struct{}, 1)}
 	a.synced.Store("")
 	a.log = opts.Logger
@@ -134,6 +139,11 @@ func New(opts Options) (*Agent, error) {
 			return nil, err
 		}
 		a.log, a.level = l, &lvl
+	}
+	if opts.LogTee != nil {
+		if tee, err := zapcore.NewIncreaseLevelCore(opts.LogTee, zapcore.WarnLevel); err == nil {
+			a.log = zap.New(zapcore.NewTee(a.log.Core(), tee))
+		}
 	}
 	a.log = a.log.Named("agent")
 	a.watcher, err = config.NewWatcher(config.WatchOptions{MainFile: opts.ConfigFile, Logger: a.log, Level: a.level})

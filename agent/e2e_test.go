@@ -193,3 +193,18 @@ func TestLaunchVerb(t *testing.T) {
 		})
 	}
 }
+
+// TestTokensRunningLow: a charge that leaves the team less than three days of the
+// product tells the user, once.
+func TestTokensRunningLow(t *testing.T) {
+	r := newRig(t, 25)
+	r.Start()
+	r.Launch("bin/revit")
+	r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	r.SetClock(day1.Add(5 * time.Minute))
+	st := r.WaitFor("the low-balance notice", func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "low_balance"); return ok })
+	m, _ := agenttest.MessageOf(st, "low_balance")
+	if want := "Your team has 15 tokens left: 1 more day of Autodesk Revit. Tell Studio IT, it@studio.example, ext. 200."; m.Body != want {
+		t.Errorf("got %q, want %q", m.Body, want)
+	}
+}

@@ -276,7 +276,40 @@ func (a *Agent) act(effs []charge.Effect) {
 		if m, ok := messageFor(f, name, a.cfg.AdminContact, a.cfg.Policy.GraceNotice); ok {
 			a.tell(m)
 		}
+		if f.Kind == charge.Charged {
+			a.lowBalance(f, name)
+		}
 	}
+}
+
+// lowDays is how many more days of the product just charged a team's balance must cover
+// before its users are told it is running low.
+const lowDays = 3
+
+// lowBalance tells the user, once until it is topped up, that their team's tokens are
+// running low; the ledger tells the admins by their own threshold.
+func (a *Agent) lowBalance(f charge.Effect, name string) {
+	avail := a.ents.Entitlement(f.User).Available
+	low := avail < lowDays*f.Tokens
+	if !low {
+		delete(a.warnedLow, f.Key.Team)
+		return
+	}
+	if a.warnedLow[f.Key.Team] {
+		return
+	}
+	a.warnedLow[f.Key.Team] = true
+	days := "days"
+	if max(avail, 0)/f.Tokens == 1 {
+		days = "day"
+	}
+	body := fmt.Sprintf("Your team has %d tokens left: %d more %s of %s.", max(avail, 0), max(avail, 0)/f.Tokens, days, name)
+	if a.link != nil {
+		body += " Your administrator is told when tokens run low."
+	} else if a.cfg.AdminContact != "" {
+		body += " Tell " + a.cfg.AdminContact + "."
+	}
+	a.tell(Message{At: f.At, User: f.User, Product: f.Product, Kind: "low_balance", Title: "Tokens running low", Body: body})
 }
 
 func keyOf(f charge.Effect) string {
