@@ -111,6 +111,7 @@ func BenchmarkExecToDecision(b *testing.B) {
 				}
 				decided = append(decided, time.Since(t0))
 				r.Quit(p)
+				r.WaitFor("the exit seen", func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.Procs == 0 })
 				r.SetClock(r.Now().Add(time.Minute)) // the session ends; the next launch is new
 				r.Settled(func(st agent.Status) bool { return len(st.Sessions) == 0 })
 			}
