@@ -87,6 +87,32 @@ func TestLocalAPIIdentifiesCallers(t *testing.T) {
 	if out, code := run(t, "reload", "--socket", r.Sock); code != 0 {
 		t.Errorf("root reload: got %d %q, want 0", code, out)
 	}
+
+	// A terminal server: the second user runs the same product; each has a session.
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	p := exec.Command(filepath.Join(r.Dir, "bin/revit"))
+	p.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { p.Process.Kill(); p.Wait() }()
+	all := r.WaitFor("two users' sessions", func(st agent.Status) bool { return len(st.Sessions) == 2 })
+	users := map[string]bool{}
+	for _, ss := range all.Sessions {
+		users[ss.User] = ss.Product == "revit" && ss.Procs == 1
+	}
+	if !users["root@studio.example"] || !users["tgtest@studio.example"] {
+		t.Errorf("got sessions %+v, want one Revit session each for root@ and tgtest@", all.Sessions)
+	}
+	out, _ = asUser(t, u, "status", "--json", "--socket", r.Sock)
+	st = agent.Status{}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Sessions) != 1 || st.Sessions[0].User != "tgtest@studio.example" {
+		t.Errorf("got %+v shown to tgagent, want only their own session", st.Sessions)
+	}
 }
 
 func TestLocalAPIRefusesBrowsers(t *testing.T) {
