@@ -208,3 +208,24 @@ func TestTokensRunningLow(t *testing.T) {
 		t.Errorf("got %q, want %q", m.Body, want)
 	}
 }
+
+// TestAccountWithoutName: a process of an account the OS cannot name (a directory user on
+// a static build) is the user uid:N, which the identity table maps.
+func TestAccountWithoutName(t *testing.T) {
+	r := newRig(t, 100)
+	for _, d := range []string{r.Dir, filepath.Dir(r.Dir)} {
+		os.Chmod(d, 0o755)
+	}
+	agenttest.Write(r.T, r.Config, strings.Replace(readFile(t, r.Config), "identity:\n", "identity:\n  table: {\"uid:41007\": tgtest@studio.example}\n", 1))
+	r.Start()
+	p := exec.Command(filepath.Join(r.Dir, "bin/revit"))
+	p.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 41007, Gid: 41007}}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { p.Process.Kill(); p.Wait() }()
+	st := r.WaitFor("the session", func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	if ss, _ := agenttest.SessionOf(st, "revit"); ss.User != "tgtest@studio.example" {
+		t.Errorf("got user %q, want the table's tgtest@studio.example for uid 41007", ss.User)
+	}
+}

@@ -103,9 +103,15 @@ func (a *Agent) ask(d platform.Diff) map[string]launch {
 		}
 		user, err := cfg.User(p.User, p.Domain)
 		if err != nil {
-			// An account without a name maps to no one, and no one is assigned to a pool.
+			// An account without a name (a directory user on a static Linux build, which
+			// reads /etc/passwd only) maps through the table by uid, or to no one, and no
+			// one is assigned to a pool.
 			user = "uid:" + strconv.Itoa(p.UID)
-			a.log.Warn("process user not mapped", zap.Int32("pid", p.Key.PID), zap.Error(err))
+			if u, ok := cfg.Identity.Table[user]; ok {
+				user = u
+			} else {
+				a.log.Warn("process user not mapped", zap.Int32("pid", p.Key.PID), zap.Error(err))
+			}
 		}
 		l := launch{product: prod.ID, user: user, hold: a.device + "|" + id}
 		if a.link != nil {
