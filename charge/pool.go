@@ -149,18 +149,19 @@ func (p *Pool) Held() int64 {
 // Tokens of an expired pack still count as far as they back holds placed before it
 // expired (see Expire). It goes negative only through overdrawn renewals.
 func (p *Pool) Available(t time.Time) int64 {
-	held := p.Held()
-	return p.Unexpired(t) + min(p.expiredLeft(t), held) - held - p.Debt
-}
-
-func (p *Pool) expiredLeft(t time.Time) int64 {
-	var n int64
+	var live, expired int64
 	for _, k := range p.Packs {
-		if !k.Live(t) {
-			n += k.Left
+		if k.Left == 0 {
+			continue
+		}
+		if k.Live(t) {
+			live += k.Left
+		} else {
+			expired += k.Left
 		}
 	}
-	return n
+	held := p.Held()
+	return live + min(expired, held) - held - p.Debt
 }
 
 // Bought is the tokens bought in packs live at t, the base of the percent threshold.
