@@ -98,7 +98,11 @@ func TestOfflineDevicesChargeOnce(t *testing.T) {
 // TestExhaustionThroughAgents: one Revit day left, 20 agents launch at once: one runs,
 // nineteen are blocked and told why.
 func TestExhaustionThroughAgents(t *testing.T) {
-	s := newSystem(t, "sqlite", 100)
+	eachStore(t, exhaustion)
+}
+
+func exhaustion(t *testing.T, kind string) {
+	s := newSystem(t, kind, 100)
 	s.spend(t, 90)
 	var rigs []*agenttest.Rig
 	for range 20 {

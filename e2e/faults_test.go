@@ -151,28 +151,30 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newSystem(t, "sqlite", 1000)
-			f := newFaulty(t, s.ledger.URL)
-			r := agenttest.New(t, agenttest.Options{Bins: bins, LedgerURL: f.srv.URL, EnrollToken: s.enroll, Clock: s.clock})
-			r.Start()
-			steps := slices.Clone(aDay)
-			for i := range steps {
-				tt.during(s, f, i)
-				play(t, r, steps[i:i+1], false)
-			}
-			f.mode.Store(pass)
-			if !s.ledger.Running() {
-				s.ledger.Restart()
-			}
-			r.WaitFor("the backlog drained", func(st agent.Status) bool { return st.Backlog == 0 })
-			got := s.ledger.Charges("studio")
-			slices.Sort(got)
-			if !slices.Equal(got, aDayCharges) {
-				t.Errorf("got ledger charges\n%v\nwant\n%v", got, aDayCharges)
-			}
-			if b := s.ledger.Tokens("studio").Balance; b.Available != 1000-27 || b.Held != 0 {
-				t.Errorf("got balance %+v, want %d available and nothing held", b, 1000-27)
-			}
+			eachStore(t, func(t *testing.T, kind string) {
+				s := newSystem(t, kind, 1000)
+				f := newFaulty(t, s.ledger.URL)
+				r := agenttest.New(t, agenttest.Options{Bins: bins, LedgerURL: f.srv.URL, EnrollToken: s.enroll, Clock: s.clock})
+				r.Start()
+				steps := slices.Clone(aDay)
+				for i := range steps {
+					tt.during(s, f, i)
+					play(t, r, steps[i:i+1], false)
+				}
+				f.mode.Store(pass)
+				if !s.ledger.Running() {
+					s.ledger.Restart()
+				}
+				r.WaitFor("the backlog drained", func(st agent.Status) bool { return st.Backlog == 0 })
+				got := s.ledger.Charges("studio")
+				slices.Sort(got)
+				if !slices.Equal(got, aDayCharges) {
+					t.Errorf("got ledger charges\n%v\nwant\n%v", got, aDayCharges)
+				}
+				if b := s.ledger.Tokens("studio").Balance; b.Available != 1000-27 || b.Held != 0 {
+					t.Errorf("got balance %+v, want %d available and nothing held", b, 1000-27)
+				}
+			})
 		})
 	}
 }
