@@ -232,7 +232,7 @@ func (a *Agent) restore() error {
 			return err
 		}
 	}
-	entries, err := a.journal.Entries(false, 0)
+	entries, err := a.journal.Entries()
 	if err != nil {
 		return err
 	}

@@ -221,7 +221,7 @@ func (x *entitlements) restore(entries []journal.Entry) {
 	}
 }
 
-// asOf is the oldest snapshot's time, for status.
+// asOf is when the ledger (or the file) last told the agent about user.
 func (x *entitlements) asOf(user string) time.Time {
 	x.mu.Lock()
 	defer x.mu.Unlock()

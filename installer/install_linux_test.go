@@ -287,7 +287,7 @@ func outbox(t *testing.T, l layout) (charges []charge.Effect, unsent []string) {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	entries, err := j.Entries(false, 0)
+	entries, err := j.Entries()
 	if err != nil {
 		t.Fatal(err)
 	}

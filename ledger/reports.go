@@ -72,15 +72,22 @@ func ts(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func (s *Server) usageReport(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+// reportQuery reads a report's span and format, answering a bad one itself.
+func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request) (from, to time.Time, f string, ok bool) {
 	from, to, err := s.span(r)
 	if err != nil {
 		fail(w, api.CodeBadRequest, err.Error())
-		return
+		return from, to, "", false
 	}
-	f, ok := format(r)
-	if !ok {
+	if f, ok = format(r); !ok {
 		fail(w, api.CodeBadRequest, "format: want json or csv")
+	}
+	return from, to, f, ok
+}
+
+func (s *Server) usageReport(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	from, to, f, ok := s.reportQuery(w, r)
+	if !ok {
 		return
 	}
 	rows, err := s.store.Usage(r.Context(), r.PathValue("team"), from, to)
@@ -104,14 +111,8 @@ func (s *Server) usageReport(w http.ResponseWriter, r *http.Request, _ store.Adm
 var sections = []string{"daily", "history", "packs", "expiring", "refused"}
 
 func (s *Server) tokenReport(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
-	from, to, err := s.span(r)
-	if err != nil {
-		fail(w, api.CodeBadRequest, err.Error())
-		return
-	}
-	f, ok := format(r)
+	from, to, f, ok := s.reportQuery(w, r)
 	if !ok {
-		fail(w, api.CodeBadRequest, "format: want json or csv")
 		return
 	}
 	rep, err := s.store.Tokens(r.Context(), r.PathValue("team"), from, to, s.now())

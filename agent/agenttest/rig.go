@@ -383,7 +383,7 @@ func (r *Rig) Entries() []journal.Entry {
 		r.T.Fatal(err)
 	}
 	defer j.Close()
-	entries, err := j.Entries(false, 0)
+	entries, err := j.Entries()
 	if err != nil {
 		r.T.Fatal(err)
 	}

@@ -176,29 +176,20 @@ func (j *Journal) Load() (*charge.State, []Input, error) {
 	return st, ins, err
 }
 
-// Entries lists the outbox in order; with unsent, only what the ledger has not answered.
-func (j *Journal) Entries(unsent bool, limit int) ([]Entry, error) {
-	var out []Entry
-	err := j.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketOutbox).Cursor()
-		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
-			var e Entry
-			if err := json.Unmarshal(v, &e); err != nil {
-				return fmt.Errorf("outbox %s: %w", k, err)
-			}
-			if !unsent || !e.Sent {
-				out = append(out, e)
-			}
-		}
-		return nil
-	})
-	return out, err
+// Entries lists the whole outbox in order.
+func (j *Journal) Entries() ([]Entry, error) {
+	return j.scan("", 0, func(Entry) bool { return true })
 }
 
 // Unsent lists, in order, up to limit entries after the id after (all when empty) that
 // the ledger has not answered. Callers that know every entry up to some id is answered
 // pass it, so that a long journal is not read from its start for every batch.
 func (j *Journal) Unsent(after string, limit int) ([]Entry, error) {
+	return j.scan(after, limit, func(e Entry) bool { return !e.Sent })
+}
+
+// scan lists up to limit (0: all) outbox entries after the id after that keep accepts.
+func (j *Journal) scan(after string, limit int, keep func(Entry) bool) ([]Entry, error) {
 	var out []Entry
 	err := j.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
@@ -214,7 +205,7 @@ func (j *Journal) Unsent(after string, limit int) ([]Entry, error) {
 			if err := json.Unmarshal(v, &e); err != nil {
 				return fmt.Errorf("outbox %s: %w", k, err)
 			}
-			if !e.Sent {
+			if keep(e) {
 				out = append(out, e)
 			}
 		}

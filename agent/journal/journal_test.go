@@ -71,7 +71,7 @@ func TestRecordLoadCheckpoint(t *testing.T) {
 		t.Errorf("got state %v and %d inputs after checkpoint, want ws1's state and input 3 alone", st, len(got))
 	}
 
-	unsent, err := j.Entries(true, 0)
+	unsent, err := j.Unsent("", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestRecordLoadCheckpoint(t *testing.T) {
 	if err := j.MarkSent(map[string]string{unsent[0].ID: "accepted"}, t0); err != nil {
 		t.Fatal(err)
 	}
-	if unsent, _ := j.Entries(true, 0); len(unsent) != 0 {
+	if unsent, _ := j.Unsent("", 0); len(unsent) != 0 {
 		t.Errorf("got %d unsent after the ledger answered, want 0", len(unsent))
 	}
 	if n, err := j.Prune(t0.Add(time.Minute)); err != nil || n != 1 {
