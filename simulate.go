@@ -17,7 +17,7 @@ import (
 func runSimulate(_ context.Context, e env, args []string) error {
 	fs := newFlags(e, "simulate", `Usage: tollgate simulate FILE [--json]
 
-Replays a usage timeline (YAML; see the README) through the charging rules and prints every
+Replays a usage timeline (YAML; see docs/simulate.md) through the charging rules and prints every
 decision, charge, window, hold release, forfeiture and notice, then the tokens per user, per
 product and per team, and each team's balance.
 `)

@@ -17,7 +17,7 @@ import (
 )
 
 // Timeline is a simulation input: the catalogue, the teams and their packs, the users,
-// the policy, and what happened, in time order. Its YAML form is documented in the README.
+// the policy, and what happened, in time order. Its YAML form is documented in docs/simulate.md.
 type Timeline struct {
 	Policy   Policy    `yaml:"policy"`
 	Products []Product `yaml:"products"`
