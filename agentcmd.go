@@ -102,11 +102,31 @@ func runAgent(ctx context.Context, e env, args []string) error {
 }
 
 func socketFlag(fs *flag.FlagSet) *string {
-	def := platform.DefaultPaths().Socket
-	if s := os.Getenv("TOLLGATE_SOCKET"); s != "" {
-		def = s
+	return fs.String("socket", os.Getenv("TOLLGATE_SOCKET"), "the agent's local API (or set TOLLGATE_SOCKET; default: the service's, else the one `tollgate up` registered)")
+}
+
+// findAgent picks the local API to talk to: the one given (--socket, TOLLGATE_SOCKET), else
+// the system service's if it answers, else the one this user's `tollgate up` registered. With
+// none answering it returns the service's, so the error names the usual place.
+func findAgent(ctx context.Context, given string) string {
+	if given != "" {
+		return given
 	}
-	return fs.String("socket", def, "the agent's local API (or set TOLLGATE_SOCKET)")
+	system := platform.DefaultPaths().Socket
+	candidates := []string{system}
+	if reg, _ := platform.Registered(); reg != "" && reg != system {
+		candidates = append(candidates, reg)
+	}
+	for _, s := range candidates {
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		c, err := platform.Dial(dctx, s)
+		cancel()
+		if err == nil {
+			c.Close()
+			return s
+		}
+	}
+	return candidates[len(candidates)-1]
 }
 
 func runStatus(ctx context.Context, e env, args []string) error {
@@ -116,7 +136,7 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	if ok, err := parse(fs, args); !ok {
 		return err
 	}
-	st, err := agent.NewClient(*socket).Status(ctx)
+	st, err := agent.NewClient(findAgent(ctx, *socket)).Status(ctx)
 	if err != nil {
 		return agentErr(err)
 	}
@@ -131,11 +151,7 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(tw, "sync backlog\t%d\n", st.Backlog)
 	if l := st.Ledger; l != nil {
-		state := "online"
-		if !l.Online {
-			state = "offline: " + l.Error
-		}
-		fmt.Fprintf(tw, "ledger\t%s (%s)\n", l.URL, state)
+		fmt.Fprintf(tw, "ledger\t%s (%s)\n", l.URL, ledgerState(l))
 	}
 	cfg := "ok"
 	if st.Config.Err != "" {
@@ -149,18 +165,44 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	tw.Flush()
 	if len(st.Sessions) > 0 {
 		fmt.Fprintln(e.stdout, "\nsessions:")
+		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  USER\tPRODUCT\tSTATE\tSINCE\tPAID UNTIL\tFREE USE LEFT")
 		for _, s := range st.Sessions {
-			line := fmt.Sprintf("  %s  %s  %s since %s", s.User, s.Product, s.State, s.Start.Local().Format("15:04"))
+			until, left := "-", "-"
 			if !s.Until.IsZero() {
-				line += ", until " + s.Until.Local().Format("Mon 15:04")
+				until = s.Until.Local().Format("Mon 15:04")
 			}
 			if s.State == "grace" {
-				line += fmt.Sprintf(", %s of free use left", s.GraceLeft.Round(time.Second))
+				left = s.GraceLeft.Round(time.Second).String()
 			}
-			fmt.Fprintln(e.stdout, line)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", s.User, s.Product, s.State, s.Start.Local().Format("Mon 15:04"), until, left)
 		}
+		tw.Flush()
 	}
 	return nil
+}
+
+// ledgerState says in a sentence whether the ledger answers, and if not what to do.
+func ledgerState(l *agent.LedgerStatus) string {
+	if l.Online {
+		return "online"
+	}
+	return "offline: " + humanNetErr(l.Error)
+}
+
+// humanNetErr says what a network error means for reaching the ledger.
+func humanNetErr(e string) string {
+	switch {
+	case strings.Contains(e, "connection refused"):
+		e = "nothing answers there (connection refused): is the ledger running?"
+	case strings.Contains(e, "no such host"):
+		e = "that host name does not resolve: check ledger.url in the config"
+	case strings.Contains(e, "timeout") || strings.Contains(e, "deadline exceeded"):
+		e = "no answer in time: a firewall or the network may be in the way"
+	case strings.Contains(e, "certificate"):
+		e = "its TLS certificate is not trusted by this computer: " + e
+	}
+	return e
 }
 
 func runCheck(ctx context.Context, e env, args []string) error {
@@ -175,7 +217,7 @@ func runCheck(ctx context.Context, e env, args []string) error {
 	if len(pos) != 1 {
 		return &usageError{msg: "check takes one product, e.g. tollgate check revit"}
 	}
-	res, err := agent.NewClient(*socket).Check(ctx, pos[0], *user)
+	res, err := agent.NewClient(findAgent(ctx, *socket)).Check(ctx, pos[0], *user)
 	if err != nil {
 		return agentErr(err)
 	}
@@ -218,7 +260,7 @@ func runLaunch(ctx context.Context, e env, args []string) error {
 		return &usageError{msg: "launch takes a product and, after --, the command to start, e.g. tollgate launch revit -- \"C:/Program Files/Autodesk/Revit 2026/Revit.exe\""}
 	}
 	product := pos[0]
-	res, err := agent.NewClient(*socket).Check(ctx, product, "")
+	res, err := agent.NewClient(findAgent(ctx, *socket)).Check(ctx, product, "")
 	if err != nil {
 		return agentErr(err)
 	}
@@ -231,6 +273,7 @@ func runLaunch(ctx context.Context, e env, args []string) error {
 	if err := c.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", cmd[0], err)
 	}
+	fmt.Fprintf(e.stderr, "%s: allowed (%s); started %s, process %d\n%s\n", res.Name, res.Reason, cmd[0], c.Process.Pid, res.Message)
 	return c.Process.Release()
 }
 
@@ -240,7 +283,7 @@ func runReload(ctx context.Context, e env, args []string) error {
 	if ok, err := parse(fs, args); !ok {
 		return err
 	}
-	if err := agent.NewClient(*socket).Reload(ctx); err != nil {
+	if err := agent.NewClient(findAgent(ctx, *socket)).Reload(ctx); err != nil {
 		return agentErr(err)
 	}
 	fmt.Fprintln(e.stdout, "configuration reloaded")

@@ -30,7 +30,7 @@ person's session, as that person; when the agent is not running it waits for it.
 	enc.EncodeDuration = zapcore.StringDurationEncoder
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(zapcore.AddSync(e.stderr)), zap.InfoLevel))
 	defer log.Sync()
-	opts := notifier.Options{Socket: *socket, Logger: log}
+	opts := notifier.Options{Socket: findAgent(ctx, *socket), Logger: log}
 	if *print {
 		opts.Display = notifier.NewPrinter(e.stdout)
 	}

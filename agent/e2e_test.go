@@ -104,7 +104,7 @@ func TestPreExecGate(t *testing.T) {
 	r := newRig(t, 3) // Rhino costs 5
 	r.Start()
 	st := r.WaitFor("the gate", func(st agent.Status) bool { return st.Gate != "" })
-	if st.Gate != "on" {
+	if !strings.HasPrefix(st.Gate, "on") {
 		t.Fatalf("got gate %q, want on: this test machine runs as root with fanotify", st.Gate)
 	}
 	marker := filepath.Join(r.Dir, "rhino-ran")

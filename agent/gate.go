@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"path/filepath"
+	"strings"
 
 	"go.uber.org/zap"
 
@@ -27,14 +28,33 @@ func (a *Agent) gate(ctx context.Context) error {
 	return g.Run(ctx)
 }
 
+// gateState is the gate as status shows it; the caller holds a.mu.
 func (a *Agent) gateState() string {
 	switch {
 	case a.gateOn:
-		return "on"
+		return "on" + ungated(a.cfg) // callers hold a.mu
 	case a.gateErr != "":
 		return "off: " + a.gateErr
 	}
 	return "off"
+}
+
+// ungated says which products the gate cannot stop before they run: the kernel's pre-exec
+// check is per file, so only products with a path rule are gated.
+func ungated(cfg *config.Config) string {
+	var names []string
+	for _, p := range cfg.Products {
+		if len(p.Match.Path) == 0 {
+			names = append(names, p.Name)
+		}
+	}
+	switch {
+	case len(names) == 0:
+		return ""
+	case len(names) == len(cfg.Products):
+		return ", but no product has a path rule, so none is stopped before it runs: a denied product is closed right after it starts (add match.path to gate it)"
+	}
+	return ", except " + strings.Join(names, ", ") + " (matched by name only: closed right after they start if denied; add match.path to gate them)"
 }
 
 // gatePaths is what the gate watches: the catalogue's path globs. Products known by name

@@ -61,7 +61,12 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path+"; the API is under /v1/")
 	}))
-	return mux
+	// Date is the ledger's own clock, the frame charges are taken in, so a workstation's
+	// `tollgate doctor` can say how far its clock is off.
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -20,6 +21,22 @@ import (
 	"tollgate/platform"
 )
 
+// defaultData is the ledger's data folder when none is given: a system folder for a ledger
+// run as a service (root), the user's config folder otherwise; never the working folder,
+// where a super-admin token would land wherever the command happened to be started.
+func defaultData() string {
+	if os.Geteuid() == 0 || runtime.GOOS == "windows" {
+		if runtime.GOOS == "linux" {
+			return "/var/lib/tollgate-ledger"
+		}
+		return filepath.Join(filepath.Dir(platform.DefaultPaths().ConfigFile), "ledger")
+	}
+	if dir, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(dir, "tollgate-ledger")
+	}
+	return "tollgate-ledger"
+}
+
 // TokenFile is where 'ledger serve' writes the super-admin token it creates on first
 // start, in the data directory, readable by its owner only.
 const TokenFile = "admin-token"
@@ -27,7 +44,7 @@ const TokenFile = "admin-token"
 func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	fs := flag.NewFlagSet("tollgate ledger serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", "tollgate-ledger", "data directory: the SQLite database and the super-admin token")
+	data := fs.String("data", defaultData(), "data directory: the SQLite database and the super-admin token")
 	db := fs.String("db", "", "database: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite:DATA/ledger.db)")
 	listen := fs.String("listen", "127.0.0.1:7480", "address to listen on")
 	cert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
@@ -57,7 +74,9 @@ func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if *db == "" {
 		*db = "sqlite:" + filepath.Join(*data, "ledger.db")
 	}
-	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(stderr), zap.InfoLevel))
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.ISO8601TimeEncoder
+	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(stderr), zap.InfoLevel))
 	defer log.Sync()
 
 	st, err := store.Open(ctx, *db)

@@ -5,6 +5,7 @@ package up
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"tollgate/agent"
 	"tollgate/ledger"
@@ -33,6 +35,7 @@ type Options struct {
 	DB        string // sqlite:PATH (default in Data) or postgres://...
 	Listen    string // the ledger's address; default 127.0.0.1:7480
 	ClockFile string // a test clock for the ledger and the agent
+	Socket    string // the local API; default the system's as root, else in Data
 	Out       io.Writer
 }
 
@@ -67,6 +70,16 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.DB == "" {
 		o.DB = "sqlite:" + filepath.Join(o.Data, "ledger.db")
+	}
+	// The port first: an up that cannot serve must leave nothing behind.
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("the ledger cannot listen on %s (%w): is another tollgate up running? Stop it, or give another address with --listen 127.0.0.1:7481", o.Listen, err)
+	}
+	defer ln.Close()
+	socket, note, err := chooseSocket(ctx, o)
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(filepath.Join(o.Data, "conf.d"), 0o700); err != nil {
 		return err
@@ -105,10 +118,6 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return fmt.Errorf("the ledger cannot listen on %s (%w): give another address with --listen", o.Listen, err)
-	}
 	srv := ledger.New(ledger.Options{Store: st, Clock: clock, Logger: log.Named("ledger")})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	url := "http://" + ln.Addr().String()
@@ -116,12 +125,15 @@ func Run(ctx context.Context, o Options) error {
 	if err := writeConfig(o.Data, url); err != nil {
 		return err
 	}
-	socket := filepath.Join(o.Data, "tollgate.sock")
 	opts := agent.Options{ConfigFile: filepath.Join(o.Data, "tollgate.yaml"), StateDir: filepath.Join(o.Data, "state"),
 		Socket: socket, Logger: log, Gate: os.Geteuid() == 0}
 	if o.ClockFile != "" {
 		c, _ := platform.NewFileClock(o.ClockFile)
 		opts.Clock = agent.FileClock{FileClock: c}
+	}
+	cli, err := cliPath(o.Data)
+	if err != nil {
+		return err
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -146,6 +158,14 @@ func Run(ctx context.Context, o Options) error {
 		wg.Wait()
 		return err
 	}
+	if socket != platform.DefaultPaths().Socket {
+		unregister, err := platform.Register(socket)
+		if err != nil {
+			log.Warn("clients will need --socket: registering the agent failed", zap.Error(err))
+		} else {
+			defer unregister()
+		}
+	}
 	msgs, unsubscribe := a.Subscribe("")
 	defer unsubscribe()
 	wg.Go(func() {
@@ -159,42 +179,173 @@ func Run(ctx context.Context, o Options) error {
   data folder   %s
   ledger        %s (%s)
   admin token   %s (also in %s)
-  local API     %s
+  local API     %s%s
   you are       %s, in team %s
   log           %s
-`, o.Data, url, st.Dialect(), admin, filepath.Join(o.Data, ledger.TokenFile), socket, me, team, filepath.Join(o.Data, "tollgate.log"))
+`, o.Data, url, st.Dialect(), admin, filepath.Join(o.Data, ledger.TokenFile), socket, note, me, team, filepath.Join(o.Data, "tollgate.log"))
 	for _, p := range products {
-		fmt.Fprintf(out, "  product       %-15s %2d tokens a day\n", p.name, p.rate)
+		fmt.Fprintf(out, "  product       %-15s %2d tokens a day, started as %s\n", p.name, p.rate, exeName(p.exe))
 	}
+	balance := int64(0)
 	if t, err := st.Team(ctx, team, now()); err == nil {
-		fmt.Fprintf(out, "  balance       %d tokens available\n", t.Balance.Available)
+		balance = t.Balance.Available
+		fmt.Fprintf(out, "  balance       %d tokens available\n", balance)
 	}
-	fmt.Fprintf(out, "Try: tollgate status --socket %s\n     TOLLGATE_LEDGER_URL=%s TOLLGATE_ADMIN_TOKEN=%s tollgate ledger report tokens --team %s\nWatching launches; Ctrl-C stops.\n", socket, url, admin, team)
+	if os.Geteuid() != 0 {
+		fmt.Fprintf(out, "  note          not run as root: only your own programs are metered, and a denied\n                product is closed right after it starts (root gates it before it runs)\n")
+	} else {
+		fmt.Fprintf(out, "  note          the sample products are matched by name, so a denied one is closed right\n                after it starts; add match.path in %s to stop it before it runs\n", filepath.Join(o.Data, "tollgate.yaml"))
+	}
+	q := shellQuote(cli)
+	fmt.Fprintf(out, `Try, in another terminal:
+  %s status
+  %s check revit
+  TOLLGATE_LEDGER_URL=%s TOLLGATE_ADMIN_TOKEN=%s %s ledger report tokens --team %s
+Watching launches; Ctrl-C stops.
+`, q, q, url, admin, q, team)
 
-	wg.Go(func() { watch(ctx, out, msgs, st, now) })
+	wg.Go(func() { watch(ctx, out, msgs, st, now, balance) })
 	<-ctx.Done()
-	wg.Wait()
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
-		return err
+	cause := context.Cause(ctx)
+	if errors.Is(cause, context.Canceled) {
+		fmt.Fprintln(out, "Stopping...")
 	}
+	wg.Wait()
+	if cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	fmt.Fprintf(out, "Stopped. Everything is kept in %s; run tollgate up again to go on.\n", o.Data)
 	return nil
 }
 
-// watch prints what the agent tells its users, and the balance after each charge.
-func watch(ctx context.Context, out io.Writer, msgs <-chan agent.Message, st *store.DB, now func() time.Time) {
+// chooseSocket picks the local API's address. As root it is the system service's, so that
+// every user's client and notifier find it with no flag and the agent tells them apart by
+// their OS identity; when a service already serves there, or without root, it is in the data
+// folder, registered for this user's clients.
+func chooseSocket(ctx context.Context, o Options) (socket, note string, err error) {
+	if o.Socket != "" {
+		return o.Socket, "", nil
+	}
+	own := filepath.Join(o.Data, "tollgate.sock")
+	if runtime.GOOS == "windows" {
+		return own, "", nil
+	}
+	if os.Geteuid() != 0 {
+		return own, " (yours only; run as root to serve every user on this machine)", nil
+	}
+	system := platform.DefaultPaths().Socket
+	dctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	if c, err := platform.Dial(dctx, system); err == nil {
+		c.Close()
+		return own, " (a tollgate service already serves " + system + ": stop it with 'tollgate stop' to avoid metering twice)", nil
+	}
+	return system, " (every user of this machine reaches it)", nil
+}
+
+// cliPath is a tollgate binary the printed commands can name: this one, or under `go run`
+// (whose binary is deleted when it exits) a copy in a place that outlives it. As root the
+// copy is beside the socket, where every user may run it.
+func cliPath(data string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return exe, nil
+	}
+	dir := filepath.Join(data, "bin")
+	if runtime.GOOS != "windows" && os.Geteuid() == 0 {
+		dir = filepath.Join(filepath.Dir(platform.DefaultPaths().Socket), "bin")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	dst := filepath.Join(dir, filepath.Base(exe))
+	if runtime.GOOS == "windows" && !strings.HasSuffix(dst, ".exe") {
+		dst += ".exe"
+	} else if runtime.GOOS != "windows" {
+		dst = filepath.Join(dir, "tollgate")
+	}
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		return "", err
+	}
+	tmp := dst + ".new"
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		return "", err
+	}
+	return dst, os.Rename(tmp, dst)
+}
+
+func shellQuote(s string) string {
+	if !strings.ContainsAny(s, " '\"$\\") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+func exeName(base string) string {
+	if runtime.GOOS == "windows" {
+		return base + ".exe"
+	}
+	return base
+}
+
+// watch prints what the agent tells its users, the balance when it changes, and the notices
+// the ledger sends the team's admins.
+func watch(ctx context.Context, out io.Writer, msgs <-chan agent.Message, st *store.DB, now func() time.Time, balance int64) {
+	seen := int64(0)
+	if ns, err := st.Notifications(ctx, team); err == nil {
+		for _, n := range ns {
+			seen = max(seen, n.ID)
+		}
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case m := <-msgs:
-			fmt.Fprintf(out, "%s  %s: %s\n", m.At.Local().Format("2006-01-02 15:04"), m.Title, m.Body)
-			if m.Kind == "charged" || m.Kind == "denied" {
-				if t, err := st.Team(ctx, team, now()); err == nil {
-					fmt.Fprintf(out, "                  team %s: %d tokens available\n", team, t.Balance.Available)
+			fmt.Fprintf(out, "%s  %s  %s: %s\n", m.At.Local().Format("2006-01-02 15:04"), m.User, m.Title, m.Body)
+			if t, err := st.Team(ctx, team, now()); err == nil && t.Balance.Available != balance {
+				balance = t.Balance.Available
+				fmt.Fprintf(out, "                  team %s: %d tokens available\n", team, balance)
+			}
+		case <-tick.C:
+			ns, err := st.Notifications(ctx, team)
+			if err != nil {
+				continue
+			}
+			for _, n := range ns {
+				if n.ID > seen {
+					seen = n.ID
+					fmt.Fprintf(out, "%s  notice to admins: %s\n", n.Created.Local().Format("2006-01-02 15:04"), noticeText(n))
 				}
 			}
 		}
 	}
+}
+
+// noticeText says in a sentence what a ledger notice tells the team's admins.
+func noticeText(n api.Notification) string {
+	var p struct {
+		Available *int64 `json:"available"`
+		Threshold int64  `json:"threshold"`
+	}
+	json.Unmarshal(n.Payload, &p)
+	switch n.Kind {
+	case "low_balance":
+		if p.Available != nil {
+			return fmt.Sprintf("team %s is low on tokens: %d left, below its threshold of %d", n.Team, *p.Available, p.Threshold)
+		}
+	case "empty":
+		return fmt.Sprintf("team %s has no tokens left; buy a pack", n.Team)
+	case "expiring":
+		return fmt.Sprintf("some of team %s's tokens expire within 90 days", n.Team)
+	}
+	return fmt.Sprintf("%s for team %s", strings.ReplaceAll(n.Kind, "_", " "), n.Team)
 }
 
 // bootstrap makes, on the first run, the team, the catalogue, this user's assignment, a
@@ -271,6 +422,7 @@ func licensingUser() (string, error) {
 
 func fileLogger(path string) (*zap.Logger, error) {
 	cfg := zap.NewProductionConfig()
+	cfg.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
 	cfg.OutputPaths = []string{path}
 	cfg.ErrorOutputPaths = []string{path}
 	return cfg.Build()
