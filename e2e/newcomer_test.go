@@ -34,7 +34,14 @@ func TestNewcomer(t *testing.T) {
 	home := t.TempDir()
 	up := exec.Command("go", "run", ".", "up", "--listen", "127.0.0.1:0")
 	up.Dir = clone
-	up.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
+	// A home of its own keeps the reader's data folder out of it; Go's caches stay where they are.
+	goenv, err := exec.Command("go", "env", "GOCACHE", "GOMODCACHE", "GOPATH").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ge := strings.Split(strings.TrimSpace(string(goenv)), "\n")
+	up.Env = append(os.Environ(), "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"),
+		"GOCACHE="+ge[0], "GOMODCACHE="+ge[1], "GOPATH="+ge[2], "GOFLAGS=-mod=mod")
 	up.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group, as a terminal's job
 	out, err := up.StdoutPipe()
 	if err != nil {
