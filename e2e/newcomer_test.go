@@ -145,8 +145,13 @@ func TestNewcomer(t *testing.T) {
 	}
 
 	// The newcomer starts a program named like a product: refused, closed, and told why.
-	bin := filepath.Join(t.TempDir(), "Revit")
-	os.Chmod(filepath.Dir(bin), 0o755)
+	pub, err := os.MkdirTemp("", "tollgate-newcomer-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(pub) })
+	os.Chmod(pub, 0o755) // the newcomer's own program, where they may run it
+	bin := filepath.Join(pub, "Revit")
 	b, err := os.ReadFile(bins.Product)
 	if err != nil {
 		t.Fatal(err)
