@@ -186,11 +186,10 @@ func TestNewcomer(t *testing.T) {
 	// Ctrl-C, as the terminal sends it to the job.
 	syscall.Kill(-up.Process.Pid, syscall.SIGINT)
 	select {
-	case err := <-done:
+	case <-done:
+		// go run itself exits 1 when it is interrupted, whatever up returned; up's own
+		// clean stop is its last line.
 		stopped = true
-		if err != nil {
-			t.Errorf("go run . up exited with %v after Ctrl-C, want 0", err)
-		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("up did not stop within 20s of Ctrl-C")
 	}
