@@ -70,6 +70,11 @@ type Agent struct {
 
 	link   *link         // the ledger, when the config names one
 	offset atomic.Int64  // ledger time minus this machine's wall clock, in ns
+	// monoBase carries the monotonic clock on from the last reading the journal holds: a
+	// monotonic clock counts from an arbitrary origin (the process's start, the boot), so a
+	// new process's readings are comparable with its predecessor's only once rebased. The
+	// time the agent was down thus counts as no use. Set in New, read-only after.
+	monoBase time.Duration
 	kick   chan struct{} // wakes the sync loop: something was journaled
 	synced atomic.Value  // string: every outbox entry up to this id has the ledger's answer
 
@@ -94,6 +99,10 @@ type Agent struct {
 
 const (
 	heartbeat       = time.Minute // how often an uneventful tick is journaled, for the clock's high-water mark
+	// heartbeatRunning is how often it is journaled while a product runs: a product that
+	// exits while the agent is down is taken to have ended at the last journaled instant,
+	// so at most this much of its use goes unmetered.
+	heartbeatRunning = 10 * time.Second
 	checkpointEvery = 500         // inputs between checkpoints of the meter
 	keepSent        = 7 * 24 * time.Hour
 	keepMessages    = 200
@@ -158,6 +167,9 @@ func New(opts Options) (*Agent, error) {
 		a.journal.Close()
 		return nil, err
 	}
+	if last, ok := a.meter.Last(); ok {
+		a.monoBase = last.Mono - opts.Clock.Reading().Mono
+	}
 	if cfg.Ledger.URL != "" {
 		if a.link, err = newLink(cfg); err != nil {
 			a.journal.Close()
@@ -209,8 +221,8 @@ func (a *Agent) restore() error {
 			return fmt.Errorf("journal input %d (%s) does not replay as it was recorded: the journal is damaged; move %s aside to start afresh (unsent charges in it would be lost)", in.Seq, in.Kind, a.opts.StateDir)
 		}
 		a.inputs = in.Seq
-		a.lastRead = in.Reading
 	}
+	a.lastRead, _ = a.meter.Last()
 	for _, p := range a.meter.Procs() {
 		key, err := parseProcKey(p.ID)
 		if err != nil {

@@ -141,6 +141,10 @@ func NewMeter(device string, p Policy) *Meter {
 // Now is the meter's high-water mark of time.
 func (m *Meter) Now() time.Time { return m.now }
 
+// Last is the last reading the meter was given, and whether it was given any: after a
+// restart, the last instant the device is known to have been watching.
+func (m *Meter) Last() (Reading, bool) { return Reading{Wall: m.lastWall, Mono: m.mono}, m.init }
+
 // SetPolicy changes the policy, for a config push; it applies from the next deadline.
 func (m *Meter) SetPolicy(p Policy) { m.policy = p.withDefaults() }
 
