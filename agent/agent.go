@@ -68,15 +68,15 @@ type Agent struct {
 	ents    *entitlements
 	device  string
 
-	link   *link         // the ledger, when the config names one
-	offset atomic.Int64  // ledger time minus this machine's wall clock, in ns
+	link   *link        // the ledger, when the config names one
+	offset atomic.Int64 // ledger time minus this machine's wall clock, in ns
 	// monoBase carries the monotonic clock on from the last reading the journal holds: a
 	// monotonic clock counts from an arbitrary origin (the process's start, the boot), so a
 	// new process's readings are comparable with its predecessor's only once rebased. The
 	// time the agent was down thus counts as no use. Set in New, read-only after.
 	monoBase time.Duration
-	kick   chan struct{} // wakes the sync loop: something was journaled
-	synced atomic.Value  // string: every outbox entry up to this id has the ledger's answer
+	kick     chan struct{} // wakes the sync loop: something was journaled
+	synced   atomic.Value  // string: every outbox entry up to this id has the ledger's answer
 
 	mu        sync.Mutex // guards everything below
 	cfg       *config.Config
@@ -98,15 +98,15 @@ type Agent struct {
 }
 
 const (
-	heartbeat       = time.Minute // how often an uneventful tick is journaled, for the clock's high-water mark
+	heartbeat = time.Minute // how often an uneventful tick is journaled, for the clock's high-water mark
 	// heartbeatRunning is how often it is journaled while a product runs: a product that
 	// exits while the agent is down is taken to have ended at the last journaled instant,
 	// so at most this much of its use goes unmetered.
 	heartbeatRunning = 10 * time.Second
-	checkpointEvery = 500         // inputs between checkpoints of the meter
-	keepSent        = 7 * 24 * time.Hour
-	keepMessages    = 200
-	sleepGap        = 30 * time.Second // wall time passing this much faster than monotonic time means the machine slept
+	checkpointEvery  = 500 // inputs between checkpoints of the meter
+	keepSent         = 7 * 24 * time.Hour
+	keepMessages     = 200
+	sleepGap         = 30 * time.Second // wall time passing this much faster than monotonic time means the machine slept
 )
 
 // New loads the configuration, opens the journal and rebuilds the meter from it. A
