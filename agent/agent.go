@@ -76,6 +76,7 @@ type Agent struct {
 	// time the agent was down thus counts as no use. Set in New, read-only after.
 	monoBase time.Duration
 	kick     chan struct{} // wakes the sync loop: something was journaled
+	waking   atomic.Bool   // the meter sleeps while the ledger is asked about the products to wake
 	synced   atomic.Value  // string: every outbox entry up to this id has the ledger's answer
 
 	mu        sync.Mutex // guards everything below
@@ -107,6 +108,7 @@ const (
 	keepSent         = 7 * 24 * time.Hour
 	keepMessages     = 200
 	sleepGap         = 30 * time.Second // wall time passing this much faster than monotonic time means the machine slept
+	wakeAsk          = 5 * time.Second  // how long a wake waits for the ledger before deciding from the last snapshot
 )
 
 // New loads the configuration, opens the journal and rebuilds the meter from it. A

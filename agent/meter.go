@@ -272,6 +272,16 @@ func (a *Agent) advance() error {
 		}); err != nil {
 			return err
 		}
+		if a.link != nil {
+			// What the agent knew before the sleep may be too old to decide from now: it asks
+			// the ledger first, so that a reachable ledger never leaves a product closed as
+			// offline too long. The meter sleeps meanwhile; processes that start or exit are
+			// kept for the wake.
+			a.mu.Unlock()
+			a.refreshAsleep()
+			a.mu.Lock()
+			r = a.reading()
+		}
 		_, err := a.record(journal.Input{Kind: "wake", Reading: r}, func(e charge.Entitlements) []charge.Effect {
 			return a.meter.Wake(r, e)
 		})
@@ -281,6 +291,31 @@ func (a *Agent) advance() error {
 		return a.meter.Advance(r, e)
 	})
 	return err
+}
+
+// refreshAsleep asks the ledger for the snapshots of the users whose products are to be
+// decided at wake, within a few seconds; a ledger that does not answer leaves the last
+// snapshot, and the offline allowance, to decide. Called without a.mu.
+func (a *Agent) refreshAsleep() {
+	a.mu.Lock()
+	users := map[string]bool{}
+	for _, p := range a.meter.Asleep() {
+		users[p.User] = true
+	}
+	ctx := a.runCtx
+	a.mu.Unlock()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, wakeAsk)
+	defer cancel()
+	a.waking.Store(true)
+	defer a.waking.Store(false)
+	for _, u := range slices.Sorted(maps.Keys(users)) {
+		if err := a.refresh(ctx, u); err != nil {
+			a.log.Warn("ledger not reached at wake; deciding from the last snapshot", zap.String("user", u), zap.Error(err))
+		}
+	}
 }
 
 // reading reads the clock; a wall clock that went back is the meter's to flag.

@@ -306,6 +306,9 @@ func (m *Meter) Wake(r Reading, ents Entitlements) []Effect {
 	return m.fire(out)
 }
 
+// Asleep lists the processes to be decided afresh at Wake, while the machine sleeps.
+func (m *Meter) Asleep() []Proc { return slices.Clone(m.asleep) }
+
 // Learn tells the meter of the window the ledger holds for a user and product: the
 // answer that a charge was folded into a window paid on another device. A session in
 // grace that the window covers stops holding; a paid session whose window overlaps it
