@@ -43,7 +43,10 @@ func TestWakeAfterLongSleepAsksTheLedger(t *testing.T) {
 	withPolicy(t, r, "  offline_max_age: 1h\n")
 	r.Start()
 	p := r.Launch("bin/revit")
-	r.Settled(func(st agent.Status) bool { ss, ok := agenttest.SessionOf(st, "revit"); return ok && ss.State == "grace" })
+	r.Settled(func(st agent.Status) bool {
+		ss, ok := agenttest.SessionOf(st, "revit")
+		return ok && ss.State == "grace"
+	})
 	asleep := day1.Add(2 * time.Minute)
 	mono := asleep.Sub(epoch)
 	setClockMono(t, s.clock, asleep, mono)
@@ -67,5 +70,8 @@ func TestWakeAfterLongSleepAsksTheLedger(t *testing.T) {
 		t.Errorf("got Revit closed at wake (%v), want it running", err)
 	}
 	setClockMono(t, s.clock, woke.Add(5*time.Minute), mono+5*time.Minute)
-	r.Settled(func(st agent.Status) bool { ss, ok := agenttest.SessionOf(st, "revit"); return ok && ss.State == "paid" })
+	r.Settled(func(st agent.Status) bool {
+		ss, ok := agenttest.SessionOf(st, "revit")
+		return ok && ss.State == "paid"
+	})
 }
