@@ -225,7 +225,7 @@ func (a *Agent) restore() error {
 		a.inputs = in.Seq
 	}
 	a.lastRead, _ = a.meter.Last()
-	for _, p := range a.meter.Procs() {
+	for _, p := range append(a.meter.Procs(), a.meter.Asleep()...) {
 		key, err := parseProcKey(p.ID)
 		if err != nil {
 			return fmt.Errorf("journal: %w", err)

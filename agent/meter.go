@@ -73,6 +73,12 @@ func (a *Agent) checkpoint() {
 // running process: those the journal knew are still in their sessions, and those it knew
 // that are gone ended while the agent was not looking.
 func (a *Agent) onDiff(d platform.Diff) {
+	a.mu.Lock()
+	wake := a.first && a.meter.Sleeping()
+	a.mu.Unlock()
+	if wake && a.link != nil {
+		a.refreshAsleep() // stopped between a sleep and its wake: reconcile wakes the meter
+	}
 	asked := a.ask(d)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -185,6 +191,13 @@ func (a *Agent) reconcile(d platform.Diff) error {
 		}
 	}
 	r := a.reading()
+	if a.meter.Sleeping() {
+		// Stopped between a sleep and its wake: the products still open are decided now.
+		_, err := a.record(journal.Input{Kind: "wake", Reading: r}, func(e charge.Entitlements) []charge.Effect {
+			return a.meter.Wake(r, e)
+		})
+		return err
+	}
 	_, err := a.record(journal.Input{Kind: "advance", Reading: r}, func(e charge.Entitlements) []charge.Effect {
 		return a.meter.Advance(r, e)
 	})

@@ -309,6 +309,9 @@ func (m *Meter) Wake(r Reading, ents Entitlements) []Effect {
 // Asleep lists the processes to be decided afresh at Wake, while the machine sleeps.
 func (m *Meter) Asleep() []Proc { return slices.Clone(m.asleep) }
 
+// Sleeping reports whether the meter was told of a sleep and not yet of the wake.
+func (m *Meter) Sleeping() bool { return m.sleeping }
+
 // Learn tells the meter of the window the ledger holds for a user and product: the
 // answer that a charge was folded into a window paid on another device. A session in
 // grace that the window covers stops holding; a paid session whose window overlaps it
