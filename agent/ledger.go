@@ -129,9 +129,11 @@ func (a *Agent) refresh(ctx context.Context, user string) error {
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
+	// The offset is from this machine's clock as the agent reads it, which is not always
+	// time.Now (an injected clock).
+	t0 := a.opts.Clock.Reading().Wall
 	e, err := c.Entitlement(ctx, user)
-	t1 := time.Now()
+	t1 := a.opts.Clock.Reading().Wall
 	if client.Code(err) == api.CodeNotFound {
 		// Not in the device's team: as the ledger sees it, not assigned to any pool.
 		e, err = charge.Entitlement{User: user, AsOf: a.reading().Wall}, nil
