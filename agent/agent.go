@@ -68,10 +68,16 @@ type Agent struct {
 	ents    *entitlements
 	device  string
 
-	link   *link         // the ledger, when the config names one
-	offset atomic.Int64  // ledger time minus this machine's wall clock, in ns
-	kick   chan struct{} // wakes the sync loop: something was journaled
-	synced atomic.Value  // string: every outbox entry up to this id has the ledger's answer
+	link   *link        // the ledger, when the config names one
+	offset atomic.Int64 // ledger time minus this machine's wall clock, in ns
+	// monoBase carries the monotonic clock on from the last reading the journal holds: a
+	// monotonic clock counts from an arbitrary origin (the process's start, the boot), so a
+	// new process's readings are comparable with its predecessor's only once rebased. The
+	// time the agent was down thus counts as no use. Set in New, read-only after.
+	monoBase time.Duration
+	kick     chan struct{} // wakes the sync loop: something was journaled
+	waking   atomic.Bool   // the meter sleeps while the ledger is asked about the products to wake
+	synced   atomic.Value  // string: every outbox entry up to this id has the ledger's answer
 
 	mu        sync.Mutex // guards everything below
 	cfg       *config.Config
@@ -93,11 +99,16 @@ type Agent struct {
 }
 
 const (
-	heartbeat       = time.Minute // how often an uneventful tick is journaled, for the clock's high-water mark
-	checkpointEvery = 500         // inputs between checkpoints of the meter
-	keepSent        = 7 * 24 * time.Hour
-	keepMessages    = 200
-	sleepGap        = 30 * time.Second // wall time passing this much faster than monotonic time means the machine slept
+	heartbeat = time.Minute // how often an uneventful tick is journaled, for the clock's high-water mark
+	// heartbeatRunning is how often it is journaled while a product runs: a product that
+	// exits while the agent is down is taken to have ended at the last journaled instant,
+	// so at most this much of its use goes unmetered.
+	heartbeatRunning = 10 * time.Second
+	checkpointEvery  = 500 // inputs between checkpoints of the meter
+	keepSent         = 7 * 24 * time.Hour
+	keepMessages     = 200
+	sleepGap         = 30 * time.Second // wall time passing this much faster than monotonic time means the machine slept
+	wakeAsk          = 5 * time.Second  // how long a wake waits for the ledger before deciding from the last snapshot
 )
 
 // New loads the configuration, opens the journal and rebuilds the meter from it. A
@@ -158,6 +169,9 @@ func New(opts Options) (*Agent, error) {
 		a.journal.Close()
 		return nil, err
 	}
+	if last, ok := a.meter.Last(); ok {
+		a.monoBase = last.Mono - opts.Clock.Reading().Mono
+	}
 	if cfg.Ledger.URL != "" {
 		if a.link, err = newLink(cfg); err != nil {
 			a.journal.Close()
@@ -209,9 +223,9 @@ func (a *Agent) restore() error {
 			return fmt.Errorf("journal input %d (%s) does not replay as it was recorded: the journal is damaged; move %s aside to start afresh (unsent charges in it would be lost)", in.Seq, in.Kind, a.opts.StateDir)
 		}
 		a.inputs = in.Seq
-		a.lastRead = in.Reading
 	}
-	for _, p := range a.meter.Procs() {
+	a.lastRead, _ = a.meter.Last()
+	for _, p := range append(a.meter.Procs(), a.meter.Asleep()...) {
 		key, err := parseProcKey(p.ID)
 		if err != nil {
 			return fmt.Errorf("journal: %w", err)

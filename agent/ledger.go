@@ -129,9 +129,11 @@ func (a *Agent) refresh(ctx context.Context, user string) error {
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
+	// The offset is from this machine's clock as the agent reads it, which is not always
+	// time.Now (an injected clock).
+	t0 := a.opts.Clock.Reading().Wall
 	e, err := c.Entitlement(ctx, user)
-	t1 := time.Now()
+	t1 := a.opts.Clock.Reading().Wall
 	if client.Code(err) == api.CodeNotFound {
 		// Not in the device's team: as the ledger sees it, not assigned to any pool.
 		e, err = charge.Entitlement{User: user, AsOf: a.reading().Wall}, nil
@@ -143,6 +145,15 @@ func (a *Agent) refresh(ctx context.Context, user string) error {
 	if _, test := a.opts.Clock.(FileClock); !test && !e.AsOf.IsZero() {
 		mid := t0.Add(t1.Sub(t0) / 2)
 		if off := e.AsOf.Sub(mid); (off - time.Duration(a.offset.Load())).Abs() > time.Second {
+			if off > time.Duration(a.offset.Load()) && !a.waking.Load() {
+				// This machine's clock fell behind the ledger's: set back, most likely. The
+				// meter reads the clock as it was corrected until now first, so that it sees
+				// the set-back and reports it, online as offline.
+				if err := a.advance(); err != nil {
+					a.fail(err)
+					return err
+				}
+			}
 			a.offset.Store(int64(off))
 		}
 	}

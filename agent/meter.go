@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +27,11 @@ func (a *Agent) record(in journal.Input, call func(charge.Entitlements) []charge
 	effs := call(rec)
 	in.Answers = rec.answers
 	a.lastRead = in.Reading
-	if in.Kind == "advance" && len(effs) == 0 && in.Reading.Wall.Sub(a.lastSaved) < heartbeat {
+	beat := heartbeat
+	if len(a.tracked) > 0 {
+		beat = heartbeatRunning
+	}
+	if in.Kind == "advance" && len(effs) == 0 && in.Reading.Wall.Sub(a.lastSaved) < beat {
 		return nil, nil
 	}
 	if err := a.journal.Record(&in, effs); err != nil {
@@ -67,6 +73,12 @@ func (a *Agent) checkpoint() {
 // running process: those the journal knew are still in their sessions, and those it knew
 // that are gone ended while the agent was not looking.
 func (a *Agent) onDiff(d platform.Diff) {
+	a.mu.Lock()
+	wake := a.first && a.meter.Sleeping()
+	a.mu.Unlock()
+	if wake && a.link != nil {
+		a.refreshAsleep() // stopped between a sleep and its wake: reconcile wakes the meter
+	}
 	asked := a.ask(d)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -129,6 +141,11 @@ func (a *Agent) ask(d platform.Diff) map[string]launch {
 }
 
 func (a *Agent) handleDiff(d platform.Diff, asked map[string]launch) error {
+	if a.first {
+		if err := a.reconcile(d); err != nil {
+			return err
+		}
+	}
 	r := a.reading()
 	for _, k := range d.Exited {
 		id := k.String()
@@ -139,10 +156,8 @@ func (a *Agent) handleDiff(d platform.Diff, asked map[string]launch) error {
 			return err
 		}
 	}
-	seen := map[string]bool{}
 	for _, p := range d.Started {
 		id := p.Key.String()
-		seen[id] = true
 		l, ok := asked[id]
 		if _, known := a.tracked[id]; known || !ok {
 			continue
@@ -151,18 +166,42 @@ func (a *Agent) handleDiff(d platform.Diff, asked map[string]launch) error {
 			return err
 		}
 	}
-	if a.first {
-		a.first = false
-		for id := range a.tracked {
-			if seen[id] {
-				continue
-			}
-			if err := a.exited(r, id); err != nil {
-				return err
-			}
+	return nil
+}
+
+// reconcile handles the first diff after start, which lists every running process. The
+// journal's processes that are gone ended while the agent was down, at an instant it cannot
+// know: they are taken to have ended at the last instant the journal saw them running, so
+// that the time the agent was down is never charged as use. Only then does time move on to
+// now (as no use: see monoBase). Until this has run the clock does not move the meter.
+func (a *Agent) reconcile(d platform.Diff) error {
+	a.first = false
+	seen := map[string]bool{}
+	for _, p := range d.Started {
+		seen[p.Key.String()] = true
+	}
+	last := a.lastRead
+	for _, id := range slices.Sorted(maps.Keys(a.tracked)) {
+		if seen[id] {
+			continue
+		}
+		a.log.Info("process ended while the agent was down; taken to have ended when last seen", zap.String("id", id), zap.Time("seen", last.Wall))
+		if err := a.exited(last, id); err != nil {
+			return err
 		}
 	}
-	return nil
+	r := a.reading()
+	if a.meter.Sleeping() {
+		// Stopped between a sleep and its wake: the products still open are decided now.
+		_, err := a.record(journal.Input{Kind: "wake", Reading: r}, func(e charge.Entitlements) []charge.Effect {
+			return a.meter.Wake(r, e)
+		})
+		return err
+	}
+	_, err := a.record(journal.Input{Kind: "advance", Reading: r}, func(e charge.Entitlements) []charge.Effect {
+		return a.meter.Advance(r, e)
+	})
+	return err
 }
 
 // exited records that a tracked process is gone.
@@ -235,6 +274,9 @@ func (a *Agent) settleHold(effs []charge.Effect, l launch) error {
 func (a *Agent) advance() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.first {
+		return nil // the journal's processes are reconciled with the OS's first
+	}
 	last := a.lastRead
 	r := a.reading()
 	if !last.Wall.IsZero() && r.Wall.Sub(last.Wall)-(r.Mono-last.Mono) > sleepGap && r.Mono >= last.Mono {
@@ -242,6 +284,16 @@ func (a *Agent) advance() error {
 			return a.meter.Sleep(last, e)
 		}); err != nil {
 			return err
+		}
+		if a.link != nil {
+			// What the agent knew before the sleep may be too old to decide from now: it asks
+			// the ledger first, so that a reachable ledger never leaves a product closed as
+			// offline too long. The meter sleeps meanwhile; processes that start or exit are
+			// kept for the wake.
+			a.mu.Unlock()
+			a.refreshAsleep()
+			a.mu.Lock()
+			r = a.reading()
 		}
 		_, err := a.record(journal.Input{Kind: "wake", Reading: r}, func(e charge.Entitlements) []charge.Effect {
 			return a.meter.Wake(r, e)
@@ -254,10 +306,36 @@ func (a *Agent) advance() error {
 	return err
 }
 
+// refreshAsleep asks the ledger for the snapshots of the users whose products are to be
+// decided at wake, within a few seconds; a ledger that does not answer leaves the last
+// snapshot, and the offline allowance, to decide. Called without a.mu.
+func (a *Agent) refreshAsleep() {
+	a.mu.Lock()
+	users := map[string]bool{}
+	for _, p := range a.meter.Asleep() {
+		users[p.User] = true
+	}
+	ctx := a.runCtx
+	a.mu.Unlock()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, wakeAsk)
+	defer cancel()
+	a.waking.Store(true)
+	defer a.waking.Store(false)
+	for _, u := range slices.Sorted(maps.Keys(users)) {
+		if err := a.refresh(ctx, u); err != nil {
+			a.log.Warn("ledger not reached at wake; deciding from the last snapshot", zap.String("user", u), zap.Error(err))
+		}
+	}
+}
+
 // reading reads the clock; a wall clock that went back is the meter's to flag.
 func (a *Agent) reading() charge.Reading {
 	r := a.opts.Clock.Reading()
 	r.Wall = r.Wall.Add(time.Duration(a.offset.Load()))
+	r.Mono += a.monoBase
 	return r
 }
 

@@ -141,6 +141,10 @@ func NewMeter(device string, p Policy) *Meter {
 // Now is the meter's high-water mark of time.
 func (m *Meter) Now() time.Time { return m.now }
 
+// Last is the last reading the meter was given, and whether it was given any: after a
+// restart, the last instant the device is known to have been watching.
+func (m *Meter) Last() (Reading, bool) { return Reading{Wall: m.lastWall, Mono: m.mono}, m.init }
+
 // SetPolicy changes the policy, for a config push; it applies from the next deadline.
 func (m *Meter) SetPolicy(p Policy) { m.policy = p.withDefaults() }
 
@@ -301,6 +305,12 @@ func (m *Meter) Wake(r Reading, ents Entitlements) []Effect {
 	}
 	return m.fire(out)
 }
+
+// Asleep lists the processes to be decided afresh at Wake, while the machine sleeps.
+func (m *Meter) Asleep() []Proc { return slices.Clone(m.asleep) }
+
+// Sleeping reports whether the meter was told of a sleep and not yet of the wake.
+func (m *Meter) Sleeping() bool { return m.sleeping }
 
 // Learn tells the meter of the window the ledger holds for a user and product: the
 // answer that a charge was folded into a window paid on another device. A session in

@@ -72,7 +72,7 @@ func (s *Source) Watch(ctx context.Context, fn func(Diff)) error {
 	s.mode.Store(ModeConnector)
 	defer s.mode.Store("")
 	// Listening started before this scan, so every process is in the scan or in an event.
-	if err := s.deliverScan(ctx, fn); err != nil {
+	if err := s.deliverScan(ctx, fn, true); err != nil {
 		return err
 	}
 	safety := time.NewTicker(s.safetyPoll)
@@ -84,7 +84,7 @@ func (s *Source) Watch(ctx context.Context, fn func(Diff)) error {
 		case <-done:
 			return fmt.Errorf("reading process events: %w", readErr)
 		case <-safety.C:
-			if err := s.deliverScan(ctx, fn); err != nil {
+			if err := s.deliverScan(ctx, fn, false); err != nil {
 				s.log.Warn("scanning processes", zap.Error(err))
 			}
 		case ev := <-events:

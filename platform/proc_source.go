@@ -191,7 +191,7 @@ func (s *Source) Run(ctx context.Context, interval time.Duration, fn func(Diff))
 func (s *Source) poll(ctx context.Context, interval time.Duration, fn func(Diff)) error {
 	s.mode.Store(ModePoll)
 	defer s.mode.Store("")
-	if err := s.deliverScan(ctx, fn); err != nil {
+	if err := s.deliverScan(ctx, fn, true); err != nil {
 		return err
 	}
 	t := time.NewTicker(interval)
@@ -201,16 +201,21 @@ func (s *Source) poll(ctx context.Context, interval time.Duration, fn func(Diff)
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if err := s.deliverScan(ctx, fn); err != nil {
+			if err := s.deliverScan(ctx, fn, false); err != nil {
 				s.log.Warn("scanning processes", zap.Error(err))
 			}
 		}
 	}
 }
 
-func (s *Source) deliverScan(ctx context.Context, fn func(Diff)) error {
+// deliverScan scans and hands fn the diff; an empty one only when first, and never after a
+// failed first scan (Run returns that error instead).
+func (s *Source) deliverScan(ctx context.Context, fn func(Diff), first bool) error {
 	d, err := s.Scan(ctx)
-	if !d.Empty() {
+	if first && err != nil {
+		return err
+	}
+	if first || !d.Empty() {
 		fn(d)
 	}
 	return err

@@ -306,9 +306,16 @@ func (e *engine) apply(ev Event) error {
 		e.line(Line{At: e.now, Device: d.name, Kind: "wake", Text: d.name + " woke up"})
 		e.effects(d, d.meter.Wake(e.reading(d, e.now), e.ents(d)))
 	case ev.Clock != nil:
+		from := e.now.Add(d.skew)
 		d.skew += time.Duration(*ev.Clock)
 		e.line(Line{At: e.now, Device: d.name, Kind: "clock", Text: fmt.Sprintf("%s's clock moved by %s", d.name, time.Duration(*ev.Clock))})
-		e.effects(d, d.meter.Advance(e.reading(d, e.now), e.ents(d)))
+		effs := d.meter.Advance(e.reading(d, e.now), e.ents(d))
+		// Online, the device keeps the ledger's time and its meter sees nothing go back;
+		// the agent still flags its own clock set back, as it does offline.
+		if time.Duration(*ev.Clock) < -time.Second && !slices.ContainsFunc(effs, func(f charge.Effect) bool { return f.Kind == charge.Rollback }) {
+			effs = append(effs, charge.Effect{Kind: charge.Rollback, At: d.meter.Now(), Device: d.name, From: from, Until: e.now.Add(d.skew)})
+		}
+		e.effects(d, effs)
 	}
 	return nil
 }
