@@ -377,6 +377,13 @@ func repair(path string, s *salvage, now time.Time) (*Damage, error) {
 		meta[string(keyState)] = data
 	}
 	d.Unsent, d.Sessions = unsent, whole
+	d.KeptAt = keptName(path, now)
+	d.describe(s, haveCP, len(meta[keyCredential]) > 0, len(outbox), lastWall)
+	report, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	meta[prefixDamage+now.UTC().Format(time.RFC3339Nano)] = report
 
 	tmp := path + ".repairing"
 	os.Remove(tmp) // our own leftover from a repair cut short
@@ -410,7 +417,6 @@ func repair(path string, s *salvage, now time.Time) (*Damage, error) {
 		return nil, err
 	}
 
-	d.KeptAt = keptName(path, now)
 	if err := os.Link(path, d.KeptAt); err != nil {
 		if err := os.Rename(path, d.KeptAt); err != nil {
 			os.Remove(tmp)
@@ -421,7 +427,6 @@ func repair(path string, s *salvage, now time.Time) (*Damage, error) {
 		return nil, err
 	}
 	syncDir(filepath.Dir(path))
-	d.describe(s, haveCP, len(meta[keyCredential]) > 0, len(outbox), lastWall)
 	return d, nil
 }
 

@@ -104,21 +104,27 @@ func open(path string, now func() time.Time) (*Journal, error) {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	j := &Journal{db: db, damage: d}
-	err = j.update(func(tx *bolt.Tx) error {
+	// Written only when something is missing, so that a journal on a full disk opens.
+	missing := false
+	if err := j.view(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketInputs, bucketOutbox, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		if d != nil {
-			data, err := json.Marshal(d)
-			if err != nil {
-				return err
-			}
-			return tx.Bucket(bucketMeta).Put([]byte(prefixDamage+d.At.UTC().Format(time.RFC3339Nano)), data)
+			missing = missing || tx.Bucket(b) == nil
 		}
 		return nil
-	})
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	if missing {
+		err = j.update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{bucketInputs, bucketOutbox, bucketMeta} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
@@ -336,6 +342,12 @@ func (j *Journal) Prune(before time.Time) (int, error) {
 // restarts and reinstalls that keep the state folder.
 func (j *Journal) Device(fresh func() string) (string, error) {
 	var id string
+	if err := j.view(func(tx *bolt.Tx) error {
+		id = string(tx.Bucket(bucketMeta).Get(keyDevice))
+		return nil
+	}); err != nil || id != "" {
+		return id, err
+	}
 	err := j.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketMeta)
 		if v := b.Get(keyDevice); v != nil {
