@@ -62,97 +62,106 @@ func alive(c *exec.Cmd) bool {
 // window (paid) still opens. When space returns the agent recovers by itself: AutoCAD
 // starts and is charged, and the ledger ends with every charge once.
 func TestFullDiskFailsClosedAndRecovers(t *testing.T) {
-	eachStore(t, func(t *testing.T, kind string) {
-		s := newSystem(t, kind, 1000)
-		r := agenttest.New(t, agenttest.Options{Bins: bins, LedgerURL: s.ledger.URL, EnrollToken: s.enroll, Clock: s.clock})
-		tinyDisk(t, r, "1m")
-		r.Start()
-		play(t, r, []step{{at: 0, start: "bin/revit", as: "r1"}, {at: 6 * time.Minute}})
-		procs, _, _ := r.Procs()
-		revit := procs["r1"]
-		pid := r.Pid()
-
-		filler := fill(t, r.State)
-		// The journal fails at its next write that needs a new block; the agent's clock
-		// heartbeats write once a minute.
-		at := 7 * time.Minute
-		var st agent.Status
-		for ; at < 6*time.Hour; at += time.Minute {
-			r.SetClock(day1.Add(at))
-			if st = r.Settled(nil); !st.Journal.Writable {
-				break
-			}
-		}
-		if st.Journal.Writable {
-			t.Fatalf("got the journal writable on a full disk after %v of heartbeats", at)
-		}
-		if !strings.Contains(st.Journal.Problem, "full") {
-			t.Errorf("got journal problem %q, want it to say the disk is full", st.Journal.Problem)
-		}
-
-		c, err := r.TryLaunch("bin/acad")
-		if err == nil {
-			c.Wait() // no gate: the watcher closes it
-		}
-		st = r.WaitFor("the refusal", func(st agent.Status) bool {
-			m, ok := agenttest.MessageOf(st, "denied")
-			return ok && m.Product == "autocad"
+	for _, gate := range []bool{true, false} {
+		t.Run(map[bool]string{true: "pre-exec gate", false: "process watcher"}[gate], func(t *testing.T) {
+			eachStore(t, func(t *testing.T, kind string) { fullDisk(t, kind, gate) })
 		})
-		m, _ := agenttest.MessageOf(st, "denied")
-		for _, want := range []string{"cannot record charges", "disk holding the agent's state folder is full", "Studio IT"} {
-			if !strings.Contains(m.Body, want) {
-				t.Errorf("got refusal %q, want it to say %q", m.Body, want)
-			}
-		}
-		if _, ok := agenttest.SessionOf(st, "autocad"); ok {
-			t.Errorf("got an autocad session %+v, want none", st.Sessions)
-		}
-		if !alive(revit) {
-			t.Error("got Revit closed, want it running on through the full disk")
-		}
-		r2 := r.Launch("bin/revit") // in its paid window: costs nothing, so it opens
-		st = r.Settled(func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.Procs == 2 })
-		if ss, _ := agenttest.SessionOf(st, "revit"); ss.State != "paid" {
-			t.Errorf("got revit %+v, want its paid window going on", ss)
-		}
-		if r.Pid() != pid {
-			t.Errorf("got the agent restarted, want it running through the full disk")
-		}
+	}
+}
 
-		if err := os.Remove(filler); err != nil {
-			t.Fatal(err)
+func fullDisk(t *testing.T, kind string, gate bool) {
+	s := newSystem(t, kind, 1000)
+	r := agenttest.New(t, agenttest.Options{Bins: bins, LedgerURL: s.ledger.URL, EnrollToken: s.enroll, Clock: s.clock, NoGate: !gate})
+	tinyDisk(t, r, "1m")
+	r.Start()
+	play(t, r, []step{{at: 0, start: "bin/revit", as: "r1"}, {at: 6 * time.Minute}})
+	procs, _, _ := r.Procs()
+	revit := procs["r1"]
+	pid := r.Pid()
+
+	filler := fill(t, r.State)
+	// The journal fails at its next write that needs a new block; the agent's clock
+	// heartbeats write once a minute.
+	at := 7 * time.Minute
+	var st agent.Status
+	for ; at < 6*time.Hour; at += time.Minute {
+		r.SetClock(day1.Add(at))
+		if st = r.Settled(nil); !st.Journal.Writable {
+			break
 		}
-		st = r.WaitFor("the journal writable again", func(st agent.Status) bool { return st.Journal.Writable })
-		if st.Journal.Waiting != 0 || st.Journal.Problem != "" {
-			t.Errorf("got journal %+v after space returned, want it whole", st.Journal)
-		}
-		acad := r.Launch("bin/acad")
-		r.SetClock(day1.Add(at + time.Minute))
-		r.Settled(func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "autocad"); return ss.State == "grace" })
-		r.SetClock(day1.Add(at + 7*time.Minute))
-		r.Settled(func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "autocad"); return ss.State == "paid" })
-		r.Quit(acad)
-		r.Quit(r2)
-		r.Quit(revit)
-		r.SetClock(day1.Add(at + 8*time.Minute))
-		r.WaitFor("everything closed and sent", func(st agent.Status) bool {
-			for _, ss := range st.Sessions {
-				if ss.Procs > 0 {
-					return false
-				}
-			}
-			return st.Backlog == 0
-		})
-		got := s.ledger.Charges("studio")
-		slices.Sort(got)
-		want := []string{key("autocad", day1.Add(at+time.Minute), 7), key("revit", day1, 10)}
-		if !slices.Equal(got, want) {
-			t.Errorf("got ledger charges\n%v\nwant\n%v", got, want)
-		}
-		if b := s.ledger.Tokens("studio").Balance; b.Available != 1000-17 || b.Held != 0 {
-			t.Errorf("got balance %+v, want %d available and nothing held", b, 1000-17)
-		}
+	}
+	if st.Journal.Writable {
+		t.Fatalf("got the journal writable on a full disk after %v of heartbeats", at)
+	}
+	if !strings.Contains(st.Journal.Problem, "full") {
+		t.Errorf("got journal problem %q, want it to say the disk is full", st.Journal.Problem)
+	}
+
+	c, err := r.TryLaunch("bin/acad")
+	if gate != (err != nil) {
+		t.Errorf("got exec error %v with the gate %v, want the gate to refuse the exec, or the watcher to close it", err, gate)
+	}
+	if err == nil {
+		c.Wait() // closed by the watcher
+	}
+	st = r.WaitFor("the refusal", func(st agent.Status) bool {
+		m, ok := agenttest.MessageOf(st, "denied")
+		return ok && m.Product == "autocad"
 	})
+	m, _ := agenttest.MessageOf(st, "denied")
+	for _, want := range []string{"cannot record charges", "disk holding the agent's state folder is full", "Studio IT"} {
+		if !strings.Contains(m.Body, want) {
+			t.Errorf("got refusal %q, want it to say %q", m.Body, want)
+		}
+	}
+	if _, ok := agenttest.SessionOf(st, "autocad"); ok {
+		t.Errorf("got an autocad session %+v, want none", st.Sessions)
+	}
+	if !alive(revit) {
+		t.Error("got Revit closed, want it running on through the full disk")
+	}
+	r2 := r.Launch("bin/revit") // in its paid window: costs nothing, so it opens
+	st = r.Settled(func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.Procs == 2 })
+	if ss, _ := agenttest.SessionOf(st, "revit"); ss.State != "paid" {
+		t.Errorf("got revit %+v, want its paid window going on", ss)
+	}
+	if r.Pid() != pid {
+		t.Errorf("got the agent restarted, want it running through the full disk")
+	}
+
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	st = r.WaitFor("the journal writable again", func(st agent.Status) bool { return st.Journal.Writable })
+	if st.Journal.Waiting != 0 || st.Journal.Problem != "" {
+		t.Errorf("got journal %+v after space returned, want it whole", st.Journal)
+	}
+	acad := r.Launch("bin/acad")
+	r.SetClock(day1.Add(at + time.Minute))
+	r.Settled(func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "autocad"); return ss.State == "grace" })
+	r.SetClock(day1.Add(at + 7*time.Minute))
+	r.Settled(func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "autocad"); return ss.State == "paid" })
+	r.Quit(acad)
+	r.Quit(r2)
+	r.Quit(revit)
+	r.SetClock(day1.Add(at + 8*time.Minute))
+	r.WaitFor("everything closed and sent", func(st agent.Status) bool {
+		for _, ss := range st.Sessions {
+			if ss.Procs > 0 {
+				return false
+			}
+		}
+		return st.Backlog == 0
+	})
+	got := s.ledger.Charges("studio")
+	slices.Sort(got)
+	want := []string{key("autocad", day1.Add(at+time.Minute), 7), key("revit", day1, 10)}
+	if !slices.Equal(got, want) {
+		t.Errorf("got ledger charges\n%v\nwant\n%v", got, want)
+	}
+	if b := s.ledger.Tokens("studio").Balance; b.Available != 1000-17 || b.Held != 0 {
+		t.Errorf("got balance %+v, want %d available and nothing held", b, 1000-17)
+	}
 }
 
 // damage writes random bytes over the start of page id of the journal at path.
