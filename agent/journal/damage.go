@@ -357,6 +357,15 @@ func repair(path string, s *salvage, now time.Time) (*Damage, error) {
 			lastWall = in.Reading.Wall
 		}
 	}
+	if id, ok := readIdentity(filepath.Dir(path)); ok {
+		// The identity file names the device and its credential when the journal lost them.
+		if len(meta[string(keyDevice)]) == 0 {
+			meta[string(keyDevice)] = []byte(id.Device)
+		}
+		if len(meta[keyCredential]) == 0 && id.Credential != "" && string(meta[string(keyDevice)]) == id.Device {
+			meta[keyCredential] = []byte(id.Credential)
+		}
+	}
 	device := string(meta[string(keyDevice)])
 	d.DeviceKept = device != ""
 	if device == "" {

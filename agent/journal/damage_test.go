@@ -321,3 +321,31 @@ func TestRandomBytesInAPage(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptyJournalKeepsIdentity: a journal emptied whole still knows its device and its
+// ledger credential from the identity file beside it, so the device is no stranger to the
+// ledger and needs no enrollment token.
+func TestEmptyJournalKeepsIdentity(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	buildJournal(t, path)
+	must(t, os.Truncate(path, 0))
+	j := open(t, path)
+	defer j.Close()
+	d := j.Damaged()
+	if d == nil || !d.DeviceKept {
+		t.Fatalf("got damage %+v, want an empty journal reported, its device kept", d)
+	}
+	got := read(t, j)
+	if got.device != "ws-042-a1b2c3d4" || got.cred != "dev_5f1e2d3c4b5a69788796a5b4c3d2e1f0" {
+		t.Errorf("got device %q credential %q, want both from the identity file", got.device, got.cred)
+	}
+	if strings.Contains(d.Lost, "identity") || strings.Contains(d.Lost, "credential") {
+		t.Errorf("got %q, want the identity and credential not listed as lost", d.Lost)
+	}
+	// Old entries may be at the ledger under this device's ids: new ones must not reuse one.
+	in := journal.Input{Kind: "advance", Reading: charge.Reading{Wall: t0.Add(9 * time.Hour)}}
+	must(t, j.Record(&in, nil))
+	if in.Seq <= 401 {
+		t.Errorf("got a new input numbered %d, want above every old one", in.Seq)
+	}
+}

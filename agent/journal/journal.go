@@ -61,6 +61,7 @@ type checkpoint struct {
 // Journal is a bbolt database, fsynced on every commit.
 type Journal struct {
 	db     *bolt.DB
+	path   string
 	damage *Damage
 }
 
@@ -103,7 +104,7 @@ func open(path string, now func() time.Time) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	j := &Journal{db: db, damage: d}
+	j := &Journal{db: db, path: path, damage: d}
 	// Written only when something is missing, so that a journal on a full disk opens.
 	missing := false
 	if err := j.view(func(tx *bolt.Tx) error {
@@ -129,6 +130,7 @@ func open(path string, now func() time.Time) (*Journal, error) {
 		db.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
+	j.saveIdentity() // for journals from before the identity file
 	return j, nil
 }
 
@@ -357,6 +359,9 @@ func (j *Journal) Device(fresh func() string) (string, error) {
 		id = fresh()
 		return b.Put(keyDevice, []byte(id))
 	})
+	if err == nil {
+		j.saveIdentity()
+	}
 	return id, err
 }
 
@@ -376,7 +381,11 @@ func (j *Journal) Get(key string) ([]byte, error) {
 
 // Put stores a value under key.
 func (j *Journal) Put(key string, v []byte) error {
-	return j.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte(key), v) })
+	err := j.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte(key), v) })
+	if err == nil && key == keyCredential {
+		j.saveIdentity()
+	}
+	return err
 }
 
 // Each calls fn for every meta value whose key starts with prefix.
