@@ -162,7 +162,17 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	if st.Rollbacks > 0 {
 		fmt.Fprintf(tw, "clock\tmoved backwards %d times; ignored\n", st.Rollbacks)
 	}
+	if j := st.Journal; !j.Writable {
+		fmt.Fprintf(tw, "journal\tcannot be written since %s: %s; %d records wait in memory; launches that cost tokens are refused until it can\n",
+			j.Since.Local().Format("2006-01-02 15:04:05"), j.Problem, j.Waiting)
+	} else {
+		fmt.Fprintf(tw, "journal\tok\n")
+	}
 	tw.Flush()
+	for _, d := range st.Journal.Damage {
+		fmt.Fprintf(e.stdout, "\njournal damaged, found %s: %s\n  kept as %s\n  %s\n  %s\n  %s\n",
+			d.At.Local().Format("2006-01-02 15:04"), d.Problem, d.KeptAt, d.Recovered, d.Lost, d.Todo)
+	}
 	if len(st.Sessions) > 0 {
 		fmt.Fprintln(e.stdout, "\nsessions:")
 		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)

@@ -96,6 +96,11 @@ type Agent struct {
 	cancel    context.CancelCauseFunc
 	gateOn    bool
 	gateErr   string
+
+	unwritten    []unwritten // inputs the journal could not take yet, in order
+	journalErr   error       // why the journal cannot be written; nil when it can
+	journalSince time.Time
+	damages      []journal.Damage // repairs of the journal, for status
 }
 
 const (
@@ -163,6 +168,14 @@ func New(opts Options) (*Agent, error) {
 	}
 	a.journal, err = journal.Open(filepath.Join(opts.StateDir, "journal.db"))
 	if err != nil {
+		return nil, err
+	}
+	if d := a.journal.Damaged(); d != nil {
+		a.log.Error("journal damaged and repaired", zap.String("problem", d.Problem), zap.String("kept_at", d.KeptAt),
+			zap.String("recovered", d.Recovered), zap.String("lost", d.Lost), zap.String("todo", d.Todo))
+	}
+	if a.damages, err = a.journal.Damages(); err != nil {
+		a.journal.Close()
 		return nil, err
 	}
 	if err := a.restore(); err != nil {
@@ -311,6 +324,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	run("config updates", a.followConfig)
 	run("local API", api.serve)
 	run("clock", a.tick)
+	run("journal retry", a.retryJournal)
 	run("process source", func(ctx context.Context) error {
 		return a.src.Run(ctx, a.config().Policy.PollInterval, a.onDiff)
 	})
@@ -326,6 +340,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	wg.Wait()
 	a.closing.Wait()
 	a.mu.Lock()
+	if len(a.unwritten) > 0 {
+		a.flush()
+	}
+	if n := len(a.unwritten); n > 0 {
+		a.log.Error("stopping with records the journal could not take; at the next start running products are seen again and metered from then",
+			zap.Int("records", n), zap.String("why", journalProblem(a.journalErr)))
+	}
 	a.checkpoint()
 	a.mu.Unlock()
 	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {

@@ -42,6 +42,7 @@ type Status struct {
 	Ledger       *LedgerStatus    `json:"ledger,omitempty"`
 	Messages     []Message        `json:"messages"`
 	AdminContact string           `json:"admin_contact,omitempty"`
+	Journal      JournalHealth    `json:"journal"`
 }
 
 // CheckResult answers `tollgate check`.
@@ -164,7 +165,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, c caller) {
 	a := s.a
 	a.mu.Lock()
 	st := Status{Device: a.device, Now: a.meter.Now(), Caller: c.user, Admin: c.admin, Rollbacks: a.rollbacks,
-		AsOf: a.ents.asOf(c.user), AdminContact: a.cfg.AdminContact, Gate: a.gateState()}
+		AsOf: a.ents.asOf(c.user), AdminContact: a.cfg.AdminContact, Gate: a.gateState(), Journal: a.journalHealth()}
 	for _, ss := range a.meter.Sessions() {
 		if c.admin || ss.User == c.user {
 			st.Sessions = append(st.Sessions, ss)

@@ -87,8 +87,8 @@ func (a *Agent) gateDecide(req platform.GateRequest) bool {
 		return true
 	}
 	a.mu.Lock()
-	d := a.meter.Check(user, p.ID, a.ents)
-	if !d.Allowed && !a.sure(user, d) {
+	d := a.whileUnwritable(a.meter.Check(user, p.ID, a.ents))
+	if !d.Allowed && d.Reason != charge.JournalUnavailable && !a.sure(user, d) {
 		a.mu.Unlock()
 		a.log.Info("launch let through the gate to be decided after start", zap.String("user", user), zap.String("product", p.ID), zap.String("reason", string(d.Reason)))
 		return true
@@ -96,6 +96,9 @@ func (a *Agent) gateDecide(req platform.GateRequest) bool {
 	if !d.Allowed {
 		f := charge.Effect{Kind: charge.Denied, At: a.meter.Now(), Device: a.device, User: user, Product: p.ID, Reason: d.Reason, Decision: &d}
 		if m, ok := messageFor(f, nameOf(p), cfg.AdminContact, false); ok {
+			if d.Reason == charge.JournalUnavailable {
+				m.Body = denialText(&d, nameOf(p)) + " The cause: " + journalProblem(a.journalErr) + "." + a.contact()
+			}
 			a.tell(m)
 		}
 	}

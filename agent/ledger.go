@@ -93,6 +93,9 @@ func (a *Agent) ledger(ctx context.Context) (*client.Client, error) {
 			return nil, err
 		}
 		a.log.Info("enrolled with the ledger", zap.String("ledger", l.url), zap.String("team", en.Team), zap.String("ledger_device", en.Device))
+		// The ledger answered: a device enrolled after a failed first try (a new or a
+		// repaired journal) is online at once, not at the next refresh.
+		l.online, l.lastOK, l.err = true, a.reading().Wall, ""
 	}
 	l.client = client.New(l.url, string(cred), l.hc)
 	return l.client, nil

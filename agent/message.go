@@ -86,6 +86,9 @@ func denialText(d *charge.Decision, name string) string {
 			return "This computer has not reached the licence server yet, so it cannot start products that cost tokens. Connect to the studio network and try again."
 		}
 		return fmt.Sprintf("This computer has not reached the licence server for %s, so it cannot start products that cost tokens. Connect to the studio network and try again.", roughly(d.Offline))
+	case charge.JournalUnavailable:
+		return "This computer cannot record charges right now, so it cannot start " + name + " or other products that cost tokens. " +
+			"Products already open keep running, and products paid for or covered by a subscription still start."
 	}
 	return name + " is not available to you (" + string(d.Reason) + ")."
 }

@@ -20,8 +20,8 @@ import (
 
 // record runs one meter call, journals it with the answers it was given and the effects
 // that came of it, and only then acts on those effects. An uneventful tick is journaled
-// only as a heartbeat. Callers hold a.mu. A journal that cannot be written is fatal: the
-// agent stops rather than act on what it could not record.
+// only as a heartbeat. Callers hold a.mu. A journal that cannot be written holds the
+// input and its effects back until it can (commit); only a damaged one is fatal.
 func (a *Agent) record(in journal.Input, call func(charge.Entitlements) []charge.Effect) ([]charge.Effect, error) {
 	rec := &recorder{src: a.ents}
 	effs := call(rec)
@@ -34,31 +34,14 @@ func (a *Agent) record(in journal.Input, call func(charge.Entitlements) []charge
 	if in.Kind == "advance" && len(effs) == 0 && in.Reading.Wall.Sub(a.lastSaved) < beat {
 		return nil, nil
 	}
-	if err := a.journal.Record(&in, effs); err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	a.lastSaved = in.Reading.Wall
-	a.inputs = in.Seq
-	ids := make([]string, len(effs))
-	for i := range effs {
-		ids[i] = journal.EntryID(in.Seq, i)
-	}
-	a.ents.apply(effs, ids)
-	a.act(effs)
-	if len(effs) > 0 {
-		a.wakeSync()
-	}
-	if in.Seq%checkpointEvery == 0 {
-		a.checkpoint()
-	}
-	return effs, nil
+	return a.commit(in, effs)
 }
 
 // checkpoint saves the meter's state so the journal need not replay from the beginning.
 // Failing to is not fatal: the inputs are still there.
 func (a *Agent) checkpoint() {
-	if a.inputs == 0 {
-		return
+	if a.inputs == 0 || len(a.unwritten) > 0 {
+		return // the meter is ahead of the journal: its state would include what is unwritten
 	}
 	if err := a.journal.Checkpoint(a.inputs, a.meter.Save()); err != nil {
 		a.log.Warn("journal checkpoint", zap.Error(err))
@@ -230,6 +213,12 @@ func (a *Agent) started(r charge.Reading, key platform.ProcKey, l launch) error 
 		a.ents.setOverride(e)
 		defer a.ents.clearOverride(l.user)
 	}
+	if a.journalErr != nil {
+		if d := a.whileUnwritable(a.meter.Check(l.user, l.product, a.ents)); !d.Allowed {
+			a.refuseUnrecorded(key, l, d)
+			return nil
+		}
+	}
 	var dec charge.Decision
 	effs, err := a.record(journal.Input{Kind: "start", Reading: r, Proc: proc}, func(e charge.Entitlements) []charge.Effect {
 		var effs []charge.Effect
@@ -259,7 +248,9 @@ func (a *Agent) settleHold(effs []charge.Effect, l launch) error {
 		if f.Kind == charge.Held && f.HoldID() == l.hold {
 			id := journal.EntryID(a.inputs, i)
 			if err := a.journal.MarkSent(map[string]string{id: "held"}, l.auth.ServerTime); err != nil {
-				return err
+				// Unmarked, the hold is sent again and the ledger takes it as a duplicate.
+				a.log.Warn("journal: hold not marked placed", zap.String("entry", id), zap.Error(err))
+				return nil
 			}
 			a.ents.answered([]string{id}, l.auth.ServerTime)
 			return nil

@@ -17,11 +17,14 @@ const (
 	ProductRestricted  Reason = "product_restricted"
 	InsufficientTokens Reason = "insufficient_tokens"
 	OfflineTooLong     Reason = "offline_too_long"
+	// JournalUnavailable: the device cannot record charges (its disk is full or failing),
+	// so it refuses launches that would cost tokens until it can again.
+	JournalUnavailable Reason = "journal_unavailable"
 )
 
 // Reasons lists every reason, allowed ones first.
 func Reasons() []Reason {
-	return []Reason{Subscribed, PaidWindow, InGrace, NotAssigned, ProductRestricted, InsufficientTokens, OfflineTooLong}
+	return []Reason{Subscribed, PaidWindow, InGrace, NotAssigned, ProductRestricted, InsufficientTokens, OfflineTooLong, JournalUnavailable}
 }
 
 // Allows reports whether a decision with this reason lets the product run.

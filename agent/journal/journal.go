@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -59,35 +60,104 @@ type checkpoint struct {
 
 // Journal is a bbolt database, fsynced on every commit.
 type Journal struct {
-	db *bolt.DB
+	db     *bolt.DB
+	path   string
+	damage *Damage
 }
 
 // Open opens or creates the journal at path, readable by its owner only. A journal held
 // by another running agent is an error after a second, not a wait.
+//
+// An existing journal is checked first (bbolt's consistency check, both header pages,
+// and every record decoded). A damaged one is never started over silently: what can be
+// read of it is copied into a new journal, the damaged file is kept beside it under a
+// dated name, and Damaged reports what happened. Only when the repair cannot be written
+// is Open an error, and the damaged file is then left as it was.
 func Open(path string) (*Journal, error) {
+	return open(path, time.Now)
+}
+
+func open(path string, now func() time.Time) (*Journal, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	s, err := inspect(path)
+	if err != nil {
+		return nil, err
+	}
+	var d *Damage
+	if s != nil && len(s.problems) > 0 {
+		if d, err = repair(path, s, now()); err != nil {
+			return nil, fmt.Errorf("journal %s is damaged (%s) and a repaired copy could not be written: %w; "+
+				"free space in %s and start the agent again (the damaged file is left as it was)", path, strings.Join(s.problems, "; "), err, filepath.Dir(path))
+		}
+	}
+	var db *bolt.DB
+	err = protect(func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+		return err
+	})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("journal %s is in use by another tollgate agent: stop it first", path)
+		return nil, inUse(path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	j := &Journal{db: db, path: path, damage: d}
+	// Written only when something is missing, so that a journal on a full disk opens.
+	missing := false
+	if err := j.view(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketInputs, bucketOutbox, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
+			missing = missing || tx.Bucket(b) == nil
 		}
 		return nil
-	})
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	if missing {
+		err = j.update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{bucketInputs, bucketOutbox, bucketMeta} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
-	return &Journal{db: db}, nil
+	j.saveIdentity() // for journals from before the identity file
+	return j, nil
+}
+
+// Damaged is the damage found and repaired when the journal was opened, or nil.
+func (j *Journal) Damaged() *Damage { return j.damage }
+
+// Damages lists every repair this journal has been through, oldest first.
+func (j *Journal) Damages() ([]Damage, error) {
+	var out []Damage
+	err := j.Each(prefixDamage, func(_ string, v []byte) error {
+		var d Damage
+		if json.Unmarshal(v, &d) == nil {
+			out = append(out, d)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// update and view run bbolt transactions with its panics and faults, which a file
+// damaged while the agent runs can cause, returned as ErrDamaged.
+func (j *Journal) update(fn func(*bolt.Tx) error) error {
+	return protect(func() error { return j.db.Update(fn) })
+}
+
+func (j *Journal) view(fn func(*bolt.Tx) error) error {
+	return protect(func() error { return j.db.View(fn) })
 }
 
 // Close closes the database.
@@ -101,7 +171,7 @@ func EntryID(seq uint64, i int) string { return fmt.Sprintf("%016x-%04d", seq, i
 // Record writes an input and its effects in one transaction, giving the input its
 // sequence number.
 func (j *Journal) Record(in *Input, effs []charge.Effect) error {
-	return j.db.Update(func(tx *bolt.Tx) error {
+	return j.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketInputs)
 		seq, err := b.NextSequence()
 		if err != nil {
@@ -136,7 +206,7 @@ func (j *Journal) Checkpoint(seq uint64, st charge.State) error {
 	if err != nil {
 		return err
 	}
-	return j.db.Update(func(tx *bolt.Tx) error {
+	return j.update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bucketMeta).Put(keyState, data); err != nil {
 			return err
 		}
@@ -154,7 +224,7 @@ func (j *Journal) Checkpoint(seq uint64, st charge.State) error {
 func (j *Journal) Load() (*charge.State, []Input, error) {
 	var st *charge.State
 	var ins []Input
-	err := j.db.View(func(tx *bolt.Tx) error {
+	err := j.view(func(tx *bolt.Tx) error {
 		var cp checkpoint
 		if data := tx.Bucket(bucketMeta).Get(keyState); data != nil {
 			if err := json.Unmarshal(data, &cp); err != nil {
@@ -191,7 +261,7 @@ func (j *Journal) Unsent(after string, limit int) ([]Entry, error) {
 // scan lists up to limit (0: all) outbox entries after the id after that keep accepts.
 func (j *Journal) scan(after string, limit int, keep func(Entry) bool) ([]Entry, error) {
 	var out []Entry
-	err := j.db.View(func(tx *bolt.Tx) error {
+	err := j.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
 		k, v := c.First()
 		if after != "" {
@@ -216,7 +286,7 @@ func (j *Journal) scan(after string, limit int, keep func(Entry) bool) ([]Entry,
 
 // MarkSent records the ledger's answer to each entry, given at ledger time at.
 func (j *Journal) MarkSent(answers map[string]string, at time.Time) error {
-	return j.db.Update(func(tx *bolt.Tx) error {
+	return j.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		for id, answer := range answers {
 			data := b.Get([]byte(id))
@@ -242,7 +312,7 @@ func (j *Journal) MarkSent(answers map[string]string, at time.Time) error {
 // that the journal stays small on a machine that runs for years.
 func (j *Journal) Prune(before time.Time) (int, error) {
 	n := 0
-	err := j.db.Update(func(tx *bolt.Tx) error {
+	err := j.update(func(tx *bolt.Tx) error {
 		var cp checkpoint
 		if data := tx.Bucket(bucketMeta).Get(keyState); data != nil {
 			if err := json.Unmarshal(data, &cp); err != nil {
@@ -274,7 +344,13 @@ func (j *Journal) Prune(before time.Time) (int, error) {
 // restarts and reinstalls that keep the state folder.
 func (j *Journal) Device(fresh func() string) (string, error) {
 	var id string
-	err := j.db.Update(func(tx *bolt.Tx) error {
+	if err := j.view(func(tx *bolt.Tx) error {
+		id = string(tx.Bucket(bucketMeta).Get(keyDevice))
+		return nil
+	}); err != nil || id != "" {
+		return id, err
+	}
+	err := j.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketMeta)
 		if v := b.Get(keyDevice); v != nil {
 			id = string(v)
@@ -283,6 +359,9 @@ func (j *Journal) Device(fresh func() string) (string, error) {
 		id = fresh()
 		return b.Put(keyDevice, []byte(id))
 	})
+	if err == nil {
+		j.saveIdentity()
+	}
 	return id, err
 }
 
@@ -290,7 +369,7 @@ func (j *Journal) Device(fresh func() string) (string, error) {
 // the last entitlement snapshot), under keys the caller names.
 func (j *Journal) Get(key string) ([]byte, error) {
 	var v []byte
-	err := j.db.View(func(tx *bolt.Tx) error {
+	err := j.view(func(tx *bolt.Tx) error {
 		v = append([]byte(nil), tx.Bucket(bucketMeta).Get([]byte(key))...)
 		return nil
 	})
@@ -302,12 +381,16 @@ func (j *Journal) Get(key string) ([]byte, error) {
 
 // Put stores a value under key.
 func (j *Journal) Put(key string, v []byte) error {
-	return j.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte(key), v) })
+	err := j.update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put([]byte(key), v) })
+	if err == nil && key == keyCredential {
+		j.saveIdentity()
+	}
+	return err
 }
 
 // Each calls fn for every meta value whose key starts with prefix.
 func (j *Journal) Each(prefix string, fn func(key string, v []byte) error) error {
-	return j.db.View(func(tx *bolt.Tx) error {
+	return j.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketMeta).Cursor()
 		p := []byte(prefix)
 		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
