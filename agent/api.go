@@ -124,12 +124,18 @@ type caller struct {
 	peer  platform.Peer
 	user  string // licensing user
 	admin bool
+	req   request
 }
 
 func (s *server) guard(admin bool, h func(http.ResponseWriter, *http.Request, caller)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" {
-			writeErr(w, http.StatusForbidden, "browser_refused", "the local API does not answer web pages")
+		req, bad := decodeRequest(r)
+		if bad != nil {
+			status := http.StatusBadRequest
+			if bad.Code == "browser_refused" {
+				status = http.StatusForbidden
+			}
+			writeErr(w, status, bad.Code, bad.Message)
 			return
 		}
 		peer, ok := platform.PeerFrom(r.Context())
@@ -137,7 +143,7 @@ func (s *server) guard(admin bool, h func(http.ResponseWriter, *http.Request, ca
 			writeErr(w, http.StatusForbidden, "unknown_caller", "the operating system could not say who is asking")
 			return
 		}
-		c := caller{peer: peer, admin: peer.Admin}
+		c := caller{peer: peer, admin: peer.Admin, req: req}
 		account, domain := peer.User, ""
 		if d, u, ok := strings.Cut(peer.User, `\`); ok {
 			domain, account = d, u
@@ -156,7 +162,7 @@ func (s *server) guard(admin bool, h func(http.ResponseWriter, *http.Request, ca
 // forUser is the licensing user a request is about: the caller's own, or, for an
 // administrator, any user named in ?user=.
 func forUser(w http.ResponseWriter, r *http.Request, c caller) (string, bool) {
-	u := r.URL.Query().Get("user")
+	u := c.req.user
 	if u == "" || u == c.user {
 		if c.user == "" {
 			writeErr(w, http.StatusForbidden, "unknown_caller", "your account does not map to a licensing user")
@@ -210,16 +216,14 @@ func (s *server) check(w http.ResponseWriter, r *http.Request, c caller) {
 	if !ok {
 		return
 	}
-	product := r.URL.Query().Get("product")
+	product := c.req.product
 	cfg := s.a.config()
 	p, known := cfg.Product(product)
 	if !known {
 		writeErr(w, http.StatusNotFound, "unknown_product", "no product "+quote(product)+" in this workstation's catalogue")
 		return
 	}
-	s.a.mu.Lock()
-	d := s.a.meter.Check(user, product, s.a.ents)
-	s.a.mu.Unlock()
+	d := s.a.wouldLaunch(user, product)
 	res := CheckResult{Decision: d, Name: nameOf(p), Contact: cfg.AdminContact}
 	if d.Allowed {
 		res.Message = allowedText(d, res.Name)
