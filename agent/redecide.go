@@ -102,6 +102,11 @@ func (a *Agent) refreshBeforeCharge() {
 	r := a.reading()
 	ahead := r.Wall.Sub(a.meter.Now())
 	var users []string
+	for u, at := range a.preCharge {
+		if time.Since(at) >= refreshEvery {
+			delete(a.preCharge, u)
+		}
+	}
 	for _, s := range a.meter.Sessions() {
 		if s.State != "grace" || !s.Running || s.GraceLeft > ahead {
 			continue
