@@ -271,8 +271,17 @@ func runLaunch(ctx context.Context, e env, args []string) error {
 	}
 	product := pos[0]
 	res, err := agent.NewClient(findAgent(ctx, *socket)).Check(ctx, product, "")
-	if err != nil {
-		return agentErr(err)
+	var ae *agent.APIError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.Code != "unknown_product":
+		return ae
+	default:
+		// launch never refuses what starting the program directly would allow: with no
+		// agent answering, or a program the catalogue does not list, nothing would stop
+		// it, and the agent (when it runs) decides it as it starts.
+		fmt.Fprintf(e.stderr, "tollgate: starting %s without asking the agent: %v\n", cmd[0], agentErr(err))
+		res.Allowed = true
 	}
 	if !res.Allowed {
 		printDecision(e.stderr, res)
@@ -283,7 +292,9 @@ func runLaunch(ctx context.Context, e env, args []string) error {
 	if err := c.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", cmd[0], err)
 	}
-	fmt.Fprintf(e.stderr, "%s: allowed (%s); started %s, process %d\n%s\n", res.Name, res.Reason, cmd[0], c.Process.Pid, res.Message)
+	if res.Name != "" {
+		fmt.Fprintf(e.stderr, "%s: allowed (%s); started %s, process %d\n%s\n", res.Name, res.Reason, cmd[0], c.Process.Pid, res.Message)
+	}
 	return c.Process.Release()
 }
 

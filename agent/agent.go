@@ -90,8 +90,9 @@ type Agent struct {
 	messages  []Message
 	subs      map[chan Message]string // subscriber -> licensing user ("" = all)
 	rollbacks int
-	warnedLow map[string]bool // teams whose users were told tokens run low
-	closing   sync.WaitGroup  // terminations under way
+	warnedLow map[string]bool      // teams whose users were told tokens run low
+	preCharge map[string]time.Time // users asked about just before their grace charge, by when
+	closing   sync.WaitGroup       // terminations under way
 	runCtx    context.Context
 	cancel    context.CancelCauseFunc
 	gateOn    bool
@@ -145,7 +146,7 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true, warnedLow: map[string]bool{},
+	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true, warnedLow: map[string]bool{}, preCharge: map[string]time.Time{},
 		kick: make(chan struct{}, 1)}
 	a.synced.Store("")
 	a.log = opts.Logger
@@ -227,6 +228,8 @@ func (a *Agent) restore() error {
 			a.meter.Wake(in.Reading, rp)
 		case "learn":
 			a.meter.Learn(in.Window)
+		case "recheck":
+			a.meter.Recheck(in.Reading, in.Proc.User, rp)
 		case "policy":
 			a.meter.SetPolicy(in.Policy)
 		default:
@@ -416,6 +419,11 @@ func (a *Agent) reconfigure(cfg *config.Config) error {
 			a.log.Warn("entitlement file not reloaded; the previous one stays in force", zap.Error(err))
 		} else {
 			a.ents.loadFile(snap)
+			for _, s := range a.meter.Sessions() {
+				if err := a.recheckLocked(s.User); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	p := a.policy(cfg)
@@ -436,6 +444,7 @@ func (a *Agent) tick(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+			a.refreshBeforeCharge()
 			if err := a.advance(); err != nil {
 				return err
 			}

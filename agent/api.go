@@ -62,6 +62,7 @@ type server struct {
 	a   *Agent
 	srv *http.Server
 	ln  net.Listener
+	lim *limiter
 }
 
 func (a *Agent) listen() (*server, error) {
@@ -75,7 +76,15 @@ func (a *Agent) listen() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{a: a, ln: ln}
+	nofile, err := platform.RaiseNoFile()
+	if err != nil {
+		a.log.Warn("could not raise the open-file limit", zap.Uint64("limit", nofile), zap.Error(err))
+	}
+	lim := limitsFor(nofile)
+	a.log.Info("local API limits", zap.Uint64("open_file_limit", nofile), zap.Int("connections", lim.Conns),
+		zap.Int("connections_per_caller", lim.ConnsPerCaller), zap.Int("streams", lim.Streams), zap.Int("streams_per_caller", lim.StreamsPerCaller))
+	s := &server{a: a, lim: newLimiter(lim, a.log.Named("localapi"))}
+	s.ln = &limitListener{Listener: ln, lim: s.lim, log: a.log.Named("localapi")}
 	mux := http.NewServeMux()
 	for _, r := range []struct {
 		pattern string
@@ -90,8 +99,10 @@ func (a *Agent) listen() (*server, error) {
 	} {
 		mux.Handle(r.pattern, s.guard(r.admin, r.h))
 	}
+	// A caller that sends its headers slowly, or keeps a connection idle, gives it back;
+	// nothing here takes a body.
 	s.srv = &http.Server{Handler: mux, ConnContext: platform.ConnContext, ReadHeaderTimeout: 5 * time.Second,
-		ErrorLog: zap.NewStdLog(a.log.Named("localapi"))}
+		IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: zap.NewStdLog(a.log.Named("localapi"))}
 	return s, nil
 }
 
@@ -114,12 +125,18 @@ type caller struct {
 	peer  platform.Peer
 	user  string // licensing user
 	admin bool
+	req   request
 }
 
 func (s *server) guard(admin bool, h func(http.ResponseWriter, *http.Request, caller)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" {
-			writeErr(w, http.StatusForbidden, "browser_refused", "the local API does not answer web pages")
+		req, bad := decodeRequest(r)
+		if bad != nil {
+			status := http.StatusBadRequest
+			if bad.Code == "browser_refused" {
+				status = http.StatusForbidden
+			}
+			writeErr(w, status, bad.Code, bad.Message)
 			return
 		}
 		peer, ok := platform.PeerFrom(r.Context())
@@ -127,7 +144,7 @@ func (s *server) guard(admin bool, h func(http.ResponseWriter, *http.Request, ca
 			writeErr(w, http.StatusForbidden, "unknown_caller", "the operating system could not say who is asking")
 			return
 		}
-		c := caller{peer: peer, admin: peer.Admin}
+		c := caller{peer: peer, admin: peer.Admin, req: req}
 		account, domain := peer.User, ""
 		if d, u, ok := strings.Cut(peer.User, `\`); ok {
 			domain, account = d, u
@@ -146,7 +163,7 @@ func (s *server) guard(admin bool, h func(http.ResponseWriter, *http.Request, ca
 // forUser is the licensing user a request is about: the caller's own, or, for an
 // administrator, any user named in ?user=.
 func forUser(w http.ResponseWriter, r *http.Request, c caller) (string, bool) {
-	u := r.URL.Query().Get("user")
+	u := c.req.user
 	if u == "" || u == c.user {
 		if c.user == "" {
 			writeErr(w, http.StatusForbidden, "unknown_caller", "your account does not map to a licensing user")
@@ -200,16 +217,14 @@ func (s *server) check(w http.ResponseWriter, r *http.Request, c caller) {
 	if !ok {
 		return
 	}
-	product := r.URL.Query().Get("product")
+	product := c.req.product
 	cfg := s.a.config()
 	p, known := cfg.Product(product)
 	if !known {
 		writeErr(w, http.StatusNotFound, "unknown_product", "no product "+quote(product)+" in this workstation's catalogue")
 		return
 	}
-	s.a.mu.Lock()
-	d := s.a.meter.Check(user, product, s.a.ents)
-	s.a.mu.Unlock()
+	d := s.a.wouldLaunch(user, product)
 	res := CheckResult{Decision: d, Name: nameOf(p), Contact: cfg.AdminContact}
 	if d.Allowed {
 		res.Message = allowedText(d, res.Name)
@@ -241,24 +256,54 @@ func (s *server) events(w http.ResponseWriter, r *http.Request, c caller) {
 	if !ok {
 		return
 	}
+	release, why := s.lim.admitStream(c.peer)
+	if why != "" {
+		w.Header().Set("Retry-After", "60")
+		writeErr(w, http.StatusServiceUnavailable, "too_many_streams", why)
+		return
+	}
+	defer release()
 	ch, cancel := s.a.Subscribe(user)
 	defer cancel()
+	rc := http.NewResponseController(w)
+	// Every write must be taken within streamWriteTimeout: a caller that stops reading
+	// loses its stream rather than hold the agent's buffers. The heartbeat finds callers
+	// that went away without closing.
+	send := func(line []byte) bool {
+		rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+		if _, err := w.Write(line); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
-	flush(w)
-	enc := json.NewEncoder(w)
+	if !send(nil) {
+		return
+	}
+	beat := time.NewTicker(streamHeartbeat)
+	defer beat.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
-		case m := <-ch:
-			if enc.Encode(m) != nil {
+		case <-beat.C:
+			if !send([]byte("\n")) {
 				return
 			}
-			flush(w)
+		case m := <-ch:
+			line, err := json.Marshal(m)
+			if err != nil || !send(append(line, '\n')) {
+				return
+			}
 		}
 	}
 }
+
+const (
+	streamHeartbeat    = 25 * time.Second // a blank line, which clients skip
+	streamWriteTimeout = 10 * time.Second
+)
 
 func (s *server) reload(w http.ResponseWriter, r *http.Request, c caller) {
 	if err := s.a.Reload(); err != nil {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -114,6 +115,9 @@ func (c *Client) Events(ctx context.Context, fn func(Message)) error {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue // the agent's heartbeat
+		}
 		var m Message
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			return err

@@ -164,6 +164,7 @@ func (a *Agent) refresh(ctx context.Context, user string) error {
 	if data, err := json.Marshal(e); err == nil {
 		a.journal.Put(snapshotPrefix+user, data)
 	}
+	a.recheck(user)
 	return nil
 }
 

@@ -64,6 +64,9 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 		m.Kind, m.Urgent = "closed", true
 		m.Title = name + " was closed"
 		m.Body = "Your team has no tokens left to keep " + name + " open." + ask
+		if f.Reason == charge.NotAssigned || f.Reason == charge.ProductRestricted {
+			m.Body = denialText(f.Decision, name) + " It was closed before its 5 free minutes ran out: nothing was charged." + ask
+		}
 	default:
 		return m, false
 	}

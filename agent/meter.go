@@ -109,14 +109,18 @@ func (a *Agent) ask(d platform.Diff) map[string]launch {
 			}
 		}
 		l := launch{product: prod.ID, user: user, hold: a.device + "|" + id}
-		if a.link != nil {
-			a.mu.Lock()
-			_, known := a.tracked[id]
-			d := a.meter.Check(user, prod.ID, a.ents)
-			a.mu.Unlock()
-			if !known && (d.Reason == charge.InGrace || !d.Allowed) {
-				l.auth, l.online = a.authorize(user, prod.ID, l.hold)
-			}
+		a.mu.Lock()
+		_, known := a.tracked[id]
+		_, ask, joins := a.consult(user, prod.ID)
+		a.mu.Unlock()
+		switch {
+		case known || !ask:
+		case joins:
+			// A process joining the user's session takes no new hold; a fresh snapshot
+			// may still close the session (a restriction, an unassignment).
+			a.refreshNow(user)
+		default:
+			l.auth, l.online = a.authorize(user, prod.ID, l.hold)
 		}
 		out[id] = l
 	}

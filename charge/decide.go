@@ -65,12 +65,8 @@ func Decide(e Entitlement, product string, at time.Time, p Policy) Decision {
 		d.Allowed, d.Reason, d.Until = true, Subscribed, s.Until
 		return d
 	}
-	if !e.Assigned {
-		d.Reason = NotAssigned
-		return d
-	}
-	if _, known := e.Rates[product]; !known || !e.TeamProducts.Has(product) || !e.UserProducts.Has(product) {
-		d.Reason = ProductRestricted
+	if r := barred(e, product); r != "" {
+		d.Reason = r
 		return d
 	}
 	if w, ok := e.Window(product, at); ok {
@@ -87,4 +83,16 @@ func Decide(e Entitlement, product string, at time.Time, p Policy) Decision {
 	}
 	d.Allowed, d.Reason = true, InGrace
 	return d
+}
+
+// barred is the admin's word on user and product: not assigned to the pool, or the
+// product restricted; "" when neither.
+func barred(e Entitlement, product string) Reason {
+	if !e.Assigned {
+		return NotAssigned
+	}
+	if _, known := e.Rates[product]; !known || !e.TeamProducts.Has(product) || !e.UserProducts.Has(product) {
+		return ProductRestricted
+	}
+	return ""
 }

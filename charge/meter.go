@@ -64,6 +64,7 @@ type session struct {
 	subUntil time.Time
 	gapFrom  time.Time // when the last process exited; zero while one runs
 	closeAt  time.Time
+	reason   Reason // why a closed session was closed, when not for tokens
 	warned   bool
 	use      time.Duration
 }
@@ -209,7 +210,7 @@ func (m *Meter) join(k up, s *session, p Proc, out []Effect) (Decision, []Effect
 	d := Decision{Allowed: true, User: k.user, Team: s.team, Product: k.product, Rate: s.rate}
 	switch s.state {
 	case stClosing, stClosed:
-		d.Allowed, d.Reason = false, InsufficientTokens
+		d.Allowed, d.Reason = false, s.closedFor()
 		m.denied[p.ID] = true
 		return d, append(out, Effect{Kind: Denied, At: m.now, Device: m.device, User: k.user, Product: k.product,
 			Reason: d.Reason, Procs: []string{p.ID}, Decision: &d})
@@ -311,6 +312,54 @@ func (m *Meter) Asleep() []Proc { return slices.Clone(m.asleep) }
 
 // Sleeping reports whether the meter was told of a sleep and not yet of the wake.
 func (m *Meter) Sleeping() bool { return m.sleeping }
+// Recheck re-decides user's sessions in grace against what is now known of them (a new
+// snapshot): a subscription that began covers the session from now (rule 1) and its hold
+// is released; a user unassigned, or restricted from the product, has the session closed
+// with its hold released and nothing charged. Paid windows and subscriptions run on.
+func (m *Meter) Recheck(r Reading, user string, ents Entitlements) []Effect {
+	m.begin(ents)
+	out := m.step(r, nil)
+	for _, k := range m.keys() {
+		s := m.sessions[k]
+		if k.user != user || s.state != stGrace {
+			continue
+		}
+		e := m.ent(user)
+		if sub, ok := e.Subscribed(k.product, m.now); ok {
+			if s.held {
+				out = append(out, m.release(k, s))
+			}
+			out = append(out, Effect{Kind: Opened, At: m.now, Device: m.device, User: k.user, Product: k.product, Reason: Subscribed, Until: sub.Until})
+			s.state, s.subUntil = stSub, sub.Until
+			delete(m.used, k)
+			continue
+		}
+		if r := barred(e, k.product); r != "" {
+			out = m.closeBarred(k, s, e, r, out)
+		}
+	}
+	return m.fire(out)
+}
+
+// closeBarred closes a session in grace that the admin's word no longer allows: its hold
+// is released, nothing is charged, and its processes are asked to close.
+func (m *Meter) closeBarred(k up, s *session, e Entitlement, r Reason, out []Effect) []Effect {
+	if s.held {
+		out = append(out, m.release(k, s))
+	}
+	s.state, s.reason = stClosed, r
+	d := Decision{User: k.user, Team: e.Team, Product: k.product, Reason: r, Rate: s.rate, Available: e.Available}
+	return append(out, Effect{Kind: Close, At: m.now, Device: m.device, User: k.user, Product: k.product,
+		Reason: r, Procs: sortedKeys(s.procs), Decision: &d})
+}
+
+// closedFor is why a closing or closed session refuses new processes.
+func (s *session) closedFor() Reason {
+	if s.reason != "" {
+		return s.reason
+	}
+	return InsufficientTokens
+}
 
 // Learn tells the meter of the window the ledger holds for a user and product: the
 // answer that a charge was folded into a window paid on another device. A session in
@@ -561,6 +610,11 @@ func (m *Meter) commit(k up, s *session, out []Effect) []Effect {
 		delete(m.used, k)
 		return out
 	}
+	if r := barred(e, k.product); r != "" {
+		// Unassigned or restricted since the grace began: the admin's word applies at
+		// once, so the grace ends in a close, not a charge.
+		return m.closeBarred(k, s, e, r, out)
+	}
 	key := m.graceKey(k, s)
 	var held int64
 	if s.held {
@@ -758,9 +812,14 @@ func (m *Meter) Check(user, product string, ents Entitlements) Decision {
 		case stPaid:
 			d.Reason, d.Until = PaidWindow, s.window.End()
 		case stGrace:
-			d.Reason = InGrace
+			// The session's own hold is this user's already: it does not count against
+			// them, as a process joining the session takes nothing more.
+			d.Reason, d.Available = InGrace, ents.Entitlement(user).Available
+			if s.held {
+				d.Available += s.rate
+			}
 		default:
-			d.Allowed, d.Reason = false, InsufficientTokens
+			d.Allowed, d.Reason = false, s.closedFor()
 		}
 		return d
 	}

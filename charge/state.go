@@ -39,6 +39,7 @@ type SessionState struct {
 	SubUntil time.Time     `json:"sub_until,omitzero"`
 	GapFrom  time.Time     `json:"gap_from,omitzero"`
 	CloseAt  time.Time     `json:"close_at,omitzero"`
+	Reason   Reason        `json:"reason,omitempty"`
 	Warned   bool          `json:"warned,omitempty"`
 	Use      time.Duration `json:"use"`
 }
@@ -61,7 +62,7 @@ func (m *Meter) Save() State {
 		s := m.sessions[k]
 		st.Sessions = append(st.Sessions, SessionState{User: k.user, Product: k.product, Team: s.team, Start: s.start,
 			Procs: sortedKeys(s.procs), State: stateNames[s.state], Rate: s.rate, Held: s.held, Hold: s.hold, Window: s.window,
-			SubUntil: s.subUntil, GapFrom: s.gapFrom, CloseAt: s.closeAt, Warned: s.warned, Use: s.use})
+			SubUntil: s.subUntil, GapFrom: s.gapFrom, CloseAt: s.closeAt, Reason: s.reason, Warned: s.warned, Use: s.use})
 	}
 	for _, k := range sortedUps(m.used) {
 		u := UseState{User: k.user, Product: k.product}
@@ -87,7 +88,7 @@ func Restore(st State) *Meter {
 	for _, ss := range st.Sessions {
 		k := up{ss.User, ss.Product}
 		s := &session{team: ss.Team, start: ss.Start, procs: map[string]bool{}, rate: ss.Rate, held: ss.Held, hold: ss.Hold,
-			window: ss.Window, subUntil: ss.SubUntil, gapFrom: ss.GapFrom, closeAt: ss.CloseAt, warned: ss.Warned, use: ss.Use}
+			window: ss.Window, subUntil: ss.SubUntil, gapFrom: ss.GapFrom, closeAt: ss.CloseAt, reason: ss.Reason, warned: ss.Warned, use: ss.Use}
 		for st, name := range stateNames {
 			if name == ss.State {
 				s.state = st

@@ -252,14 +252,31 @@ func (g *Gate) close() {
 // read dispatches events until ctx is done. Every event it reads is answered or queued.
 func (g *Gate) read(ctx context.Context, jobs chan<- gateEvent) error {
 	buf := make([]byte, 256*gateEventLen)
+	var starved time.Duration // the wait before reading again while descriptors run out
 	for {
 		n, err := g.f.Read(buf)
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(err, os.ErrDeadlineExceeded) {
 				return nil
 			}
+			if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+				// The kernel could not open the exec's file for us and denied that exec
+				// itself; the next ones may fare better once descriptors are freed. Giving
+				// up here would leave every later launch ungated.
+				if starved == 0 {
+					g.log.Warn("out of file descriptors reading exec events; retrying", zap.Error(err))
+				}
+				starved = min(max(2*starved, 5*time.Millisecond), time.Second)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(starved):
+				}
+				continue
+			}
 			return fmt.Errorf("reading fanotify events: %w", err)
 		}
+		starved = 0
 		for b := buf[:n]; len(b) >= gateEventLen; {
 			// struct fanotify_event_metadata: event_len u32, vers u8, reserved u8,
 			// metadata_len u16, mask u64, fd s32, pid s32.

@@ -3,6 +3,7 @@ package platform
 import (
 	"context"
 	"net"
+	"strconv"
 )
 
 // Peer is the OS account on the other end of a local API connection, as the kernel reports it:
@@ -24,6 +25,23 @@ type Peer struct {
 	SID string
 }
 
+// Key names the caller for counting: the SID on Windows, the uid elsewhere. Two
+// connections with the same key are the same account, whatever name it has.
+func (p Peer) Key() string {
+	if p.SID != "" {
+		return p.SID
+	}
+	return "uid:" + strconv.Itoa(p.UID)
+}
+
+// IdentifiedConn is a connection whose peer was identified when it was accepted (a
+// listener that limits connections per caller must know who calls before it serves), so
+// that ConnContext need not ask the kernel again.
+type IdentifiedConn interface {
+	net.Conn
+	Peer() Peer
+}
+
 // peerKey is the request-context key under which ConnContext stores the Peer.
 type peerKey struct{}
 
@@ -31,6 +49,9 @@ type peerKey struct{}
 // When the peer cannot be identified nothing is stored, so PeerFrom reports false and handlers
 // refuse the request: an unidentified caller is never treated as anyone in particular.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	if ic, ok := c.(IdentifiedConn); ok {
+		return context.WithValue(ctx, peerKey{}, ic.Peer())
+	}
 	p, err := PeerOf(c)
 	if err != nil {
 		return ctx

@@ -7,6 +7,7 @@ package agenttest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -41,6 +42,10 @@ func Build(dir string) (Bins, error) {
 // Main builds the binaries into a temporary folder for a test package's TestMain, runs
 // its tests, and returns the exit code.
 func Main(m *testing.M, bins *Bins) int {
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		return m.Run() // fuzz targets run no binaries, and every fuzz worker runs Main
+	}
 	dir, err := os.MkdirTemp("", "tollgate-bins")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -89,6 +94,8 @@ type Options struct {
 	Clock       *Clock   // shared with other rigs and the ledger; nil: the rig's own
 	NoGate      bool     // closing denied launches after start is then the only line
 	Args        []string // more arguments for `tollgate run`
+	// NoFile runs the agent with this limit on open descriptors, soft and hard (prlimit).
+	NoFile uint64
 }
 
 // Rig is one workstation.
@@ -227,6 +234,15 @@ func (r *Rig) Start() {
 	r.agent = exec.Command(r.opts.Bins.Tollgate, "run", "--config", r.Config, "--state", r.State, "--socket", r.Sock,
 		"--clock-file", r.Clock.Path, fmt.Sprintf("--gate=%v", !r.opts.NoGate), "--sync-retry-max=1s")
 	r.agent.Args = append(r.agent.Args, r.opts.Args...)
+	if n := r.opts.NoFile; n > 0 {
+		// prlimit sets the limit and execs the agent: the pid stays the agent's.
+		prl, err := exec.LookPath("prlimit")
+		if err != nil {
+			r.T.Fatalf("NoFile needs prlimit (util-linux): %v", err)
+		}
+		r.agent.Args = append([]string{prl, fmt.Sprintf("--nofile=%d:%d", n, n), "--"}, r.agent.Args...)
+		r.agent.Path = prl
+	}
 	r.agent.Stdout, r.agent.Stderr = logf, logf
 	if err := r.agent.Start(); err != nil {
 		r.T.Fatal(err)
