@@ -167,7 +167,7 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(out, "  product       %-15s %2d tokens a day\n", p.name, p.rate)
 	}
 	if t, err := st.Team(ctx, team, now()); err == nil {
-		fmt.Fprintf(out, "  balance       %d tokens available\n", t.Balance.Available)
+		fmt.Fprintf(out, "  balance       %s\n", t.Balance.Text())
 	}
 	fmt.Fprintf(out, "Try: tollgate status --socket %s\n     TOLLGATE_LEDGER_URL=%s TOLLGATE_ADMIN_TOKEN=%s tollgate ledger report tokens --team %s\nWatching launches; Ctrl-C stops.\n", socket, url, admin, team)
 
@@ -190,7 +190,7 @@ func watch(ctx context.Context, out io.Writer, msgs <-chan agent.Message, st *st
 			fmt.Fprintf(out, "%s  %s: %s\n", m.At.Local().Format("2006-01-02 15:04"), m.Title, m.Body)
 			if m.Kind == "charged" || m.Kind == "denied" {
 				if t, err := st.Team(ctx, team, now()); err == nil {
-					fmt.Fprintf(out, "                  team %s: %d tokens available\n", team, t.Balance.Available)
+					fmt.Fprintf(out, "                  team %s: %s\n", team, t.Balance.Text())
 				}
 			}
 		}
