@@ -292,7 +292,7 @@ func TestFaultTextNUL(t *testing.T) {
 		super := e.superToken(t)
 		tests := []struct {
 			name, method, path, body string
-			admin                     bool
+			admin                    bool
 		}{
 			{"team name NUL", "POST", "/v1/admin/teams", `{"id":"t1","name":"a\u0000b"}`, true},
 			{"team name line break", "POST", "/v1/admin/teams", `{"id":"t2","name":"a\nb"}`, true},
