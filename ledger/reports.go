@@ -42,7 +42,7 @@ func parseTime(v string) (time.Time, error) {
 		}
 	}
 	t = t.UTC()
-	return t, charge.CheckTime(fmt.Sprintf("%q", v), t)
+	return t, charge.CheckTime("date", t)
 }
 
 // format is the report's format: json (default) or csv.

@@ -107,7 +107,7 @@ type Time struct{ time.Time }
 func (t *Time) UnmarshalYAML(n *yaml.Node) error {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04", time.DateOnly} {
 		if v, err := time.Parse(layout, n.Value); err == nil {
-			if err := charge.CheckTime(fmt.Sprintf("line %d: %q", n.Line, n.Value), v); err != nil {
+			if err := charge.CheckTime(fmt.Sprintf("line %d: time", n.Line), v); err != nil {
 				return err
 			}
 			t.Time = v.UTC()
