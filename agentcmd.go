@@ -147,7 +147,11 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(tw, "device\t%s\n", st.Device)
 	fmt.Fprintf(tw, "user\t%s%s\n", st.Caller, map[bool]string{true: " (administrator)"}[st.Admin])
 	if st.Available != nil {
-		fmt.Fprintf(tw, "team balance\t%d tokens (as of %s)\n", *st.Available, st.AsOf.Local().Format("2006-01-02 15:04"))
+		bal := fmt.Sprintf("%d tokens", *st.Available)
+		if *st.Available <= 0 {
+			bal = agent.TeamLeft(*st.Available) // never a negative balance
+		}
+		fmt.Fprintf(tw, "team balance\t%s (as of %s)\n", bal, st.AsOf.Local().Format("2006-01-02 15:04"))
 	}
 	fmt.Fprintf(tw, "sync backlog\t%d\n", st.Backlog)
 	if l := st.Ledger; l != nil {

@@ -312,6 +312,7 @@ func (m *Meter) Asleep() []Proc { return slices.Clone(m.asleep) }
 
 // Sleeping reports whether the meter was told of a sleep and not yet of the wake.
 func (m *Meter) Sleeping() bool { return m.sleeping }
+
 // Recheck re-decides user's sessions in grace against what is now known of them (a new
 // snapshot): a subscription that began covers the session from now (rule 1) and its hold
 // is released; a user unassigned, or restricted from the product, has the session closed

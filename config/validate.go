@@ -14,6 +14,14 @@ import (
 // minPollInterval keeps a typo (5ms for 5s) from costing CPU on every workstation.
 const minPollInterval = 50 * time.Millisecond
 
+// Upper bounds on the policy's durations: a typo (24000h for 24h) must not keep a
+// device deciding offline past what the ledger still takes, or keep a product open
+// unpaid for days.
+const (
+	maxOfflineMaxAge = 400 * 24 * time.Hour // the ledger's bound on an event's age (store.MaxAge)
+	maxCloseAfter    = 24 * time.Hour
+)
+
 // checker reports problems of the merged configuration at the line that set the value
 // in question, or, for a value nobody set, against the main file.
 type checker struct {
@@ -216,6 +224,12 @@ func absGlob(g string) bool {
 func checkPolicy(k *checker, p Policy) {
 	if p.OfflineMaxAge < 0 {
 		k.errorf("policy.offline_max_age", "%s is negative: write how long the agent may decide offline, like 24h (0: never)", p.OfflineMaxAge)
+	}
+	if p.OfflineMaxAge > maxOfflineMaxAge {
+		k.errorf("policy.offline_max_age", "%s is over %s (400 days): the ledger refuses charges older than that, so they would be lost; write at most 9600h", p.OfflineMaxAge, maxOfflineMaxAge)
+	}
+	if p.CloseAfter > maxCloseAfter {
+		k.errorf("policy.close_after", "%s is over %s: a product left open that long past its window would run a whole unpaid day; write at most 24h", p.CloseAfter, maxCloseAfter)
 	}
 	if p.RenewalWhenEmpty != RenewalOverdraw && p.RenewalWhenEmpty != RenewalClose {
 		k.errorf("policy.renewal_when_empty", "unknown value %s: use overdraw or close", quote(string(p.RenewalWhenEmpty)))

@@ -122,7 +122,7 @@ func exhaustion(t *testing.T, kind string) {
 		})
 		if m, ok := agenttest.MessageOf(st, "denied"); ok {
 			blocked++
-			if !strings.Contains(m.Body, "A day of Autodesk Revit costs 10 tokens and your team has 0 left") &&
+			if !strings.Contains(m.Body, "A day of Autodesk Revit costs 10 tokens and your team has no tokens left") &&
 				!strings.Contains(m.Body, "your team has 10 left") {
 				t.Errorf("got %q, want the reason with its numbers", m.Body)
 			}

@@ -66,8 +66,11 @@ func eachStore(t *testing.T, f func(t *testing.T, kind string)) {
 func (s *system) spend(t testing.TB, n int64) {
 	t.Helper()
 	c := s.ledger.Device(t, s.enroll, "other-device")
-	ev := api.Event{ID: "spend-1", Effect: charge.Effect{Kind: charge.Charged, At: s.clock.Now, Device: "other", User: me, Product: "rhino",
-		Key: charge.Key{Team: "studio", User: me, Product: "rhino", Start: s.clock.Now.Add(-48 * time.Hour)}, Tokens: n, Renewal: true}}
+	// The ledger takes a charge only at its product's rate: a product that costs n.
+	product := "filler" + fmtInt(n)
+	s.ledger.CLI("product", "add", product, "--rate", fmtInt(n))
+	ev := api.Event{ID: "spend-1", Effect: charge.Effect{Kind: charge.Charged, At: s.clock.Now, Device: "other", User: me, Product: product,
+		Key: charge.Key{Team: "studio", User: me, Product: product, Start: s.clock.Now.Add(-48 * time.Hour)}, Tokens: n, Renewal: true}}
 	rs, err := c.Ingest(context.Background(), []api.Event{ev})
 	if err != nil || rs[0].Status != api.Accepted {
 		t.Fatalf("spending %d: got %+v %v", n, rs, err)

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -124,13 +125,24 @@ func (s *Server) getUser(w http.ResponseWriter, r *http.Request, _ store.AdminTo
 	s.answer(w, r, http.StatusOK, out, err)
 }
 
-func (s *Server) putUser(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+func (s *Server) putUser(w http.ResponseWriter, r *http.Request, a store.AdminToken) {
 	var v api.PutUser
 	if !decode(w, r, maxBody, &v) {
 		return
 	}
-	out, err := s.store.PutUser(r.Context(), r.PathValue("team"), r.PathValue("user"), v)
+	team, user := r.PathValue("team"), r.PathValue("user")
+	out, err := s.store.PutUser(r.Context(), team, user, v)
+	if errors.Is(err, store.ErrOtherTeam) && a.Team != "" {
+		// Which ids other teams use, and who is in which team, is the super-admin's to know.
+		fail(w, api.CodeForbidden, idUnavailable(user, team))
+		return
+	}
 	s.answer(w, r, http.StatusOK, out, err)
+}
+
+// idUnavailable is the one answer a team's admin gets for a user id it may not use.
+func idUnavailable(user, team string) string {
+	return fmt.Sprintf("user id %q cannot be used in team %q with this admin token; choose another id, or ask the ledger's super-admin", user, team)
 }
 
 func (s *Server) addSubscription(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {

@@ -71,7 +71,11 @@ func commands() []command {
 				return c.show(ctx, "GET", "/v1/admin/teams", nil, &ts, func(w io.Writer) {
 					fmt.Fprintln(w, "TEAM\tAVAILABLE\tHELD\tDEBT\tLOW-AT\tWEBHOOK")
 					for _, t := range ts {
-						fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\n", t.ID, t.Balance.Available, t.Balance.Held, t.Balance.Debt, t.Balance.Limit, t.Webhook)
+						avail := fmt.Sprint(t.Balance.Available)
+						if t.Balance.Available < 0 {
+							avail = fmt.Sprintf("0 (%d short)", -t.Balance.Available)
+						}
+						fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%s\n", t.ID, avail, t.Balance.Held, t.Balance.Debt, t.Balance.Limit, t.Webhook)
 					}
 				})
 			}},
@@ -83,8 +87,8 @@ func commands() []command {
 				}
 				var t api.Team
 				return c.show(ctx, "GET", "/v1/admin/teams/"+url.PathEscape(id), nil, &t, func(w io.Writer) {
-					fmt.Fprintf(w, "team\t%s (%s)\navailable\t%d\nunexpired\t%d\nheld\t%d\ndebt\t%d\nlow below\t%d\nproducts\t%s\nwebhook\t%s\n",
-						t.ID, t.Name, t.Balance.Available, t.Balance.Unexpired, t.Balance.Held, t.Balance.Debt, t.Balance.Limit, productList(t.Products), t.Webhook)
+					fmt.Fprintf(w, "team\t%s (%s)\navailable\t%s\nunexpired\t%d\nheld\t%d\ndebt\t%d\nlow below\t%d\nproducts\t%s\nwebhook\t%s\n",
+						t.ID, t.Name, t.Balance.Text(), t.Balance.Unexpired, t.Balance.Held, t.Balance.Debt, t.Balance.Limit, productList(t.Products), t.Webhook)
 				})
 			}},
 		{name: "pack buy", summary: "buy a pack of tokens (at least 100) for a team",

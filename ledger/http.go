@@ -36,6 +36,7 @@ var status = map[string]int{
 	api.CodeTooLarge:        http.StatusRequestEntityTooLarge,
 	api.CodeOverloaded:      http.StatusServiceUnavailable,
 	api.CodeInternal:        http.StatusInternalServerError,
+	api.CodeTooManyHolds:    http.StatusConflict, // a refusal, not overload: the device is not to back off
 }
 
 func reply(w http.ResponseWriter, code int, v any) {

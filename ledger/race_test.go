@@ -39,7 +39,9 @@ func TestExhaustion(t *testing.T) {
 			first := es[0].studio(t, "studio", 100)
 			// The processes run on the real clock: the spent window ends just now.
 			spent := time.Now().UTC().Add(-time.Hour)
-			rs, err := first.Ingest(ctx, []api.Event{charged("spend", "studio", "john.studio", "revit", spent, 90, "")})
+			// The ledger takes a charge only at its product's rate: a product costing 90.
+			do(t, es[0].super, "PUT", "/v1/admin/products/suite", api.Product{Rate: 90}, nil)
+			rs, err := first.Ingest(ctx, []api.Event{charged("spend", "studio", "john.studio", "suite", spent, 90, "")})
 			must(t, err)
 			if b := es[1].balance(t, "studio"); rs[0].Status != api.Accepted || b.Available != 10 {
 				t.Fatalf("setup: got %+v, %d left; want 10 left", rs[0], b.Available)
@@ -149,7 +151,8 @@ func TestNotifications(t *testing.T) {
 		defer hook.Close()
 		dev := e.studio(t, "studio", 100)
 		do(t, e.super, "PUT", "/v1/admin/teams/studio/settings", api.Settings{ThresholdAbsolute: new(int64(50)), Webhook: &hook.URL}, nil)
-		_, err := dev.Ingest(ctx, []api.Event{charged("big", "studio", "john.studio", "revit", bought, 60, "")})
+		do(t, e.super, "PUT", "/v1/admin/products/suite", api.Product{Rate: 60}, nil)
+		_, err := dev.Ingest(ctx, []api.Event{charged("big", "studio", "john.studio", "suite", bought, 60, "")})
 		must(t, err)
 		must(t, e.srv.Deliver(ctx))
 		var ns []api.Notification

@@ -35,14 +35,14 @@ func (s *Server) span(r *http.Request) (from, to time.Time, err error) {
 }
 
 func parseTime(v string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t.UTC(), nil
-	}
-	t, err := time.Parse(time.DateOnly, v)
+	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return t, fmt.Errorf("%q: want YYYY-MM-DD or an RFC 3339 time", v)
+		if t, err = time.Parse(time.DateOnly, v); err != nil {
+			return t, fmt.Errorf("%q: want YYYY-MM-DD or an RFC 3339 time", v)
+		}
 	}
-	return t, nil
+	t = t.UTC()
+	return t, charge.CheckTime("date", t)
 }
 
 // format is the report's format: json (default) or csv.

@@ -107,6 +107,9 @@ type Time struct{ time.Time }
 func (t *Time) UnmarshalYAML(n *yaml.Node) error {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04", time.DateOnly} {
 		if v, err := time.Parse(layout, n.Value); err == nil {
+			if err := charge.CheckTime(fmt.Sprintf("line %d: time", n.Line), v); err != nil {
+				return err
+			}
 			t.Time = v.UTC()
 			return nil
 		}
@@ -126,6 +129,10 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	*d = Duration(v)
 	return nil
 }
+
+// maxSimDuration bounds the timeline's durations, so that every time a device can reach
+// stays within charge.MinTime..MaxTime give or take a year.
+const maxSimDuration = 400 * charge.Day
 
 // goType strips the Go type from yaml's messages: the person reading them wrote YAML.
 var goType = regexp.MustCompile(` (in|into) (type )?[\w.\[\]*]+$`)
@@ -180,6 +187,9 @@ func (tl *Timeline) lines(root *yaml.Node) {
 }
 
 func (tl *Timeline) check() error {
+	if tl.Policy.OfflineMaxAge > Duration(maxSimDuration) || tl.Policy.CloseAfter > Duration(maxSimDuration) {
+		return fmt.Errorf("policy: offline_max_age and close_after may be at most %v (400 days)", maxSimDuration)
+	}
 	if err := (charge.Policy{RenewalWhenEmpty: tl.Policy.RenewalWhenEmpty, OfflineMaxAge: time.Duration(tl.Policy.OfflineMaxAge), CloseAfter: time.Duration(tl.Policy.CloseAfter)}).Validate(); err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
@@ -288,6 +298,9 @@ func (tl *Timeline) check() error {
 		}
 		if n != 1 {
 			return fmt.Errorf("%s: an event does exactly one thing (start, end, offline, online, sleep, wake, clock, buy or transfer); this one does %d", where, n)
+		}
+		if e.Clock != nil && (*e.Clock > Duration(maxSimDuration) || *e.Clock < -Duration(maxSimDuration)) {
+			return fmt.Errorf("%s: clock %v: a device's clock may jump at most %v (400 days) either way", where, time.Duration(*e.Clock), maxSimDuration)
 		}
 		needsDevice := e.Buy == nil && e.Transfer == nil
 		if needsDevice && e.Device == "" {

@@ -189,7 +189,7 @@ func Run(ctx context.Context, o Options) error {
 	balance := int64(0)
 	if t, err := st.Team(ctx, team, now()); err == nil {
 		balance = t.Balance.Available
-		fmt.Fprintf(out, "  balance       %d tokens available\n", balance)
+		fmt.Fprintf(out, "  balance       %s\n", t.Balance.Text())
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintf(out, "  note          not run as root: only your own programs are metered, and a denied\n                product is closed right after it starts (root gates it before it runs)\n")
@@ -311,7 +311,7 @@ func watch(ctx context.Context, out io.Writer, msgs <-chan agent.Message, st *st
 			fmt.Fprintf(out, "%s  %s  %s: %s\n", m.At.Local().Format("2006-01-02 15:04"), m.User, m.Title, m.Body)
 			if t, err := st.Team(ctx, team, now()); err == nil && t.Balance.Available != balance {
 				balance = t.Balance.Available
-				fmt.Fprintf(out, "                  team %s: %d tokens available\n", team, balance)
+				fmt.Fprintf(out, "                  team %s: %s\n", team, t.Balance.Text())
 			}
 		case <-tick.C:
 			ns, err := st.Notifications(ctx, team)

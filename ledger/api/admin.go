@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"tollgate/charge"
@@ -16,6 +17,15 @@ type Balance struct {
 	Limit     int64 `json:"limit"`     // the low-balance threshold in tokens
 	Low       bool  `json:"low"`
 	Empty     bool  `json:"empty"`
+}
+
+// Text says the balance to an admin: what is available, never below zero; a shortfall
+// (tokens held or owed beyond what the packs hold) as what the team owes.
+func (b Balance) Text() string {
+	if b.Available >= 0 {
+		return fmt.Sprintf("%d tokens available", b.Available)
+	}
+	return fmt.Sprintf("none available: %d tokens short (debt %d, held %d, in packs %d); the next pack bought pays the debt first", -b.Available, b.Debt, b.Held, b.Unexpired)
 }
 
 // Team is a team with its settings and balance.

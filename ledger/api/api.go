@@ -34,6 +34,8 @@ const (
 	CodeTooLarge        = "too_large"        // a body or batch over the limit
 	CodeOverloaded      = "overloaded"       // too many requests in flight; retry after Retry-After
 	CodeInternal        = "internal"
+	CodeTooManyHolds    = "too_many_holds" // authorize: the device holds tokens for as many sessions as it may
+	CodeWrongRate       = "wrong_rate"     // an ingested charge whose tokens are not the product's rate at its window's start
 )
 
 // Enroll is what a device sends to trade a team's enrollment token for its own credential.

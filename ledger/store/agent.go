@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-	"unicode"
 
 	"tollgate/charge"
 	"tollgate/ledger/api"
@@ -83,7 +82,7 @@ func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize
 	}
 	if a.Hold == "" {
 		a.Hold = randomID("hd_")
-	} else if err := checkText("hold", a.Hold); err != nil {
+	} else if err := checkText("hold", a.Hold, MaxText, true); err != nil {
 		return api.Authorized{}, err
 	}
 	out := api.Authorized{ServerTime: now}
@@ -103,38 +102,70 @@ func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize
 			return err
 		}
 		out.Decision = charge.Decide(e, a.Product, now, charge.Policy{})
-		if out.Decision.Reason == charge.InGrace {
-			p.Hold(key, out.Decision.Rate)
-			p.meta[key] = holdMeta{device: device, user: a.User, product: a.Product}
-			out.Hold, out.HoldTokens = a.Hold, out.Decision.Rate
+		if out.Decision.Reason != charge.InGrace {
+			return p.save(ctx, "hold", "")
 		}
+		covered, n, err := p.deviceHolds(ctx, device, key, a.User, a.Product)
+		switch {
+		case err != nil:
+			return err
+		case covered != "":
+			// One hold per session: the device holds this user's product already (a
+			// second process of the same session); it covers this launch too.
+			return p.save(ctx, "hold", "")
+		case n >= MaxDeviceHolds:
+			return errf(api.CodeTooManyHolds, "this device holds tokens for %d sessions in grace already, the most one device may; the launch is decided on the device, and the holds end as those sessions are charged or closed", n)
+		}
+		p.Hold(key, out.Decision.Rate)
+		p.meta[key] = holdMeta{device: device, user: a.User, product: a.Product}
+		out.Hold, out.HoldTokens = a.Hold, out.Decision.Rate
 		return p.save(ctx, "hold", "")
 	})
 	return out, err
 }
 
+// MaxDeviceHolds bounds the holds one device may have at once: one per session in grace,
+// and a session is a (user, product) on the device, so this is the number of users
+// launching products at once on one workstation (a terminal server included) that the
+// ledger protects from racing for the last tokens. Beyond it, launches are decided on
+// the device alone; a device cannot set aside more of its team's pool than this many
+// rates.
+const MaxDeviceHolds = 16
+
+// deviceHolds counts device's live holds other than key, and names the one it holds for
+// user and product, if any.
+func (p *pool) deviceHolds(ctx context.Context, device, key, user, product string) (covered string, n int, err error) {
+	rows, err := p.t.query(ctx, `SELECT id, user_id, product FROM holds WHERE team = ? AND device = ?`, p.Team, device)
+	if err != nil {
+		return "", 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, u, pr string
+		if err := rows.Scan(&id, &u, &pr); err != nil {
+			return "", 0, err
+		}
+		if _, live := p.Holds[id]; !live || id == key {
+			continue
+		}
+		n++
+		if u == user && pr == product {
+			covered = id
+		}
+	}
+	return covered, n, rows.Err()
+}
+
 // Release frees a hold of device. Releasing a hold that is gone does nothing, so a
 // retried release is harmless.
 func (d *DB) Release(ctx context.Context, team, device, hold string, now time.Time) error {
-	if err := checkText("hold", hold); err != nil {
+	if err := checkText("hold", hold, MaxText, true); err != nil {
 		return err
 	}
 	return d.withPool(ctx, now, team, func(p *pool) error {
 		p.Release(holdKey(device, hold))
 		return p.save(ctx, "release", "")
 	})
-}
-
-func checkText(what, s string) error {
-	if s == "" || len(s) > 512 {
-		return errf(api.CodeBadRequest, "%s: give 1 to 512 bytes", what)
-	}
-	for _, r := range s {
-		if !unicode.IsPrint(r) {
-			return errf(api.CodeBadRequest, "%s %q: printable characters only", what, s)
-		}
-	}
-	return nil
 }
 
 var kinds = map[charge.Kind]bool{
@@ -148,14 +179,36 @@ const MaxBatch = 1000
 
 // checkEvent reports why an event cannot be applied at all, or nil.
 func checkEvent(ctx context.Context, x tx, team string, e api.Event, known map[string]int64, now time.Time) error {
-	if err := checkText("id", e.ID); err != nil {
+	if err := checkText("id", e.ID, MaxText, true); err != nil {
 		return err
+	}
+	for _, f := range []struct {
+		what, s string
+	}{{"hold", e.Hold}, {"device", e.Device}, {"reason", string(e.Reason)}} {
+		if err := checkText(f.what, f.s, MaxText, false); err != nil {
+			return err
+		}
+	}
+	for _, p := range e.Procs {
+		if err := checkText("procs", p, MaxText, false); err != nil {
+			return err
+		}
 	}
 	if !kinds[e.Kind] {
 		return errf(api.CodeBadRequest, "kind %q: want one of opened, denied, held, released, charged, folded, ended, renewing, closing, close, rollback", e.Kind)
 	}
 	if err := checkTime("at", e.At, now); err != nil {
 		return err
+	}
+	for _, f := range []struct {
+		what string
+		t    time.Time
+	}{{"until", e.Until}, {"from", e.From}} {
+		if !f.t.IsZero() {
+			if err := charge.CheckTime(f.what, f.t); err != nil {
+				return errf(api.CodeBadRequest, "%v", err)
+			}
+		}
 	}
 	if e.Tokens < 0 || e.Tokens > MaxRate {
 		return errf(api.CodeBadRequest, "tokens %d: want 0 to %d", e.Tokens, MaxRate)
@@ -195,9 +248,13 @@ func checkEvent(ctx context.Context, x tx, team string, e api.Event, known map[s
 }
 
 func checkTime(what string, t, now time.Time) error {
-	switch {
-	case t.IsZero():
+	if t.IsZero() {
 		return errf(api.CodeBadRequest, "%s: missing; give an RFC 3339 time", what)
+	}
+	if err := charge.CheckTime(what, t); err != nil {
+		return errf(api.CodeBadRequest, "%v", err)
+	}
+	switch {
 	case t.After(now.Add(MaxSkew)):
 		return errf(api.CodeBadRequest, "%s %s is in the future (ledger time %s); check the device's clock", what, t.Format(time.RFC3339), now.Format(time.RFC3339))
 	case t.Before(now.Add(-MaxAge)):
@@ -305,6 +362,19 @@ func (p *pool) charge(ctx context.Context, device string, e api.Event, hold stri
 		return r, nil
 	case !isNoRows(err):
 		return r, err
+	}
+	// The device's number is checked, not trusted: a window costs the rate in force
+	// when it started. A refused charge settles its hold, so that the team's tokens are
+	// not set aside for a day for a charge that will not come.
+	rate, err := rateAt(ctx, p.t, k.Product, k.Start)
+	if err != nil {
+		return r, err
+	}
+	if e.Tokens != rate {
+		p.Release(hold)
+		r.Status, r.Code = api.Refused, api.CodeWrongRate
+		r.Message = fmt.Sprintf("window %s costs %d tokens, the rate of %s when it started; this charge says %d and was not applied", k, rate, k.Product, e.Tokens)
+		return r, p.save(ctx, "release", "")
 	}
 	var windows []charge.Window
 	rows, err := p.t.query(ctx, `SELECT start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND product = ? AND start > ? AND start < ?`,

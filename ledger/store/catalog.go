@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"tollgate/charge"
@@ -24,12 +25,48 @@ func (d *DB) PutProduct(ctx context.Context, p api.Product, now time.Time) (api.
 	if p.Name == "" {
 		p.Name = p.ID
 	}
+	if err := checkText("name", p.Name, MaxName, true); err != nil {
+		return api.Product{}, err
+	}
 	err := d.write(ctx, func(x tx) error {
 		_, err := x.exec(ctx, `INSERT INTO products (id, name, rate, added) VALUES (?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, rate = excluded.rate`, p.ID, p.Name, p.Rate, ns(now))
-		return err
+		if err != nil {
+			return err
+		}
+		return recordRate(ctx, x, p.ID, p.Rate, now)
 	})
 	return p, err
+}
+
+// recordRate adds a product's rate from now to its history, unless it is the rate in
+// force already. A ledger clock behind the last change records at that change, so the
+// history never runs backwards.
+func recordRate(ctx context.Context, x tx, product string, rate int64, now time.Time) error {
+	var since, last int64
+	err := x.row(ctx, `SELECT since, rate FROM product_rates WHERE product = ? ORDER BY since DESC LIMIT 1`, product).Scan(&since, &last)
+	switch {
+	case isNoRows(err):
+	case err != nil:
+		return err
+	case last == rate:
+		return nil
+	}
+	at := max(ns(now), since)
+	_, err = x.exec(ctx, `INSERT INTO product_rates (product, since, rate) VALUES (?, ?, ?)
+		ON CONFLICT (product, since) DO UPDATE SET rate = excluded.rate`, product, at, rate)
+	return err
+}
+
+// rateAt is the product's rate in force at t: the last change at or before t, or, for a
+// time before its history begins, the first rate it had.
+func rateAt(ctx context.Context, x tx, product string, t time.Time) (int64, error) {
+	var rate int64
+	err := x.row(ctx, `SELECT rate FROM product_rates WHERE product = ? AND since <= ? ORDER BY since DESC LIMIT 1`, product, ns(t)).Scan(&rate)
+	if isNoRows(err) {
+		err = x.row(ctx, `SELECT rate FROM product_rates WHERE product = ? ORDER BY since LIMIT 1`, product).Scan(&rate)
+	}
+	return rate, err
 }
 
 // Products lists the catalogue.
@@ -110,7 +147,8 @@ func (d *DB) PutUser(ctx context.Context, team, user string, u api.PutUser) (api
 		case err != nil:
 			return err
 		case in != team:
-			return errf(api.CodeConflict, "user %q belongs to another team; a user draws from one team's pool", user)
+			return &Error{Code: api.CodeConflict, Err: ErrOtherTeam,
+				Message: fmt.Sprintf("user %q belongs to team %q; a user draws from one team's pool: move the user there first, or choose another id", user, in)}
 		}
 		_, err = x.exec(ctx, `UPDATE users SET assigned = ?, products = ? WHERE id = ?`, assigned, encodeProducts(u.Products), user)
 		return err
@@ -190,6 +228,14 @@ func (d *DB) Users(ctx context.Context, team string) ([]api.User, error) {
 func (d *DB) AddSubscription(ctx context.Context, team, user string, s charge.Subscription) (api.User, error) {
 	if s.From.IsZero() {
 		return api.User{}, errf(api.CodeBadRequest, "a subscription needs a start (from), such as 2026-01-01T00:00:00Z")
+	}
+	if err := charge.CheckTime("from", s.From); err != nil {
+		return api.User{}, errf(api.CodeBadRequest, "%v", err)
+	}
+	if !s.Until.IsZero() {
+		if err := charge.CheckTime("until", s.Until); err != nil {
+			return api.User{}, errf(api.CodeBadRequest, "%v", err)
+		}
 	}
 	if !s.Until.IsZero() && !s.Until.After(s.From) {
 		return api.User{}, errf(api.CodeBadRequest, "subscription ends (%s) before it starts (%s)", s.Until.Format(time.RFC3339), s.From.Format(time.RFC3339))

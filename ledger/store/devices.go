@@ -53,8 +53,8 @@ func (d *DB) CreateEnrollToken(ctx context.Context, team string, now, expires ti
 
 // Enroll trades an enrollment token for a device credential.
 func (d *DB) Enroll(ctx context.Context, e api.Enroll, now time.Time) (api.Enrolled, error) {
-	if e.Name == "" || len(e.Name) > 255 {
-		return api.Enrolled{}, errf(api.CodeBadRequest, "name: give the device's host name (1 to 255 bytes)")
+	if err := checkText("name", e.Name, MaxName, true); err != nil {
+		return api.Enrolled{}, errf(api.CodeBadRequest, "%v (the device's host name)", err)
 	}
 	out := api.Enrolled{Device: randomID("dv_"), Credential: NewSecret("tgd_")}
 	err := d.write(ctx, func(x tx) error {
@@ -127,6 +127,9 @@ type AdminToken struct {
 
 // CreateAdminToken stores the hash of an admin token for team ("" for every team).
 func (d *DB) CreateAdminToken(ctx context.Context, team, name, token string, now time.Time) error {
+	if err := checkText("name", name, MaxName, true); err != nil {
+		return err
+	}
 	return d.write(ctx, func(x tx) error {
 		if team != "" {
 			if err := lockTeam(ctx, x, team); err != nil {

@@ -40,6 +40,12 @@ func loadMigrations() ([]migration, error) {
 		out = append(out, migration{version: v, name: base, sql: string(b)})
 	}
 	slices.SortFunc(out, func(a, b migration) int { return a.version - b.version })
+	// Two files with one number would apply only the first, silently, on every database.
+	for i := 1; i < len(out); i++ {
+		if out[i].version == out[i-1].version {
+			return nil, fmt.Errorf("migrations %s and %s share a number; renumber one", out[i-1].name, out[i].name)
+		}
+	}
 	return out, nil
 }
 

@@ -51,6 +51,9 @@ func (d *DB) CreateTeam(ctx context.Context, t api.NewTeam, now time.Time) (api.
 	if t.Name == "" {
 		t.Name = t.ID
 	}
+	if err := checkText("name", t.Name, MaxName, true); err != nil {
+		return api.Team{}, err
+	}
 	err := d.write(ctx, func(x tx) error {
 		_, err := x.exec(ctx, `INSERT INTO teams (id, name, created) VALUES (?, ?, ?)`, t.ID, t.Name, ns(now))
 		if unique(err) {
@@ -156,6 +159,9 @@ func (d *DB) SetSettings(ctx context.Context, team string, s api.Settings, now t
 		return api.Team{}, errf(api.CodeBadRequest, "threshold_percent %d: want 0 (the default, 20) to 100", *s.ThresholdPercent)
 	}
 	if s.Webhook != nil && *s.Webhook != "" {
+		if err := checkText("webhook", *s.Webhook, 2048, true); err != nil {
+			return api.Team{}, err
+		}
 		if err := checkWebhook(*s.Webhook); err != nil {
 			return api.Team{}, err
 		}
@@ -230,6 +236,12 @@ func (d *DB) TransferPack(ctx context.Context, from, id string, t api.Transfer, 
 			return errf(api.CodeConflict, "%v", err)
 		case err != nil:
 			return err
+		}
+		// Tokens held for sessions in grace stay: a pack that would leave them without
+		// cover does not move until those sessions are charged or closed.
+		if f := ps[from]; f.Held() > f.Unexpired(now) {
+			return errf(api.CodeConflict, "pack %s cannot move now: %d of team %s's tokens are held for sessions in grace, and without this pack only %d would be left to cover them; try again once those sessions are charged or closed (at most a few minutes of use)",
+				id, f.Held(), from, f.Unexpired(now))
 		}
 		if _, err := ps[from].t.exec(ctx, `UPDATE packs SET team = ? WHERE id = ?`, t.To, id); err != nil {
 			return err
