@@ -133,33 +133,37 @@ func (s *Server) retryDeadLetters(w http.ResponseWriter, r *http.Request, _ stor
 		return
 	}
 	ctx, team := r.Context(), r.PathValue("team")
-	byDevice, err := s.store.DeadEvents(ctx, team, v.ID)
+	dead, err := s.store.DeadEvents(ctx, team, v.ID)
 	if err != nil {
 		s.failErr(w, r, err)
 		return
 	}
-	if v.ID != "" && len(byDevice) == 0 {
+	if v.ID != "" && len(dead) == 0 {
 		fail(w, api.CodeNotFound, fmt.Sprintf("no open dead letter %q in team %q; list them with 'tollgate ledger report refused --team %s'", v.ID, team, team))
 		return
 	}
 	out := api.Retried{Results: []api.Result{}}
-	for device, events := range byDevice {
-		for _, e := range events {
-			res, err := s.retryOne(ctx, team, device, e)
-			if err != nil {
-				s.failErr(w, r, err)
-				return
-			}
-			out.Results = append(out.Results, res)
+	for _, d := range dead {
+		res, err := s.retryOne(ctx, team, d)
+		if err != nil {
+			s.failErr(w, r, err)
+			return
 		}
+		out.Results = append(out.Results, res)
 	}
 	s.countDeadLetters(ctx)
 	reply(w, http.StatusOK, out)
 }
 
-func (s *Server) retryOne(ctx context.Context, team, device string, e api.Event) (api.Result, error) {
+// retryOne applies a dead letter again under an event id of its own for this attempt
+// (the original id and the number of refusals so far): the ledger may have recorded the
+// refused event under its original id, which would answer a re-send as a duplicate; an
+// attempt applied whose answer was lost is, sent again, a duplicate of itself.
+func (s *Server) retryOne(ctx context.Context, team string, d store.DeadEvent) (api.Result, error) {
 	now := s.now()
-	rs, err := s.store.Ingest(ctx, team, device, []api.Event{e}, now)
+	e := d.Event
+	e.ID = fmt.Sprintf("%s/retry-%d", d.Event.ID, d.Attempts)
+	rs, err := s.store.Ingest(ctx, team, d.Device, []api.Event{e}, now)
 	var res api.Result
 	var se *store.Error
 	switch {
@@ -170,12 +174,13 @@ func (s *Server) retryOne(ctx context.Context, team, device string, e api.Event)
 	case len(rs) == 1:
 		res = rs[0]
 	default:
-		return res, fmt.Errorf("dead letter %s: %d answers to one event", e.ID, len(rs))
+		return res, fmt.Errorf("dead letter %s: %d answers to one event", d.Event.ID, len(rs))
 	}
+	res.ID = d.Event.ID
 	if res.Status == api.Refused {
-		return res, s.store.DeadLetter(ctx, team, device, []store.Refusal{{Event: e, Code: res.Code, Message: res.Message}}, now)
+		return res, s.store.DeadLetter(ctx, team, d.Device, []store.Refusal{{Event: d.Event, Code: res.Code, Message: res.Message}}, now)
 	}
 	s.metrics.ingest.WithLabelValues(res.Status).Inc()
-	s.log.Info("dead letter re-sent", zap.String("team", team), zap.String("device", device), zap.String("event", e.ID), zap.String("status", res.Status))
-	return res, s.store.ResolveDeadLetter(ctx, device, e.ID, res.Status, now)
+	s.log.Info("dead letter re-sent", zap.String("team", team), zap.String("device", d.Device), zap.String("event", d.Event.ID), zap.String("status", res.Status))
+	return res, s.store.ResolveDeadLetter(ctx, d.Device, d.Event.ID, res.Status, now)
 }

@@ -315,8 +315,11 @@ func TestMetricsExposure(t *testing.T) {
 }
 
 // BenchmarkMetricsScrape scrapes the team metrics of 3,000 teams and the process
-// metrics alone, in the same run, and reports their ratio (docs/performance.md); for
-// scale, it also times one read of every team's balance, what each scrape cost before.
+// metrics alone, in the same run, and reports their ratio (docs/performance.md); also a
+// team scrape just after a balance changed (rendered anew) and, for scale, one read of
+// every team's balance from the database, what each scrape cost before.
+//
+//	go test -run '^$' -bench MetricsScrape -benchtime 200x ./ledger/
 func BenchmarkMetricsScrape(b *testing.B) {
 	const teams = 3000
 	ctx := context.Background()
@@ -357,13 +360,61 @@ func BenchmarkMetricsScrape(b *testing.B) {
 			b.Fatal(err)
 		}
 	})
+	var changed time.Duration // a scrape just after a balance changed renders anew
+	for i := range 20 {
+		th := int64(i)
+		if _, err := db.SetSettings(ctx, "team7", api.Settings{ThresholdAbsolute: &th}, c.Now()); err != nil {
+			b.Fatal(err)
+		}
+		changed += timeIt(1, func() { scrape(b, hs.URL+"/metrics/teams", token) })
+	}
+	changed /= 20
 	b.ResetTimer()
 	for range b.N {
 		scrape(b, hs.URL+"/metrics/teams", token)
 	}
 	team := b.Elapsed() / time.Duration(b.N)
+	b.ReportMetric(float64(changed.Microseconds()), "µs/team-scrape-after-change")
+	b.ReportMetric(float64(scan.Microseconds()), "µs/scan")
 	b.ReportMetric(float64(team.Microseconds()), "µs/team-scrape")
 	b.ReportMetric(float64(process.Microseconds()), "µs/process-scrape")
 	b.ReportMetric(float64(team)/float64(process), "x-process")
 	b.ReportMetric(float64(scan)/float64(team), "scan-x-team")
+}
+
+// TestDeadLetterRetryIsNotADuplicate: a charge refused on its own (another device paid
+// the same window a different amount) is recorded under its event id; re-sending the
+// dead letter must be judged again, not answered "duplicate" and closed unpaid.
+func TestDeadLetterRetryIsNotADuplicate(t *testing.T) {
+	each(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.studio(t, "studio", 100)
+		b := e.device(t, "studio", "pc-b")
+		_, err := a.Ingest(ctx, []api.Event{charged("a1", "studio", "john.studio", "revit", bought, 10, "")})
+		must(t, err)
+		rs, err := b.Ingest(ctx, []api.Event{charged("b1", "studio", "john.studio", "revit", bought, 7, "")})
+		must(t, err)
+		if rs[0].Status != api.Refused {
+			t.Fatalf("a conflicting charge: got %+v, want refused", rs[0])
+		}
+		var ls []api.DeadLetter
+		do(t, e.super, "GET", "/v1/admin/teams/studio/dead-letter", nil, &ls)
+		if len(ls) != 1 || ls[0].ID != "b1" || ls[0].Code != api.CodeConflict {
+			t.Fatalf("dead letters: got %+v, want b1, conflict", ls)
+		}
+		for i := range 2 {
+			var out api.Retried
+			do(t, e.super, "POST", "/v1/admin/teams/studio/dead-letter/retry", map[string]string{"id": "b1"}, &out)
+			if len(out.Results) != 1 || out.Results[0].Status != api.Refused || out.Results[0].ID != "b1" {
+				t.Errorf("retry %d: got %+v, want b1 refused again", i+1, out.Results)
+			}
+		}
+		do(t, e.super, "GET", "/v1/admin/teams/studio/dead-letter", nil, &ls)
+		if len(ls) != 1 || ls[0].Attempts != 3 || !ls[0].Resolved.IsZero() {
+			t.Errorf("after two retries: got %+v, want b1 open, 3 attempts", ls)
+		}
+		if got := e.balance(t, "studio").Available; got != 90 {
+			t.Errorf("got %d available, want 90: the window charged once", got)
+		}
+	})
 }

@@ -62,7 +62,7 @@ type Store interface {
 	DeadLetter(ctx context.Context, team, device string, refused []store.Refusal, now time.Time) error
 	ResolveDeadLetter(ctx context.Context, device, id, status string, now time.Time) error
 	DeadLetters(ctx context.Context, team string, all bool) ([]api.DeadLetter, error)
-	DeadEvents(ctx context.Context, team, id string) (map[string][]api.Event, error)
+	DeadEvents(ctx context.Context, team, id string) ([]store.DeadEvent, error)
 	OpenDeadLetters(ctx context.Context) (int64, error)
 }
 

@@ -75,26 +75,33 @@ func (d *DB) DeadLetters(ctx context.Context, team string, all bool) ([]api.Dead
 	return out, err
 }
 
-// DeadEvents returns the events of a team's open dead letters (only id's when id is not
-// empty), as they were last tried, by device.
-func (d *DB) DeadEvents(ctx context.Context, team, id string) (map[string][]api.Event, error) {
-	out := map[string][]api.Event{}
+// DeadEvent is an open dead letter's event as it was last tried.
+type DeadEvent struct {
+	Device   string
+	Event    api.Event
+	Attempts int64 // refusals so far
+}
+
+// DeadEvents returns a team's open dead letters (only id's when id is not empty), the
+// oldest first.
+func (d *DB) DeadEvents(ctx context.Context, team, id string) ([]DeadEvent, error) {
+	var out []DeadEvent
 	err := d.read(ctx, func(x tx) error {
-		rows, err := x.query(ctx, `SELECT device, event FROM dead_letters WHERE team = ? AND resolved = 0 AND (? = '' OR id = ?) ORDER BY first_refused, device, id`, team, id, id)
+		rows, err := x.query(ctx, `SELECT device, event, attempts FROM dead_letters WHERE team = ? AND resolved = 0 AND (? = '' OR id = ?) ORDER BY first_refused, device, id`, team, id, id)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var device, body string
-			if err := rows.Scan(&device, &body); err != nil {
+			var v DeadEvent
+			var body string
+			if err := rows.Scan(&v.Device, &body, &v.Attempts); err != nil {
 				return err
 			}
-			var e api.Event
-			if err := json.Unmarshal([]byte(body), &e); err != nil {
+			if err := json.Unmarshal([]byte(body), &v.Event); err != nil {
 				return err
 			}
-			out[device] = append(out[device], e)
+			out = append(out, v)
 		}
 		return rows.Err()
 	})
