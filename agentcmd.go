@@ -156,6 +156,9 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(tw, "sync backlog\t%d\n", st.Backlog)
 	if l := st.Ledger; l != nil {
 		fmt.Fprintf(tw, "ledger\t%s (%s)\n", l.URL, ledgerState(l))
+		if l.Refused > 0 {
+			fmt.Fprintf(tw, "refused by ledger\t%d (last: %s); an admin sees them with 'tollgate ledger report refused' and re-sends them with 'tollgate ledger dead-letter retry'\n", l.Refused, l.LastRefusal)
+		}
 	}
 	cfg := "ok"
 	if st.Config.Err != "" {

@@ -33,6 +33,16 @@ type link struct {
 	online bool
 	lastOK time.Time // ledger time of the last answer
 	err    string
+	// Entries the ledger refused (kept in its dead-letter), and the last reason.
+	refusedN    int
+	lastRefusal string
+}
+
+func (l *link) refused(why string) {
+	l.mu.Lock()
+	l.refusedN++
+	l.lastRefusal = why
+	l.mu.Unlock()
 }
 
 const (
@@ -234,10 +244,15 @@ type LedgerStatus struct {
 	Online      bool      `json:"online"`
 	LastContact time.Time `json:"last_contact,omitzero"`
 	Error       string    `json:"error,omitempty"`
+	// Refused counts the journaled effects the ledger refused; they are in the ledger's
+	// dead-letter, where an admin re-sends them. LastRefusal is the last one's reason.
+	Refused     int    `json:"refused,omitempty"`
+	LastRefusal string `json:"last_refusal,omitempty"`
 }
 
 func (l *link) state() LedgerStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return LedgerStatus{URL: l.url, Enrolled: l.client != nil, Online: l.online, LastContact: l.lastOK, Error: l.err}
+	return LedgerStatus{URL: l.url, Enrolled: l.client != nil, Online: l.online, LastContact: l.lastOK, Error: l.err,
+		Refused: l.refusedN, LastRefusal: l.lastRefusal}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,6 +29,7 @@ const (
 // Retry-After; a new commit while online is sent at once. Between sends it keeps the
 // snapshots of users with open sessions fresh.
 func (a *Agent) sync(ctx context.Context) error {
+	a.countRefused()
 	fails := 0
 	refreshed := time.Time{}
 	for {
@@ -90,15 +92,19 @@ func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
 	for i, e := range entries {
 		events[i] = api.Event{ID: a.device + "/" + e.ID, Hold: e.Effect.HoldID(), Effect: e.Effect}
 	}
-	results, err := c.Ingest(ctx, events)
+	results, err := c.IngestAt(ctx, events, a.deviceNow())
 	a.answered(err)
 	var ce *client.Error
 	if errors.As(err, &ce) && ce.Code == api.CodeInvalidEvents {
 		// The ledger stored nothing; what it cannot apply is answered as refused, so that
-		// one bad entry never blocks the rest for ever, and the others go again.
+		// one bad entry never blocks the rest for ever, and the others go again. The
+		// ledger keeps what it refused in its dead-letter, for an admin to re-send.
 		refused := map[string]string{}
 		for _, r := range ce.Events {
 			refused[r.ID] = "refused: " + r.Message
+			a.log.Warn("ledger refused a journaled effect; it is in the ledger's dead-letter ('tollgate ledger report refused')",
+				zap.String("entry", r.ID), zap.String("code", r.Code), zap.String("why", r.Message))
+			a.link.refused(r.Message)
 		}
 		return true, a.answer(entries, func(id string) (string, bool) { s, ok := refused[a.device+"/"+id]; return s, ok })
 	}
@@ -119,7 +125,9 @@ func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
 			folded = append(folded, charge.Window{Key: *r.Window})
 		}
 		if r.Status == api.Refused {
-			a.log.Warn("ledger refused a journaled effect", zap.String("entry", id), zap.String("code", r.Code), zap.String("why", r.Message))
+			a.log.Warn("ledger refused a journaled effect; it is in the ledger's dead-letter ('tollgate ledger report refused')",
+				zap.String("entry", id), zap.String("code", r.Code), zap.String("why", r.Message))
+			a.link.refused(r.Message)
 			return "refused: " + r.Message, true
 		}
 		return r.Status, true
@@ -190,5 +198,33 @@ func (a *Agent) wakeSync() {
 	select {
 	case a.kick <- struct{}{}:
 	default:
+	}
+}
+
+// deviceNow is the time in the frame the meter stamps its effects in (the wall clock,
+// plus the ledger's offset, held at its high-water mark), sent with each batch so that
+// the ledger can correct times stamped by a wrong clock.
+func (a *Agent) deviceNow() time.Time {
+	r := a.reading()
+	a.mu.Lock()
+	now := a.meter.Now()
+	a.mu.Unlock()
+	if r.Wall.After(now) {
+		return r.Wall
+	}
+	return now
+}
+
+// countRefused counts the journal's entries the ledger refused, for status after a
+// restart.
+func (a *Agent) countRefused() {
+	entries, err := a.journal.Entries()
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if why, ok := strings.CutPrefix(e.Answer, "refused: "); ok {
+			a.link.refused(why)
+		}
 	}
 }

@@ -56,6 +56,12 @@ func (s *Server) setSettings(w http.ResponseWriter, r *http.Request, _ store.Adm
 	if !decode(w, r, maxBody, &v) {
 		return
 	}
+	if v.Webhook != nil {
+		if err := s.checkWebhookTarget(*v.Webhook); err != nil {
+			fail(w, api.CodeBadRequest, err.Error())
+			return
+		}
+	}
 	out, err := s.store.SetSettings(r.Context(), r.PathValue("team"), v, s.now())
 	s.answer(w, r, http.StatusOK, out, err)
 }

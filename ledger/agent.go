@@ -1,9 +1,11 @@
 package ledger
 
 import (
+	"errors"
 	"net/http"
 
 	"tollgate/ledger/api"
+	"tollgate/ledger/store"
 )
 
 func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +61,12 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, d api.Device) {
 	if !decode(w, r, maxIngest, &in) {
 		return
 	}
+	skew := s.deskew(&in)
 	rs, err := s.store.Ingest(r.Context(), d.Team, d.ID, in.Events, s.now())
+	var se *store.Error
+	if errors.As(err, &se) && se.Code == api.CodeInvalidEvents {
+		s.deadLetter(r.Context(), d, in.Events, se.Events, skew)
+	}
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -67,5 +74,6 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, d api.Device) {
 	for _, res := range rs {
 		s.metrics.ingest.WithLabelValues(res.Status).Inc()
 	}
+	s.deadLetter(r.Context(), d, in.Events, rs, skew)
 	reply(w, http.StatusOK, api.Ingested{Results: rs})
 }

@@ -39,6 +39,8 @@ type opts struct {
 	team, name, product, products, pack, to, from, until, until2, webhook, section, validFor string
 	tokens, rate, threshold, thresholdPct                                                    int64
 	unassigned, json, csv                                                                    bool
+	id                                                                                       string
+	all                                                                                      bool
 }
 
 // call is a command being run: its arguments, flags, output and client.
@@ -266,6 +268,9 @@ func commands() []command {
 				var t api.Team
 				return c.show(ctx, "PUT", c.teamPath("/settings"), s, &t, func(w io.Writer) {
 					fmt.Fprintf(w, "team %s: low below %d tokens, webhook %q\n", t.ID, t.Balance.Limit, t.Webhook)
+					if t.WebhookSecret != "" {
+						fmt.Fprintf(w, "webhook signing secret (shown once; receivers verify the %s header with it):\n%s\n", SignatureHeader, t.WebhookSecret)
+					}
 				})
 			}},
 		{name: "device list", summary: "list a team's enrolled devices", read: true, flags: team,
@@ -333,6 +338,65 @@ func commands() []command {
 				fs.StringVar(&o.section, "section", "daily", "with --csv: daily, history, packs, expiring or refused")
 			}),
 			run: func(ctx context.Context, c *call) error { return c.report(ctx, "tokens") }},
+		{name: "report refused", summary: "events the ledger refused (the dead-letter): what, from which device, and why", read: true,
+			flags: func(fs *flag.FlagSet, o *opts) {
+				team(fs, o)
+				fs.BoolVar(&o.all, "all", false, "also those re-sent successfully since")
+				fs.BoolVar(&o.csv, "csv", false, "print CSV")
+			},
+			run: func(ctx context.Context, c *call) error {
+				if err := c.need("team"); err != nil {
+					return err
+				}
+				q := url.Values{}
+				if c.o.all {
+					q.Set("all", "1")
+				}
+				if c.o.csv {
+					q.Set("format", "csv")
+					b, err := c.c.Raw(ctx, "GET", c.teamPath("/dead-letter")+"?"+q.Encode())
+					if err != nil {
+						return err
+					}
+					_, err = c.stdout.Write(b)
+					return err
+				}
+				var ls []api.DeadLetter
+				return c.show(ctx, "GET", c.teamPath("/dead-letter")+"?"+q.Encode(), nil, &ls, func(w io.Writer) {
+					if len(ls) == 0 {
+						fmt.Fprintf(w, "no refused events in team %s\n", c.o.team)
+						return
+					}
+					fmt.Fprintln(w, "REFUSED\tDEVICE\tEVENT\tKIND\tUSER\tPRODUCT\tTOKENS\tTRIES\tRESOLVED\tWHY")
+					for _, l := range ls {
+						res := "no"
+						if !l.Resolved.IsZero() {
+							res = l.Resolution
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", l.LastRefused.Format(time.RFC3339), l.Device, l.ID, l.Kind, l.User, l.Product, l.Tokens, l.Attempts, res, l.Message)
+					}
+				})
+			}},
+		{name: "dead-letter retry", summary: "send refused events again, once their cause is fixed (all of the team's, or --id)", read: true,
+			flags: func(fs *flag.FlagSet, o *opts) {
+				team(fs, o)
+				fs.StringVar(&o.id, "id", "", "only this event (its EVENT in 'report refused')")
+			},
+			run: func(ctx context.Context, c *call) error {
+				if err := c.need("team"); err != nil {
+					return err
+				}
+				var out api.Retried
+				return c.show(ctx, "POST", c.teamPath("/dead-letter/retry"), retryRequest{ID: c.o.id}, &out, func(w io.Writer) {
+					if len(out.Results) == 0 {
+						fmt.Fprintf(w, "no refused events to send in team %s\n", c.o.team)
+						return
+					}
+					for _, r := range out.Results {
+						fmt.Fprintf(w, "%s\t%s\t%s\n", r.ID, r.Status, r.Message)
+					}
+				})
+			}},
 	}
 }
 

@@ -97,7 +97,7 @@ func TestCLI(t *testing.T) {
 				{[]string{"user", "assign", "mary", "--team", "studio"}, "assigned true", false},
 				{[]string{"subscription", "add", "mary", "--team", "studio", "--product", "revit", "--from", "2025-01-01"}, "1 subscriptions", false},
 				{[]string{"restrict", "--team", "studio", "--products", "revit"}, "cover revit", false},
-				{[]string{"settings", "--team", "studio", "--threshold", "30", "--webhook", "http://127.0.0.1:9/hook"}, "low below 30", false},
+				{[]string{"settings", "--team", "studio", "--threshold", "30", "--webhook", "https://hooks.studio.example/hook"}, "low below 30", false},
 				{[]string{"enroll-token", "create", "--team", "studio"}, "tge_", false},
 				{[]string{"admin-token", "create", "--team", "studio"}, "tga_", false},
 				{[]string{"device", "list", "--team", "studio"}, "DEVICE", false},

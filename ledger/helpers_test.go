@@ -80,7 +80,7 @@ func open(t testing.TB, url string) *store.DB {
 }
 
 func serve(t testing.TB, st ledger.Store, c *clock, maxInFlight int) (*ledger.Server, string) {
-	srv := ledger.New(ledger.Options{Store: st, Clock: c, MaxInFlight: maxInFlight})
+	srv := ledger.New(ledger.Options{Store: st, Clock: c, MaxInFlight: maxInFlight, WebhookAllowInternal: true}) // test receivers are on loopback
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return srv, hs.URL

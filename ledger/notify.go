@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -69,6 +70,11 @@ func (s *Server) post(ctx context.Context, d store.Delivery) string {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "tollgate-ledger")
+	if d.Secret != "" {
+		now := time.Now() // the receiver checks it against its own clock, not the ledger's test clock
+		req.Header.Set(TimestampHeader, strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set(SignatureHeader, Sign(d.Secret, now, body))
+	}
 	resp, err := s.webhooks.Do(req)
 	if err != nil {
 		return err.Error()

@@ -16,6 +16,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{"GET /healthz", http.HandlerFunc(s.healthz)},
 		{"GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})},
+		{"GET /metrics/teams", http.HandlerFunc(s.teamMetrics)},
 
 		// The agent API: one device, its team only.
 		{"POST /v1/enroll", http.HandlerFunc(s.enroll)},
@@ -45,6 +46,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/admin/teams/{team}/notifications", s.admin(false, s.listNotifications)},
 		{"GET /v1/admin/teams/{team}/reports/usage", s.admin(false, s.usageReport)},
 		{"GET /v1/admin/teams/{team}/reports/tokens", s.admin(false, s.tokenReport)},
+		{"GET /v1/admin/teams/{team}/dead-letter", s.admin(false, s.listDeadLetters)},
+		{"POST /v1/admin/teams/{team}/dead-letter/retry", s.admin(false, s.retryDeadLetters)},
 	}
 }
 
@@ -53,7 +56,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, r := range s.routes() {
 		h := s.metrics.instrument(r.pattern, r.h)
-		if r.pattern != "GET /healthz" && r.pattern != "GET /metrics" {
+		if r.pattern != "GET /healthz" && r.pattern != "GET /metrics" && r.pattern != "GET /metrics/teams" {
 			h = s.limit(h)
 		}
 		mux.Handle(r.pattern, h)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -50,6 +51,8 @@ func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	cert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
 	key := fs.String("tls-key", "", "TLS key file (PEM)")
 	clockFile := fs.String("clock-file", "", "read the time from this root-owned file (tests only)")
+	metricsTokenFile := fs.String("metrics-token-file", "", "serve each team's balance at /metrics/teams to a scraper that sends the token in this file (default: team metrics off)")
+	allowInternal := fs.Bool("webhook-allow-internal", false, "let team webhooks point at this machine or link-local addresses (169.254.0.0/16, fe80::/10)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: tollgate ledger serve [flags]\n\nServe the ledger's agent and admin API. On first start a super-admin token is\ncreated, printed, and written to DATA/%s (mode 0600).\n\nFlags:\n", TokenFile)
 		fs.PrintDefaults()
@@ -87,7 +90,16 @@ func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if err := bootstrap(ctx, st, *data, stdout); err != nil {
 		return err
 	}
-	opts := Options{Store: st, Logger: log}
+	opts := Options{Store: st, Logger: log, WebhookAllowInternal: *allowInternal}
+	if *metricsTokenFile != "" {
+		b, err := os.ReadFile(*metricsTokenFile)
+		if err != nil {
+			return fmt.Errorf("metrics token: %w", err)
+		}
+		if opts.MetricsToken = strings.TrimSpace(string(b)); len(opts.MetricsToken) < 16 {
+			return fmt.Errorf("metrics token in %s: want at least 16 characters", *metricsTokenFile)
+		}
+	}
 	if *clockFile != "" {
 		c, err := platform.NewFileClock(*clockFile)
 		if err != nil {

@@ -58,6 +58,12 @@ type Store interface {
 	Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error)
 	Delivered(ctx context.Context, id int64, now time.Time, failure string, next time.Time, giveUp bool) error
 	Sweep(ctx context.Context, now time.Time) error
+
+	DeadLetter(ctx context.Context, team, device string, refused []store.Refusal, now time.Time) error
+	ResolveDeadLetter(ctx context.Context, device, id, status string, now time.Time) error
+	DeadLetters(ctx context.Context, team string, all bool) ([]api.DeadLetter, error)
+	DeadEvents(ctx context.Context, team, id string) ([]store.DeadEvent, error)
+	OpenDeadLetters(ctx context.Context) (int64, error)
 }
 
 // Clock tells the time. Tests move it; nil in Options is the real clock.
@@ -78,8 +84,15 @@ type Options struct {
 	// MaxInFlight bounds the requests served at once; more are answered 503 with
 	// Retry-After. 0: 256.
 	MaxInFlight int
-	// Webhooks delivers notifications. nil: a client with a 10 s timeout.
+	// Webhooks delivers notifications. nil: a client with a 10 s timeout that refuses
+	// loopback and link-local addresses unless WebhookAllowInternal.
 	Webhooks *http.Client
+	// WebhookAllowInternal lets team admins point webhooks at this machine or its
+	// link-local network (tests, a receiver on the ledger's host).
+	WebhookAllowInternal bool
+	// MetricsToken is the bearer token that /metrics/teams (each team's balance) asks
+	// for; empty: team metrics are not served. /metrics (the process) is open.
+	MetricsToken string
 	// Registerer receives the metrics; nil: a registry of the server's own, served at
 	// /metrics.
 	Registry *prometheus.Registry
@@ -95,9 +108,13 @@ type Server struct {
 	inFlight chan struct{}
 	webhooks *http.Client
 	registry *prometheus.Registry
-	metrics  *metrics
-	notify   time.Duration
-	sweep    time.Duration
+	teams    *teamGauges
+
+	allowInternal bool
+	metricsToken  string
+	metrics       *metrics
+	notify        time.Duration
+	sweep         time.Duration
 
 	mu   sync.Mutex
 	seen map[string]time.Time // device -> last time its last_seen was written
@@ -108,6 +125,7 @@ func New(o Options) *Server {
 	s := &Server{
 		store: o.Store, clock: o.Clock, log: o.Logger, webhooks: o.Webhooks, registry: o.Registry,
 		notify: o.NotifyEvery, sweep: o.SweepEvery, seen: map[string]time.Time{},
+		allowInternal: o.WebhookAllowInternal, metricsToken: o.MetricsToken,
 	}
 	if s.clock == nil {
 		s.clock = realClock{}
@@ -122,7 +140,7 @@ func New(o Options) *Server {
 	}
 	s.inFlight = make(chan struct{}, n)
 	if s.webhooks == nil {
-		s.webhooks = &http.Client{Timeout: 10 * time.Second}
+		s.webhooks = webhookClient(s.allowInternal)
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
@@ -133,7 +151,13 @@ func New(o Options) *Server {
 	if s.sweep <= 0 {
 		s.sweep = time.Hour
 	}
-	s.metrics = newMetrics(s.registry, s)
+	s.metrics = newMetrics(s.registry)
+	s.teams = newTeamGauges()
+	if w, ok := s.store.(interface {
+		WatchBalances(func(string, api.Balance))
+	}); ok {
+		w.WatchBalances(s.teams.set)
+	}
 	return s
 }
 
@@ -142,6 +166,7 @@ func (s *Server) now() time.Time { return s.clock.Now().UTC() }
 // Run does the ledger's background work until ctx ends: delivering notifications and
 // sweeping for expired packs and tokens about to expire.
 func (s *Server) Run(ctx context.Context) error {
+	s.countDeadLetters(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { s.loop(ctx, s.notify, s.Deliver) })
 	wg.Go(func() { s.loop(ctx, s.sweep, s.Sweep) })

@@ -36,6 +36,9 @@ type Team struct {
 	Threshold charge.Threshold `json:"threshold"`
 	Webhook   string           `json:"webhook,omitempty"`
 	Balance   Balance          `json:"balance"`
+	// WebhookSecret signs the webhook's bodies; it is in the answer that set the
+	// webhook and never again.
+	WebhookSecret string `json:"webhook_secret,omitempty"`
 }
 
 // NewTeam creates a team.
@@ -208,4 +211,30 @@ type TokenReport struct {
 	Expiring []Pack     `json:"expiring"` // live packs expiring within 90 days
 	Refused  []Refusal  `json:"refused"`
 	Balance  Balance    `json:"balance"`
+}
+
+// DeadLetter is an event the ledger refused, kept until an admin re-sends it: a charge is
+// use that happened, and is never dropped without a trace.
+type DeadLetter struct {
+	Device       string        `json:"device"`
+	ID           string        `json:"id"`
+	Team         string        `json:"team"`
+	Kind         string        `json:"kind"`
+	User         string        `json:"user"`
+	Product      string        `json:"product"`
+	At           time.Time     `json:"at"`
+	Tokens       int64         `json:"tokens"`
+	Skew         time.Duration `json:"skew"` // the device's clock minus the ledger's, as sent
+	Code         string        `json:"code"`
+	Message      string        `json:"message"`
+	FirstRefused time.Time     `json:"first_refused"`
+	LastRefused  time.Time     `json:"last_refused"`
+	Attempts     int64         `json:"attempts"`
+	Resolved     time.Time     `json:"resolved,omitzero"`
+	Resolution   string        `json:"resolution,omitempty"` // the status of the re-send that took it
+}
+
+// Retried answers a re-send of dead letters: each one's new result.
+type Retried struct {
+	Results []Result `json:"results"`
 }

@@ -86,6 +86,11 @@ type Event struct {
 // Ingest is a batch of events.
 type Ingest struct {
 	Events []Event `json:"events"`
+	// DeviceNow is the device's clock when it sent the batch, in the frame its events'
+	// times were stamped in. The ledger takes the difference from its own clock as the
+	// device's skew and corrects the events' times by it, so that a workstation whose
+	// clock is wrong still has its use charged, at the right time. Zero: no correction.
+	DeviceNow time.Time `json:"device_now,omitzero"`
 }
 
 // Statuses of an ingested event.

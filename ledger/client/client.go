@@ -102,8 +102,14 @@ func (c *Client) Release(ctx context.Context, hold string) error {
 
 // Ingest sends a batch of journaled events; the results are in the batch's order.
 func (c *Client) Ingest(ctx context.Context, events []api.Event) ([]api.Result, error) {
+	return c.IngestAt(ctx, events, time.Time{})
+}
+
+// IngestAt is Ingest with the device's clock reading, in the frame the events were
+// stamped in: the ledger corrects their times by the difference from its own clock.
+func (c *Client) IngestAt(ctx context.Context, events []api.Event, deviceNow time.Time) ([]api.Result, error) {
 	var out api.Ingested
-	err := c.Do(ctx, http.MethodPost, "/v1/events", api.Ingest{Events: events}, &out)
+	err := c.Do(ctx, http.MethodPost, "/v1/events", api.Ingest{Events: events, DeviceNow: deviceNow}, &out)
 	return out.Results, err
 }
 

@@ -31,6 +31,7 @@ type Proc struct {
 	URL   string
 	Token string // the super-admin token
 	Admin *client.Client
+	Args  []string // more arguments for `tollgate ledger serve`
 
 	listen string
 	cmd    *exec.Cmd
@@ -43,9 +44,16 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 // Start runs `tollgate ledger serve` on db (a URL; empty: SQLite in its data folder) and
 // waits for it to listen.
+// Test webhooks are receivers on loopback, which a ledger refuses unless told.
 func Start(t testing.TB, bin, db, clock string) *Proc {
 	t.Helper()
-	p := &Proc{T: t, Bin: bin, DB: db, Data: t.TempDir(), Clock: clock, listen: "127.0.0.1:0"}
+	return StartWith(t, bin, db, clock, "--webhook-allow-internal")
+}
+
+// StartWith is Start with the given arguments for `tollgate ledger serve`.
+func StartWith(t testing.TB, bin, db, clock string, args ...string) *Proc {
+	t.Helper()
+	p := &Proc{T: t, Bin: bin, DB: db, Data: t.TempDir(), Clock: clock, listen: "127.0.0.1:0", Args: args}
 	p.start()
 	t.Cleanup(func() {
 		p.Kill()
@@ -65,6 +73,7 @@ func (p *Proc) start() {
 	if p.Clock != "" {
 		args = append(args, "--clock-file", p.Clock)
 	}
+	args = append(args, p.Args...)
 	p.cmd = exec.Command(p.Bin, args...)
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {

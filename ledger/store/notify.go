@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"slices"
+	"sync"
 	"time"
 
 	"tollgate/charge"
@@ -22,6 +24,7 @@ func checkWebhook(raw string) error {
 type Delivery struct {
 	api.Notification
 	Webhook string
+	Secret  string // signs the body; empty for a webhook set before signing existed
 }
 
 // Claim takes up to limit notifications due at now and leases them for lease, so that
@@ -29,7 +32,7 @@ type Delivery struct {
 func (d *DB) Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]Delivery, error) {
 	var out []Delivery
 	err := d.write(ctx, func(x tx) error {
-		rows, err := x.query(ctx, `SELECT n.id, n.team, n.kind, n.payload, n.created, n.attempts, t.webhook
+		rows, err := x.query(ctx, `SELECT n.id, n.team, n.kind, n.payload, n.created, n.attempts, t.webhook, t.webhook_secret
 			FROM notifications n JOIN teams t ON t.id = n.team
 			WHERE n.delivered = 0 AND n.gave_up = FALSE AND n.next_attempt <= ? ORDER BY n.id LIMIT ?`, ns(now), limit)
 		if err != nil {
@@ -39,7 +42,7 @@ func (d *DB) Claim(ctx context.Context, now time.Time, lease time.Duration, limi
 			var v Delivery
 			var payload string
 			var created int64
-			if err := rows.Scan(&v.ID, &v.Team, &v.Kind, &payload, &created, &v.Attempts, &v.Webhook); err != nil {
+			if err := rows.Scan(&v.ID, &v.Team, &v.Kind, &payload, &created, &v.Attempts, &v.Webhook, &v.Secret); err != nil {
 				rows.Close()
 				return err
 			}
@@ -140,4 +143,60 @@ func (d *DB) Sweep(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// Overdraw is the notice that a renewal took a team's pool into debt: sent at every
+// overdraw, with the debt, so that admins learn of it when it happens (rule 7).
+type Overdraw struct {
+	Kind      string    `json:"kind"` // "overdraw"
+	Team      string    `json:"team"`
+	Debt      int64     `json:"debt"`      // what the team owes now
+	Added     int64     `json:"added"`     // what this change added to it
+	Available int64     `json:"available"` // tokens left to launch with: 0 while in debt
+	At        time.Time `json:"at"`
+}
+
+// overdrawn raises the overdraw notice when the pool's debt grew since it was locked.
+func (p *pool) overdrawn(ctx context.Context) error {
+	if p.Debt <= p.debt0 {
+		return nil
+	}
+	n := Overdraw{Kind: "overdraw", Team: p.Team, Debt: p.Debt, Added: p.Debt - p.debt0, Available: max(0, p.Available(p.now)), At: p.now}
+	p.debt0 = p.Debt
+	return notify(ctx, p.t, p.Team, n.Kind, n, p.now)
+}
+
+// balanceWatchers are told each team's balance after a change to it is committed, so
+// that a reader (the metrics) keeps figures without scanning the database.
+type balanceWatchers struct {
+	mu  sync.Mutex
+	fns []func(team string, b api.Balance)
+}
+
+// WatchBalances calls fn with a team's balance after every committed change to its pool.
+// Changes committed at once by other servers on the same database are not seen.
+func (d *DB) WatchBalances(fn func(team string, b api.Balance)) {
+	d.watch.mu.Lock()
+	defer d.watch.mu.Unlock()
+	d.watch.fns = append(d.watch.fns, fn)
+}
+
+func (w *balanceWatchers) any() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.fns) > 0
+}
+
+func (w *balanceWatchers) tell(after map[string]api.Balance) {
+	if len(after) == 0 {
+		return
+	}
+	w.mu.Lock()
+	fns := slices.Clone(w.fns)
+	w.mu.Unlock()
+	for team, b := range after {
+		for _, fn := range fns {
+			fn(team, b)
+		}
+	}
 }

@@ -42,6 +42,7 @@ type pool struct {
 	name     string
 	webhook  string
 	products charge.Products
+	debt0    int64 // the debt when the pool was locked: more at the end is an overdraw
 }
 
 func clonePool(p charge.Pool) charge.Pool {
@@ -58,6 +59,7 @@ func lockPool(ctx context.Context, t tx, team string, now time.Time) (*pool, err
 	if err != nil {
 		return nil, err
 	}
+	p.debt0 = p.Debt
 	for id := range p.Holds {
 		if p.holdCreated[id] < ns(now.Add(-StaleHold)) {
 			p.Release(id)
@@ -228,6 +230,9 @@ func (p *pool) finish(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := p.overdrawn(ctx); err != nil {
+		return err
+	}
 	return p.save(ctx, "alert", "")
 }
 
@@ -263,7 +268,9 @@ func (d *DB) withPools(ctx context.Context, now time.Time, teams []string, fn fu
 	order := slices.Clone(teams)
 	slices.Sort(order)
 	order = slices.Compact(order)
-	return d.write(ctx, func(t tx) error {
+	var after map[string]api.Balance
+	err := d.write(ctx, func(t tx) error {
+		after = nil // a retried transaction starts over
 		ps := map[string]*pool{}
 		for _, team := range order {
 			p, err := lockPool(ctx, t, team, now)
@@ -280,8 +287,18 @@ func (d *DB) withPools(ctx context.Context, now time.Time, teams []string, fn fu
 				return err
 			}
 		}
+		if d.watch.any() {
+			after = map[string]api.Balance{}
+			for _, team := range order {
+				after[team] = ps[team].balance()
+			}
+		}
 		return nil
 	})
+	if err == nil {
+		d.watch.tell(after)
+	}
+	return err
 }
 
 func (d *DB) withPool(ctx context.Context, now time.Time, team string, fn func(*pool) error) error {

@@ -34,6 +34,7 @@ const (
 type DB struct {
 	db      *sql.DB
 	dialect Dialect
+	watch   balanceWatchers
 }
 
 // Open connects to url ("sqlite:PATH" or "postgres://...") and applies the migrations

@@ -349,7 +349,7 @@ func TestAlerts(t *testing.T) {
 			{8, nil},                               // 20: not below the limit
 			{9, []string{"low_balance"}},           // 10: below, once
 			{10, []string{"empty", "low_balance"}}, // 0: again at zero
-			{11, []string{"empty", "low_balance"}}, // -10, overdrawn: no new notice
+			{11, []string{"overdraw", "empty", "low_balance"}}, // -10, overdrawn: admins are told, with the debt
 		}
 		day := 0
 		for _, s := range steps {

@@ -166,6 +166,7 @@ func (d *DB) SetSettings(ctx context.Context, team string, s api.Settings, now t
 			return api.Team{}, err
 		}
 	}
+	var secret string
 	err := d.withPool(ctx, now, team, func(p *pool) error {
 		if s.ThresholdAbsolute != nil {
 			p.Threshold.Absolute = *s.ThresholdAbsolute
@@ -175,6 +176,13 @@ func (d *DB) SetSettings(ctx context.Context, team string, s api.Settings, now t
 		}
 		if s.Webhook != nil {
 			p.webhook = *s.Webhook
+			// A new webhook gets a new signing key, shown once, in this answer.
+			if secret = ""; p.webhook != "" {
+				secret = NewSecret("whsec_")
+			}
+			if _, err := p.t.exec(ctx, `UPDATE teams SET webhook_secret = ? WHERE id = ?`, secret, team); err != nil {
+				return err
+			}
 		}
 		_, err := p.t.exec(ctx, `UPDATE teams SET threshold_absolute = ?, threshold_percent = ?, webhook = ? WHERE id = ?`,
 			p.Threshold.Absolute, p.Threshold.Percent, p.webhook, team)
@@ -183,7 +191,9 @@ func (d *DB) SetSettings(ctx context.Context, team string, s api.Settings, now t
 	if err != nil {
 		return api.Team{}, err
 	}
-	return d.Team(ctx, team, now)
+	t, err := d.Team(ctx, team, now)
+	t.WebhookSecret = secret
+	return t, err
 }
 
 // BuyPack adds a pack of tokens bought at now to the team.
