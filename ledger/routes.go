@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"tollgate/ledger/console"
 )
 
 // route is one line of the route table: a Go 1.22 pattern and its handler.
@@ -58,6 +60,8 @@ func (s *Server) Handler() http.Handler {
 		}
 		mux.Handle(r.pattern, h)
 	}
+	// The admin console: its own sign-in, sessions and pages.
+	mux.Handle(console.Prefix, s.metrics.instrument(console.Prefix, s.limit(s.console.Handler())))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path+"; the API is under /v1/")
 	}))

@@ -16,6 +16,7 @@ import (
 
 	"tollgate/charge"
 	"tollgate/ledger/api"
+	"tollgate/ledger/console"
 	"tollgate/ledger/store"
 )
 
@@ -58,6 +59,13 @@ type Store interface {
 	Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error)
 	Delivered(ctx context.Context, id int64, now time.Time, failure string, next time.Time, giveUp bool) error
 	Sweep(ctx context.Context, now time.Time) error
+
+	// For the admin console and the advisor.
+	Prices(ctx context.Context, team string) (api.Prices, error)
+	SetPrices(ctx context.Context, team string, s api.SetPrices) (api.Prices, error)
+	Tags(ctx context.Context, team string) (map[string][]string, error)
+	SetTags(ctx context.Context, team, user string, tags []string) ([]string, error)
+	FirstUse(ctx context.Context, team string) (map[api.UseKey]time.Time, error)
 }
 
 // Clock tells the time. Tests move it; nil in Options is the real clock.
@@ -96,6 +104,7 @@ type Server struct {
 	webhooks *http.Client
 	registry *prometheus.Registry
 	metrics  *metrics
+	console  *console.Console
 	notify   time.Duration
 	sweep    time.Duration
 
@@ -134,6 +143,7 @@ func New(o Options) *Server {
 		s.sweep = time.Hour
 	}
 	s.metrics = newMetrics(s.registry, s)
+	s.console = console.New(console.Options{Store: s.store, Clock: s.clock, Logger: s.log})
 	return s
 }
 
