@@ -95,7 +95,8 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	c.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: s.id, Path: Prefix, HttpOnly: true, Secure: r.TLS != nil,
-		SameSite: http.SameSiteStrictMode, Expires: s.expires,
+		// No Expires: the ledger's clock decides when a session ends, not the browser's.
+		SameSite: http.SameSiteStrictMode,
 	})
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
 }
