@@ -329,6 +329,44 @@ func commands() []command {
 				fs.StringVar(&o.section, "section", "daily", "with --csv: daily, history, packs, expiring or refused")
 			}),
 			run: func(ctx context.Context, c *call) error { return c.report(ctx, "tokens") }},
+		{name: "report advisor", summary: "per user and product: keep on tokens, move to a subscription, or too early to tell, with the numbers", read: true,
+			flags: func(fs *flag.FlagSet, o *opts) {
+				team(fs, o)
+				fs.BoolVar(&o.csv, "csv", false, "print CSV")
+			},
+			run: func(ctx context.Context, c *call) error {
+				if err := c.need("team"); err != nil {
+					return err
+				}
+				if c.o.csv {
+					b, err := c.c.Raw(ctx, "GET", c.teamPath("/reports/advisor?format=csv"))
+					if err != nil {
+						return err
+					}
+					_, err = c.stdout.Write(b)
+					return err
+				}
+				var as []api.Advice
+				return c.show(ctx, "GET", c.teamPath("/reports/advisor"), nil, &as, func(w io.Writer) {
+					fmt.Fprintln(w, "USER\tPRODUCT\tDAYS/MONTH\tTOKENS (90 DAYS)\tADVICE")
+					for _, a := range as {
+						fmt.Fprintf(w, "%s\t%s\t%.1f\t%d\t%s\n", a.User, a.Product, a.DaysPerMonth, a.Tokens, a.Text)
+					}
+				})
+			}},
+		{name: "report forecast", summary: "when the team's tokens run out at the last 30 days' rate, and more days of each product", read: true, flags: team,
+			run: func(ctx context.Context, c *call) error {
+				if err := c.need("team"); err != nil {
+					return err
+				}
+				var f api.Forecast
+				return c.show(ctx, "GET", c.teamPath("/reports/forecast"), nil, &f, func(w io.Writer) {
+					fmt.Fprintf(w, "%s.\n", f.Explanation)
+					for _, p := range f.Products {
+						fmt.Fprintf(w, "%d more days of %s\n", p.Days, p.Name)
+					}
+				})
+			}},
 	}
 }
 

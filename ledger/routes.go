@@ -47,6 +47,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/admin/teams/{team}/notifications", s.admin(false, s.listNotifications)},
 		{"GET /v1/admin/teams/{team}/reports/usage", s.admin(false, s.usageReport)},
 		{"GET /v1/admin/teams/{team}/reports/tokens", s.admin(false, s.tokenReport)},
+		{"GET /v1/admin/teams/{team}/reports/advisor", s.admin(false, s.advisorReport)},
+		{"GET /v1/admin/teams/{team}/reports/forecast", s.admin(false, s.forecastReport)},
 	}
 }
 
