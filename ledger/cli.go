@@ -321,12 +321,15 @@ func commands() []command {
 					}
 				})
 			}},
-		{name: "report usage", summary: "sessions, charges and denials per day, user, product and device", read: true, flags: reportFlags(team),
+		{name: "report usage", summary: "sessions, charges and denials per day, user, product and device", read: true,
+			flags: reportFlags(func(fs *flag.FlagSet, o *opts) {
+				fs.StringVar(&o.team, "team", "", "the team (default: every team the token may see)")
+			}),
 			run: func(ctx context.Context, c *call) error { return c.report(ctx, "usage") }},
 		{name: "report tokens", summary: "tokens per day, user and product; balance history; packs; expiring; refused charges", read: true,
 			flags: reportFlags(func(fs *flag.FlagSet, o *opts) {
-				team(fs, o)
-				fs.StringVar(&o.section, "section", "daily", "with --csv: daily, history, packs, expiring or refused")
+				fs.StringVar(&o.team, "team", "", "the team (default: every team the token may see)")
+				fs.StringVar(&o.section, "section", "", "only this part: daily, history, packs, expiring or refused (default: all; with --csv, daily)")
 			}),
 			run: func(ctx context.Context, c *call) error { return c.report(ctx, "tokens") }},
 		{name: "report advisor", summary: "per user and product: keep on tokens, move to a subscription, or too early to tell, with the numbers", read: true,
@@ -377,34 +380,6 @@ func reportFlags(more func(fs *flag.FlagSet, o *opts)) func(fs *flag.FlagSet, o 
 		fs.StringVar(&o.until2, "to", "", "end, exclusive (default: now)")
 		fs.BoolVar(&o.csv, "csv", false, "print CSV")
 	}
-}
-
-func (c *call) report(ctx context.Context, kind string) error {
-	if err := c.need("team"); err != nil {
-		return err
-	}
-	q := url.Values{}
-	if c.o.from != "" {
-		q.Set("from", c.o.from)
-	}
-	if c.o.until2 != "" {
-		q.Set("to", c.o.until2)
-	}
-	if !c.o.csv {
-		c.o.json = true
-		var v json.RawMessage
-		return c.show(ctx, "GET", c.teamPath("/reports/"+kind)+"?"+q.Encode(), nil, &v, nil)
-	}
-	q.Set("format", "csv")
-	if kind == "tokens" {
-		q.Set("section", c.o.section)
-	}
-	b, err := c.c.Raw(ctx, "GET", c.teamPath("/reports/"+kind)+"?"+q.Encode())
-	if err != nil {
-		return err
-	}
-	_, err = c.stdout.Write(b)
-	return err
 }
 
 func products(s string) charge.Products {
