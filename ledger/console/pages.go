@@ -497,7 +497,7 @@ func (c *Console) setRestrictions(w http.ResponseWriter, r *http.Request, s *ses
 		c.doneErr(w, r, s, team, "users", err)
 		return
 	}
-	c.done(w, r, s, team, "users", nil, "The team's tokens now cover "+funcs["list"].(func([]string) string)(t.Products)+".", false)
+	c.done(w, r, s, team, "users", nil, "The team's tokens now cover "+productList(t.Products)+".", false)
 }
 
 func (c *Console) putUser(w http.ResponseWriter, r *http.Request, s *session, team string) {
@@ -508,7 +508,7 @@ func (c *Console) putUser(w http.ResponseWriter, r *http.Request, s *session, te
 		c.doneErr(w, r, s, team, "users", err)
 		return
 	}
-	msg := "User " + u.ID + " may use " + funcs["list"].(func([]string) string)(u.Products)
+	msg := "User " + u.ID + " may use " + productList(u.Products)
 	if u.Assigned {
 		msg += ", paid from the team's tokens."
 	} else {

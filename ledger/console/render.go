@@ -27,7 +27,6 @@ type view struct {
 	Page    string
 	Admin   string // who is signed in
 	Super   bool
-	Teams   []api.Team // the teams a super-admin may switch to
 	CSRF    string
 	Message string
 	Bad     bool
@@ -52,12 +51,7 @@ var funcs = template.FuncMap{
 	"money": advisor.Money,
 	"ago":   ago,
 	"f1":    func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
-	"list": func(p []string) string {
-		if len(p) == 0 {
-			return "all"
-		}
-		return strings.Join(p, ", ")
-	},
+	"list": productList,
 	"join": strings.Join,
 	"has": func(list []string, s string) bool {
 		for _, x := range list {
@@ -145,12 +139,6 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, page string, s 
 		if m, bad := c.takeFlash(s); m != "" && v.Message == "" {
 			v.Message, v.Bad = m, bad
 		}
-		if v.Super {
-			ts, err := c.store.Teams(r.Context(), "", v.Now)
-			if err == nil {
-				v.Teams = ts
-			}
-		}
 	}
 	var b bytes.Buffer
 	if err := c.pages[page].Execute(&b, v); err != nil {
@@ -208,3 +196,11 @@ func parseMilli(v string) (int64, error) {
 }
 
 func storeCode(err error) string { return store.Code(err) }
+
+// productList names a set of products; none means all.
+func productList(p []string) string {
+	if len(p) == 0 {
+		return "all"
+	}
+	return strings.Join(p, ", ")
+}

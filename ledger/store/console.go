@@ -86,7 +86,11 @@ func (d *DB) SetPrices(ctx context.Context, team string, s api.SetPrices) (api.P
 		if s.TokenMilli != nil {
 			milli = *s.TokenMilli
 		}
-		if (milli > 0 || len(s.Subscriptions) > 0) && cur == "" {
+		priced := milli > 0
+		for _, m := range s.Subscriptions {
+			priced = priced || m > 0
+		}
+		if priced && cur == "" {
 			return errf(api.CodeBadRequest, "give the currency with the first price")
 		}
 		if had {
@@ -94,7 +98,7 @@ func (d *DB) SetPrices(ctx context.Context, team string, s api.SetPrices) (api.P
 				return err
 			}
 		}
-		if milli > 0 {
+		if cur != "" {
 			if _, err := x.exec(ctx, `INSERT INTO team_prices (team, currency, token_milli) VALUES (?, ?, ?)`, team, cur, milli); err != nil {
 				return err
 			}

@@ -1,11 +1,11 @@
 -- The admin console's money and grouping (issue 12). Numbered well above the others so
 -- that migrations added meanwhile on other branches keep their numbers.
 
--- A team's optional token price, in thousandths of its currency.
+-- A team's currency and optional token price, in thousandths of it (0: no token price).
 CREATE TABLE team_prices (
 	team        TEXT PRIMARY KEY REFERENCES teams (id),
 	currency    TEXT NOT NULL,
-	token_milli BIGINT NOT NULL CHECK (token_milli > 0)
+	token_milli BIGINT NOT NULL CHECK (token_milli >= 0)
 );
 
 -- What a subscription to a product costs a team a month, entered by its admin, in
