@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -91,6 +92,18 @@ func TestConsoleInBrowser(t *testing.T) {
 				t.Errorf("users page: %q lacks mary.studio", got)
 			}
 
+			// A token price, entered on the forecast page, values the balance.
+			b.open(t, w.url+"/admin/t/studio/forecast")
+			b.do(t, setValue(`form.inline input[name="currency"]`, "EUR"), setValue(`form.inline input[name="token_price"]`, "0.5"))
+			b.submit(t, "form.inline button")
+			if got := b.text(t, "#message"); got != "Prices saved." {
+				t.Errorf("after saving a price: message %q", got)
+			}
+			b.open(t, w.url+"/admin/t/studio/balance")
+			if got, want := b.text(t, "#balance .small"), fmt.Sprintf("%s.%02d EUR", num((w.bought-w.total)/2), (w.bought-w.total)%2*50); got != want {
+				t.Errorf("balance's value at 0.50 EUR a token: got %q, want %q", got, want)
+			}
+
 			// A restriction: the team's tokens cover AutoCAD only. Revit is refused by the
 			// agent API from then on.
 			dec, err := w.devices["pc-mary"].Authorize(ctx, "mary.studio", "revit", "")
@@ -100,6 +113,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			}
 			must(t, w.devices["pc-mary"].Release(ctx, dec.Hold))
 			// The form shows "all" ticked and no product: untick all, tick AutoCAD.
+			b.open(t, w.url+"/admin/t/studio/users")
 			b.do(t, click(`#restrictions input[name="all"]`), click(`#restrictions input[value="autocad"]`))
 			b.submit(t, "#restrictions button")
 			if got := b.text(t, "#message"); !strings.Contains(got, "autocad") {
@@ -254,4 +268,13 @@ func TestCSRFAndXSS(t *testing.T) {
 		t.Errorf("a script ran: dialog %q", m)
 	default:
 	}
+}
+
+// num writes n with thousands separators, as the console does.
+func num(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
