@@ -51,8 +51,8 @@ var funcs = template.FuncMap{
 	"money": advisor.Money,
 	"ago":   ago,
 	"f1":    func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
-	"list": productList,
-	"join": strings.Join,
+	"list":  productList,
+	"join":  strings.Join,
 	"has": func(list []string, s string) bool {
 		for _, x := range list {
 			if x == s {
