@@ -330,12 +330,15 @@ func commands() []command {
 					}
 				})
 			}},
-		{name: "report usage", summary: "sessions, charges and denials per day, user, product and device", read: true, flags: reportFlags(team),
+		{name: "report usage", summary: "sessions, charges and denials per day, user, product and device", read: true,
+			flags: reportFlags(func(fs *flag.FlagSet, o *opts) {
+				fs.StringVar(&o.team, "team", "", "the team (default: every team the token may see)")
+			}),
 			run: func(ctx context.Context, c *call) error { return c.report(ctx, "usage") }},
 		{name: "report tokens", summary: "tokens per day, user and product; balance history; packs; expiring; refused charges", read: true,
 			flags: reportFlags(func(fs *flag.FlagSet, o *opts) {
-				team(fs, o)
-				fs.StringVar(&o.section, "section", "daily", "with --csv: daily, history, packs, expiring or refused")
+				fs.StringVar(&o.team, "team", "", "the team (default: every team the token may see)")
+				fs.StringVar(&o.section, "section", "", "only this part: daily, history, packs, expiring or refused (default: all; with --csv, daily)")
 			}),
 			run: func(ctx context.Context, c *call) error { return c.report(ctx, "tokens") }},
 		{name: "report refused", summary: "events the ledger refused (the dead-letter): what, from which device, and why", read: true,
@@ -397,6 +400,44 @@ func commands() []command {
 					}
 				})
 			}},
+		{name: "report advisor", summary: "per user and product: keep on tokens, move to a subscription, or too early to tell, with the numbers", read: true,
+			flags: func(fs *flag.FlagSet, o *opts) {
+				team(fs, o)
+				fs.BoolVar(&o.csv, "csv", false, "print CSV")
+			},
+			run: func(ctx context.Context, c *call) error {
+				if err := c.need("team"); err != nil {
+					return err
+				}
+				if c.o.csv {
+					b, err := c.c.Raw(ctx, "GET", c.teamPath("/reports/advisor?format=csv"))
+					if err != nil {
+						return err
+					}
+					_, err = c.stdout.Write(b)
+					return err
+				}
+				var as []api.Advice
+				return c.show(ctx, "GET", c.teamPath("/reports/advisor"), nil, &as, func(w io.Writer) {
+					fmt.Fprintln(w, "USER\tPRODUCT\tDAYS/MONTH\tTOKENS (90 DAYS)\tADVICE")
+					for _, a := range as {
+						fmt.Fprintf(w, "%s\t%s\t%.1f\t%d\t%s\n", a.User, a.Product, a.DaysPerMonth, a.Tokens, a.Text)
+					}
+				})
+			}},
+		{name: "report forecast", summary: "when the team's tokens run out at the last 30 days' rate, and more days of each product", read: true, flags: team,
+			run: func(ctx context.Context, c *call) error {
+				if err := c.need("team"); err != nil {
+					return err
+				}
+				var f api.Forecast
+				return c.show(ctx, "GET", c.teamPath("/reports/forecast"), nil, &f, func(w io.Writer) {
+					fmt.Fprintf(w, "%s.\n", f.Explanation)
+					for _, p := range f.Products {
+						fmt.Fprintf(w, "%d more days of %s\n", p.Days, p.Name)
+					}
+				})
+			}},
 	}
 }
 
@@ -407,34 +448,6 @@ func reportFlags(more func(fs *flag.FlagSet, o *opts)) func(fs *flag.FlagSet, o 
 		fs.StringVar(&o.until2, "to", "", "end, exclusive (default: now)")
 		fs.BoolVar(&o.csv, "csv", false, "print CSV")
 	}
-}
-
-func (c *call) report(ctx context.Context, kind string) error {
-	if err := c.need("team"); err != nil {
-		return err
-	}
-	q := url.Values{}
-	if c.o.from != "" {
-		q.Set("from", c.o.from)
-	}
-	if c.o.until2 != "" {
-		q.Set("to", c.o.until2)
-	}
-	if !c.o.csv {
-		c.o.json = true
-		var v json.RawMessage
-		return c.show(ctx, "GET", c.teamPath("/reports/"+kind)+"?"+q.Encode(), nil, &v, nil)
-	}
-	q.Set("format", "csv")
-	if kind == "tokens" {
-		q.Set("section", c.o.section)
-	}
-	b, err := c.c.Raw(ctx, "GET", c.teamPath("/reports/"+kind)+"?"+q.Encode())
-	if err != nil {
-		return err
-	}
-	_, err = c.stdout.Write(b)
-	return err
 }
 
 func products(s string) charge.Products {

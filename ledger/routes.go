@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"tollgate/ledger/console"
 )
 
 // route is one line of the route table: a Go 1.22 pattern and its handler.
@@ -48,6 +50,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/admin/teams/{team}/reports/tokens", s.admin(false, s.tokenReport)},
 		{"GET /v1/admin/teams/{team}/dead-letter", s.admin(false, s.listDeadLetters)},
 		{"POST /v1/admin/teams/{team}/dead-letter/retry", s.admin(false, s.retryDeadLetters)},
+		{"GET /v1/admin/teams/{team}/reports/advisor", s.admin(false, s.advisorReport)},
+		{"GET /v1/admin/teams/{team}/reports/forecast", s.admin(false, s.forecastReport)},
 	}
 }
 
@@ -61,6 +65,8 @@ func (s *Server) Handler() http.Handler {
 		}
 		mux.Handle(r.pattern, h)
 	}
+	// The admin console: its own sign-in, sessions and pages.
+	mux.Handle(console.Prefix, s.metrics.instrument(console.Prefix, s.limit(s.console.Handler())))
 	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail(w, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path+"; the API is under /v1/")
 	}))

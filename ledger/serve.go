@@ -123,7 +123,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 	if *cert != "" {
 		scheme = "https"
 	}
-	fmt.Fprintf(stdout, "ledger listening on %s://%s (%s database)\n", scheme, ln.Addr(), st.Dialect())
+	fmt.Fprintf(stdout, "ledger listening on %s://%s (%s database); admin console at %s://%s/admin/\n", scheme, ln.Addr(), st.Dialect(), scheme, ln.Addr())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

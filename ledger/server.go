@@ -16,6 +16,7 @@ import (
 
 	"tollgate/charge"
 	"tollgate/ledger/api"
+	"tollgate/ledger/console"
 	"tollgate/ledger/store"
 )
 
@@ -64,6 +65,12 @@ type Store interface {
 	DeadLetters(ctx context.Context, team string, all bool) ([]api.DeadLetter, error)
 	DeadEvents(ctx context.Context, team, id string) ([]store.DeadEvent, error)
 	OpenDeadLetters(ctx context.Context) (int64, error)
+	// For the admin console and the advisor.
+	Prices(ctx context.Context, team string) (api.Prices, error)
+	SetPrices(ctx context.Context, team string, s api.SetPrices) (api.Prices, error)
+	Tags(ctx context.Context, team string) (map[string][]string, error)
+	SetTags(ctx context.Context, team, user string, tags []string) ([]string, error)
+	FirstUse(ctx context.Context, team string) (map[api.UseKey]time.Time, error)
 }
 
 // Clock tells the time. Tests move it; nil in Options is the real clock.
@@ -115,6 +122,7 @@ type Server struct {
 	metrics       *metrics
 	notify        time.Duration
 	sweep         time.Duration
+	console       *console.Console
 
 	mu   sync.Mutex
 	seen map[string]time.Time // device -> last time its last_seen was written
@@ -158,6 +166,7 @@ func New(o Options) *Server {
 	}); ok {
 		w.WatchBalances(s.teams.set)
 	}
+	s.console = console.New(console.Options{Store: s.store, Clock: s.clock, Logger: s.log})
 	return s
 }
 

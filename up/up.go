@@ -178,11 +178,12 @@ func Run(ctx context.Context, o Options) error {
 	fmt.Fprintf(out, `tollgate is up.
   data folder   %s
   ledger        %s (%s)
+  console       %s/admin/ (sign in with the admin token)
   admin token   %s (also in %s)
   local API     %s%s
   you are       %s, in team %s
   log           %s
-`, o.Data, url, st.Dialect(), admin, filepath.Join(o.Data, ledger.TokenFile), socket, note, me, team, filepath.Join(o.Data, "tollgate.log"))
+`, o.Data, url, st.Dialect(), url, admin, filepath.Join(o.Data, ledger.TokenFile), socket, note, me, team, filepath.Join(o.Data, "tollgate.log"))
 	for _, p := range products {
 		fmt.Fprintf(out, "  product       %-15s %2d tokens a day, started as %s\n", p.name, p.rate, exeName(p.exe))
 	}

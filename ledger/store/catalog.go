@@ -200,26 +200,52 @@ func userOf(ctx context.Context, x tx, team, user string) (api.User, error) {
 	return u, rows.Err()
 }
 
-// Users lists a team's users.
+// Users lists a team's users, in two queries whatever their number: the console's
+// users page and the advisor read every user of a team of hundreds.
 func (d *DB) Users(ctx context.Context, team string) ([]api.User, error) {
 	var out []api.User
 	err := d.read(ctx, func(x tx) error {
-		rows, err := x.query(ctx, `SELECT id FROM users WHERE team = ? ORDER BY id`, team)
+		rows, err := x.query(ctx, `SELECT id, assigned, products FROM users WHERE team = ? ORDER BY id`, team)
 		if err != nil {
 			return err
 		}
-		ids, err := scanStrings(rows)
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			u, err := userOf(ctx, x, team, id)
-			if err != nil {
+		at := map[string]int{}
+		for rows.Next() {
+			u := api.User{Team: team, Subscriptions: []charge.Subscription{}}
+			var products string
+			if err := rows.Scan(&u.ID, &u.Assigned, &products); err != nil {
+				rows.Close()
 				return err
 			}
+			if err := json.Unmarshal([]byte(products), &u.Products); err != nil {
+				rows.Close()
+				return err
+			}
+			at[u.ID] = len(out)
 			out = append(out, u)
 		}
-		return nil
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		rows, err = x.query(ctx, `SELECT s.user_id, s.product, s.valid_from, s.valid_until FROM subscriptions s JOIN users u ON u.id = s.user_id
+			WHERE u.team = ? ORDER BY s.valid_from, s.id`, team)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var user string
+			var s charge.Subscription
+			var from, until int64
+			if err := rows.Scan(&user, &s.Product, &from, &until); err != nil {
+				return err
+			}
+			s.From, s.Until = fromNS(from), fromNS(until)
+			if i, ok := at[user]; ok {
+				out[i].Subscriptions = append(out[i].Subscriptions, s)
+			}
+		}
+		return rows.Err()
 	})
 	return out, err
 }

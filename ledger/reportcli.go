@@ -1,0 +1,268 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"tollgate/ledger/api"
+)
+
+// reportTeams is the teams a report covers: --team, or every team the token may see.
+func (c *call) reportTeams(ctx context.Context) ([]string, error) {
+	if c.o.team != "" {
+		return []string{c.o.team}, nil
+	}
+	var ts []api.Team
+	if err := c.c.Do(ctx, "GET", "/v1/admin/teams", nil, &ts); err != nil {
+		return nil, err
+	}
+	if len(ts) == 0 {
+		return nil, fmt.Errorf("there are no teams yet; create one with 'tollgate ledger team create'")
+	}
+	var out []string
+	for _, t := range ts {
+		out = append(out, t.ID)
+	}
+	return out, nil
+}
+
+func (c *call) reportPath(team, kind string, q url.Values) string {
+	return "/v1/admin/teams/" + url.PathEscape(team) + "/reports/" + kind + "?" + q.Encode()
+}
+
+// report prints a usage or token report of one team, or of every team the token sees,
+// as an aligned table with totals (default), JSON or CSV; --section picks a part of the
+// token report in every format.
+func (c *call) report(ctx context.Context, kind string) error {
+	if c.o.json && c.o.csv {
+		return fmt.Errorf("give --json or --csv, not both")
+	}
+	if kind == "tokens" && c.o.section != "" && !slices.Contains(sections, c.o.section) {
+		return fmt.Errorf("--section %q: want one of %s", c.o.section, strings.Join(sections, ", "))
+	}
+	teams, err := c.reportTeams(ctx)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	if c.o.from != "" {
+		q.Set("from", c.o.from)
+	}
+	if c.o.until2 != "" {
+		q.Set("to", c.o.until2)
+	}
+	if c.o.csv {
+		return c.reportCSV(ctx, kind, teams, q)
+	}
+	usage := map[string][]api.UsageRow{}
+	var reps []api.TokenReport
+	for _, team := range teams {
+		if kind == "usage" {
+			var rows []api.UsageRow
+			if err := c.c.Do(ctx, "GET", c.reportPath(team, kind, q), nil, &rows); err != nil {
+				return fmt.Errorf("team %s: %w", team, err)
+			}
+			usage[team] = rows
+			continue
+		}
+		var rep api.TokenReport
+		if err := c.c.Do(ctx, "GET", c.reportPath(team, kind, q), nil, &rep); err != nil {
+			return fmt.Errorf("team %s: %w", team, err)
+		}
+		reps = append(reps, rep)
+	}
+	if c.o.json {
+		var v any = usage
+		if c.o.team != "" {
+			v = usage[c.o.team]
+		}
+		if kind == "tokens" {
+			v = tokenJSON(reps, c.o.section, c.o.team != "")
+		}
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	if kind == "usage" {
+		usageTable(tw, teams, usage)
+	} else {
+		tokenTables(tw, reps, c.o.section)
+	}
+	return tw.Flush()
+}
+
+// tokenJSON is the token report's JSON: the whole report, or one section; one team's as
+// an object, several teams' as a list.
+func tokenJSON(reps []api.TokenReport, section string, one bool) any {
+	pick := func(r api.TokenReport) any {
+		switch section {
+		case "daily":
+			return r.Daily
+		case "history":
+			return r.History
+		case "packs":
+			return r.Packs
+		case "expiring":
+			return r.Expiring
+		case "refused":
+			return r.Refused
+		}
+		return r
+	}
+	if one {
+		return pick(reps[0])
+	}
+	if section == "" {
+		return reps
+	}
+	out := map[string]any{}
+	for _, r := range reps {
+		out[r.Team] = pick(r)
+	}
+	return out
+}
+
+func usageTable(w io.Writer, teams []string, usage map[string][]api.UsageRow) {
+	fmt.Fprintln(w, "DAY\tTEAM\tUSER\tPRODUCT\tDEVICE\tSESSIONS\tDENIED\tUSE\tCHARGES\tTOKENS\t")
+	var t api.UsageRow
+	for _, team := range teams {
+		for _, u := range usage[team] {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%d\t%d\t\n", u.Day, team, u.User, u.Product, u.Device, u.Sessions, u.Denied, hours(u.UseSeconds), u.Charges, u.Tokens)
+			t.Sessions += u.Sessions
+			t.Denied += u.Denied
+			t.UseSeconds += u.UseSeconds
+			t.Charges += u.Charges
+			t.Tokens += u.Tokens
+		}
+	}
+	fmt.Fprintf(w, "TOTAL\t\t\t\t\t%d\t%d\t%s\t%d\t%d\t\n", t.Sessions, t.Denied, hours(t.UseSeconds), t.Charges, t.Tokens)
+}
+
+// hours shows a use in hours and minutes: 5h03m.
+func hours(sec int64) string {
+	d := time.Duration(sec) * time.Second
+	return fmt.Sprintf("%dh%02dm", int64(d.Hours()), int64(d.Minutes())%60)
+}
+
+func tokenTables(w io.Writer, reps []api.TokenReport, section string) {
+	want := func(s string) bool { return section == "" || section == s }
+	if section == "" {
+		fmt.Fprintln(w, "TEAM\tAVAILABLE\tHELD\tDEBT\tUNEXPIRED\t")
+		var t api.Balance
+		for _, r := range reps {
+			b := r.Balance
+			fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t\n", r.Team, b.Available, b.Held, b.Debt, b.Unexpired)
+			t.Available, t.Held, t.Debt, t.Unexpired = t.Available+b.Available, t.Held+b.Held, t.Debt+b.Debt, t.Unexpired+b.Unexpired
+		}
+		fmt.Fprintf(w, "TOTAL\t%d\t%d\t%d\t%d\t\n", t.Available, t.Held, t.Debt, t.Unexpired)
+	}
+	if want("daily") {
+		heading(w, section, "Tokens per day, user and product")
+		fmt.Fprintln(w, "DAY\tTEAM\tUSER\tPRODUCT\tCHARGES\tTOKENS\t")
+		var charges, tokens int64
+		for _, r := range reps {
+			for _, d := range r.Daily {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t\n", d.Day, d.Team, d.User, d.Product, d.Charges, d.Tokens)
+				charges, tokens = charges+d.Charges, tokens+d.Tokens
+			}
+		}
+		fmt.Fprintf(w, "TOTAL\t\t\t\t%d\t%d\t\n", charges, tokens)
+	}
+	if want("history") {
+		heading(w, section, "Balance history")
+		fmt.Fprintln(w, "AT\tTEAM\tKIND\tTOKENS\tDEBT\tBALANCE\tPACK\tREF")
+		for _, r := range reps {
+			for _, m := range r.History {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", m.At.Format(time.RFC3339), m.Team, m.Kind, m.Tokens, m.Debt, m.Balance, m.Pack, m.Ref)
+			}
+		}
+	}
+	for _, s := range []string{"packs", "expiring"} {
+		if !want(s) {
+			continue
+		}
+		title := "Packs"
+		if s == "expiring" {
+			title = "Tokens expiring within 90 days"
+		}
+		heading(w, section, title)
+		fmt.Fprintln(w, "PACK\tTEAM\tTOKENS\tLEFT\tBOUGHT\tEXPIRES\t")
+		var tokens, left int64
+		for _, r := range reps {
+			ps := r.Packs
+			if s == "expiring" {
+				ps = r.Expiring
+			}
+			for _, p := range ps {
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t\n", p.ID, p.Team, p.Tokens, p.Left, p.Bought.Format(time.DateOnly), p.Expires.Format(time.DateOnly))
+				tokens, left = tokens+p.Tokens, left+p.Left
+			}
+		}
+		fmt.Fprintf(w, "TOTAL\t\t%d\t%d\t\t\t\n", tokens, left)
+	}
+	if want("refused") {
+		heading(w, section, "Charges not debited")
+		fmt.Fprintln(w, "AT\tTEAM\tDEVICE\tUSER\tPRODUCT\tTOKENS\tSTATUS\tMESSAGE")
+		for _, r := range reps {
+			for _, x := range r.Refused {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", x.At.Format(time.RFC3339), r.Team, x.Device, x.User, x.Product, x.Tokens, x.Status, x.Message)
+			}
+		}
+	}
+}
+
+func heading(w io.Writer, section, title string) {
+	if section == "" {
+		fmt.Fprintf(w, "\n%s\n", title)
+	}
+}
+
+// reportCSV prints the server's CSV; over several teams, one header and a team column
+// where the section has none.
+func (c *call) reportCSV(ctx context.Context, kind string, teams []string, q url.Values) error {
+	q.Set("format", "csv")
+	if kind == "tokens" && c.o.section != "" {
+		q.Set("section", c.o.section)
+	}
+	out := csv.NewWriter(c.stdout)
+	for i, team := range teams {
+		b, err := c.c.Raw(ctx, "GET", c.reportPath(team, kind, q))
+		if err != nil {
+			return fmt.Errorf("team %s: %w", team, err)
+		}
+		if len(teams) == 1 {
+			_, err = c.stdout.Write(b)
+			return err
+		}
+		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+		if err != nil || len(recs) == 0 {
+			return fmt.Errorf("team %s: the ledger's CSV: %v", team, err)
+		}
+		add := !slices.Contains(recs[0], "team")
+		for j, r := range recs {
+			if j == 0 && i > 0 {
+				continue
+			}
+			if add {
+				cell := team
+				if j == 0 {
+					cell = "team"
+				}
+				r = append([]string{cell}, r...)
+			}
+			out.Write(r)
+		}
+	}
+	out.Flush()
+	return out.Error()
+}
