@@ -57,10 +57,14 @@ func (a *Agent) checkpoint() {
 // that are gone ended while the agent was not looking.
 func (a *Agent) onDiff(d platform.Diff) {
 	a.mu.Lock()
-	wake := a.first && a.meter.Sleeping()
+	wake := a.first && a.meter.Sleeping() && a.link != nil
+	var users []string
+	if wake {
+		users = a.asleepUsers() // stopped between a sleep and its wake: reconcile wakes the meter
+	}
 	a.mu.Unlock()
-	if wake && a.link != nil {
-		a.refreshAsleep() // stopped between a sleep and its wake: reconcile wakes the meter
+	if wake {
+		a.refreshAsleep(users)
 	}
 	asked := a.ask(d)
 	a.mu.Lock()
@@ -285,8 +289,9 @@ func (a *Agent) advance() error {
 			// the ledger first, so that a reachable ledger never leaves a product closed as
 			// offline too long. The meter sleeps meanwhile; processes that start or exit are
 			// kept for the wake.
+			users := a.asleepUsers()
 			a.mu.Unlock()
-			a.refreshAsleep()
+			a.refreshAsleep(users)
 			a.mu.Lock()
 			r = a.reading()
 		}
@@ -301,15 +306,24 @@ func (a *Agent) advance() error {
 	return err
 }
 
-// refreshAsleep asks the ledger for the snapshots of the users whose products are to be
-// decided at wake, within a few seconds; a ledger that does not answer leaves the last
-// snapshot, and the offline allowance, to decide. Called without a.mu.
-func (a *Agent) refreshAsleep() {
-	a.mu.Lock()
+// asleepUsers lists the users whose products are to be decided at wake, and marks the
+// agent waking: the ledger's answers then move no clock (refresh), as the meter sleeps.
+// Callers hold a.mu and call refreshAsleep next.
+func (a *Agent) asleepUsers() []string {
 	users := map[string]bool{}
 	for _, p := range a.meter.Asleep() {
 		users[p.User] = true
 	}
+	a.waking.Store(true)
+	return slices.Sorted(maps.Keys(users))
+}
+
+// refreshAsleep asks the ledger for the snapshots of users, within a few seconds; a ledger
+// that does not answer leaves the last snapshot, and the offline allowance, to decide.
+// Called without a.mu.
+func (a *Agent) refreshAsleep(users []string) {
+	defer a.waking.Store(false)
+	a.mu.Lock()
 	ctx := a.runCtx
 	a.mu.Unlock()
 	if ctx == nil {
@@ -317,9 +331,7 @@ func (a *Agent) refreshAsleep() {
 	}
 	ctx, cancel := context.WithTimeout(ctx, wakeAsk)
 	defer cancel()
-	a.waking.Store(true)
-	defer a.waking.Store(false)
-	for _, u := range slices.Sorted(maps.Keys(users)) {
+	for _, u := range users {
 		if err := a.refresh(ctx, u); err != nil {
 			a.log.Warn("ledger not reached at wake; deciding from the last snapshot", zap.String("user", u), zap.Error(err))
 		}
