@@ -126,10 +126,8 @@ func (a *Agent) contact() string {
 // journalProblem says in words why the journal cannot be written.
 func journalProblem(err error) string {
 	switch {
-	case errors.Is(err, syscall.ENOSPC):
+	case diskFull(err):
 		return "the disk holding the agent's state folder is full"
-	case errors.Is(err, syscall.EDQUOT):
-		return "the disk quota of the agent's state folder is used up"
 	case errors.Is(err, syscall.EROFS):
 		return "the disk holding the agent's state folder is read-only"
 	case errors.Is(err, syscall.EIO):

@@ -46,6 +46,8 @@ func (a *Agent) sync(ctx context.Context) error {
 				refreshed = time.Now()
 			}
 			wait = refreshEvery
+		case errors.Is(err, journal.ErrDamaged):
+			return err // a restart repairs it
 		default:
 			fails++
 			wait = backoff(fails, err, a.opts.RetryMax)
