@@ -48,9 +48,19 @@ func LoadSnapshot(path string) (*Snapshot, error) {
 		}
 		s.AsOf = fi.ModTime().UTC()
 	}
+	if err := charge.CheckTime("as_of", s.AsOf); err != nil {
+		return nil, fmt.Errorf("entitlement file %s: %w", path, err)
+	}
 	for i, u := range s.Users {
 		if u.User == "" || u.Team == "" {
 			return nil, fmt.Errorf("entitlement file %s: users[%d]: user and team are required", path, i)
+		}
+		for j, sub := range u.Subscriptions {
+			for what, t := range map[string]time.Time{"from": sub.From, "until": sub.Until} {
+				if err := charge.CheckTime(what, t); !t.IsZero() && err != nil {
+					return nil, fmt.Errorf("entitlement file %s: users[%d]: subscriptions[%d]: %w", path, i, j, err)
+				}
+			}
 		}
 	}
 	return &s, nil
