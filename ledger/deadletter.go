@@ -13,25 +13,28 @@ import (
 	"tollgate/ledger/store"
 )
 
-// skewTolerance is how far a device's clock may be from the ledger's and its times still
-// be taken as they are: a batch's time on the network is not skew, and a key must not
-// move with noise. Beyond it, the skew is rounded to skewStep so that the batches of one
-// device are all corrected by the same amount and a window's renewal stays a day after it.
+// skewTolerance is how far ahead of the ledger's a device's clock may be and its times
+// still be taken as they are: a key must not move with noise. Beyond it, the skew is
+// rounded to skewStep so that the batches of one device are all corrected by the same
+// amount and a window's renewal stays a day after it. A device that looks behind is
+// taken as stamped: a batch's time in flight (or a test clock moved meanwhile) makes a
+// device look behind, never ahead, and times in the past are accepted anyway; a clock
+// ahead is what made charges "in the future" and lost.
 const (
 	skewTolerance = time.Minute
 	skewStep      = time.Minute
 )
 
-// deskew corrects the times of a batch stamped by a clock that is off by more than
-// skewTolerance, by the difference between the device's clock when it sent the batch and
-// the ledger's, and returns that correction (0: none). A charge is use that happened:
-// a workstation's wrong clock must not lose it, nor put it at the wrong time.
+// deskew corrects the times of a batch stamped by a clock more than skewTolerance ahead
+// of the ledger's, by the difference between the device's clock when it sent the batch
+// and the ledger's, and returns that correction (0: none). A charge is use that
+// happened: a workstation's clock ahead must not lose it, nor put it at the wrong time.
 func (s *Server) deskew(in *api.Ingest) time.Duration {
 	if in.DeviceNow.IsZero() {
 		return 0
 	}
 	skew := in.DeviceNow.Sub(s.now())
-	if skew.Abs() <= skewTolerance {
+	if skew <= skewTolerance {
 		return 0
 	}
 	skew = skew.Round(skewStep)
