@@ -40,12 +40,15 @@ type Options struct {
 var products = []struct {
 	id, name string
 	rate     int64
-	exe      string // base name of the executable; .exe on Windows
+	// The executable's file name on Windows, on macOS (inside the app bundle, as
+	// config/example.yaml names them; Revit has no Mac version, so a program named Revit
+	// stands in) and elsewhere.
+	win, mac, other string
 }{
-	{"revit", "Autodesk Revit", 10, "Revit"},
-	{"autocad", "AutoCAD", 7, "acad"},
-	{"rhino", "Rhino", 5, "Rhino"},
-	{"sketchup", "SketchUp", 3, "SketchUp"},
+	{"revit", "Autodesk Revit", 10, "Revit.exe", "Revit", "Revit"},
+	{"autocad", "AutoCAD", 7, "acad.exe", "AutoCAD", "acad"},
+	{"rhino", "Rhino", 5, "Rhino.exe", "Rhinoceros", "Rhino"},
+	{"sketchup", "SketchUp", 3, "SketchUp.exe", "SketchUp", "SketchUp"},
 }
 
 const (
@@ -113,7 +116,7 @@ func Run(ctx context.Context, o Options) error {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	url := "http://" + ln.Addr().String()
 
-	if err := writeConfig(o.Data, url); err != nil {
+	if err := writeConfig(o.Data, url, runtime.GOOS); err != nil {
 		return err
 	}
 	socket := filepath.Join(o.Data, "tollgate.sock")
@@ -232,9 +235,9 @@ func bootstrap(ctx context.Context, st *store.DB, data, me string, now time.Time
 	return admin, os.WriteFile(tokFile, []byte(admin+"\n"), 0o600)
 }
 
-// writeConfig writes the agent's config: the catalogue's process rules once (edit them
-// at will; they are kept), and the ledger's address on every run, as a drop-in.
-func writeConfig(data, url string) error {
+// writeConfig writes the agent's config for goos: the catalogue's process rules once (edit
+// them at will; they are kept), and the ledger's address on every run, as a drop-in.
+func writeConfig(data, url, goos string) error {
 	main := filepath.Join(data, "tollgate.yaml")
 	if _, err := os.Stat(main); errors.Is(err, os.ErrNotExist) {
 		var b strings.Builder
@@ -242,9 +245,12 @@ func writeConfig(data, url string) error {
 		b.WriteString("admin_contact: \"whoever runs tollgate up on this machine\"\n")
 		b.WriteString("identity:\n  template: \"{user}@local\"\nproducts:\n")
 		for _, p := range products {
-			exe := p.exe
-			if runtime.GOOS == "windows" {
-				exe += ".exe"
+			exe := p.other
+			switch goos {
+			case "windows":
+				exe = p.win
+			case "darwin":
+				exe = p.mac
 			}
 			fmt.Fprintf(&b, "  - id: %s\n    name: %s\n    match: {exe: [%q]}\n", p.id, p.name, exe)
 		}
