@@ -1,6 +1,7 @@
 package installer
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -25,6 +26,11 @@ func newSystemManager(p *Plan) (manager, error) {
 func (m *systemManager) register(upgrade bool) error {
 	if err := m.install(upgrade); err != nil {
 		return err
+	}
+	// kardianos creates the plist with os.Create, so its mode follows the umask, and launchd
+	// refuses a LaunchDaemon that is group- or world-writable or not root's.
+	if err := secureDefinition(m.p.Service.File); err != nil {
+		return fmt.Errorf("securing the %s: %w", serviceKind, err)
 	}
 	for _, f := range m.p.filesOf(RoleAutostart) {
 		if err := writeFile(f); err != nil {
