@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"howett.net/plist"
+
+	"tollgate/platform/macapp"
 )
 
 // macApp lays out name.app under dir as macOS apps are laid out, with an Info.plist in
@@ -83,7 +85,7 @@ products:
 			t.Errorf("%s (%s): got matched %v, want %v", tt.where, where[tt.where], got, tt.want)
 		}
 	}
-	if got := BundleID(where["a mounted disk image"]); got != id {
+	if got := macapp.BundleID(where["a mounted disk image"]); got != id {
 		t.Errorf("BundleID of a binary Info.plist: got %q, want %q", got, id)
 	}
 }

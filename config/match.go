@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"tollgate/platform/macapp"
 )
 
 // matcher is a product's Match, prepared once per load rather than once per process.
@@ -63,7 +65,7 @@ type process struct {
 // per new process, and only for those that pass the cheaper rules.
 func (p *process) bundleID() string {
 	if !p.bundleRead {
-		p.bundle, p.bundleRead = BundleID(p.exe), true
+		p.bundle, p.bundleRead = macapp.BundleID(p.exe), true
 	}
 	return p.bundle
 }

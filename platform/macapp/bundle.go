@@ -1,4 +1,6 @@
-package config
+// Package macapp reads macOS app bundles: what the catalogue matches a Mac app by, and what
+// a polite quit addresses. It reads files only, so it works (and is tested) on any OS.
+package macapp
 
 import (
 	"os"
