@@ -56,16 +56,3 @@ func secureFile(f *os.File, mode os.FileMode) error {
 	}
 	return f.Chmod(mode)
 }
-
-// definitionMode is what launchd and systemd accept for a service definition: root's, and
-// writable by root alone.
-const definitionMode = 0o644
-
-// secureDefinition makes a service definition that something else wrote root:wheel (gid 0 on
-// macOS, root on Linux) and 0644, whatever the umask it was created under.
-func secureDefinition(path string) error {
-	if err := os.Lchown(path, 0, 0); err != nil {
-		return err
-	}
-	return os.Chmod(path, definitionMode)
-}
