@@ -89,6 +89,9 @@ func (m *systemManager) unregister() error {
 func (m *systemManager) start() error {
 	for _, args := range launchdStartCommands(m.label(), m.p.Service.File, m.job()) {
 		if err := launchctl(args...); err != nil {
+			if out, _ := exec.Command("/bin/launchctl", "print-disabled", "system").Output(); launchdDisabled(string(out), m.label()) {
+				return fmt.Errorf("%w; launchd keeps %s disabled: allow tollgate in System Settings > General > Login Items (Allow in the Background), or in the MDM profile that manages background items", err, m.label())
+			}
 			return err
 		}
 	}
