@@ -94,4 +94,3 @@ func ncUint(v any) uint64 {
 	}
 	return 0
 }
-
