@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -43,4 +44,21 @@ func dseditgroupMember(out string, exit int) (member, known bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// dsConfigurations is where macOS keeps a Mac's directory bindings, one plist per bound
+// directory, under Active Directory/ and LDAPv3/.
+const dsConfigurations = "Library/Preferences/OpenDirectory/Configurations"
+
+// dsBound reports whether the Mac whose file system starts at root is bound to a directory
+// (Active Directory or LDAP). Only then can admin come from a group that the socket's
+// credential lacks, and only then is a lookup, which costs a process and may wait on the
+// network, worth making for every caller who is not plainly an admin.
+func dsBound(root string) bool {
+	for _, kind := range []string{"Active Directory", "LDAPv3"} {
+		if m, _ := filepath.Glob(filepath.Join(root, dsConfigurations, kind, "*.plist")); len(m) > 0 {
+			return true
+		}
+	}
+	return false
 }

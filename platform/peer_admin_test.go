@@ -2,6 +2,8 @@ package platform
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -74,6 +76,34 @@ func TestDseditgroupMember(t *testing.T) {
 		member, known := dseditgroupMember(tt.out, tt.exit)
 		if member != tt.wantMember || known != tt.known {
 			t.Errorf("%q, exit %d: got member %v known %v, want %v %v", tt.out, tt.exit, member, known, tt.wantMember, tt.known)
+		}
+	}
+}
+
+func TestDsBound(t *testing.T) {
+	tests := []struct {
+		name  string
+		files []string
+		want  bool
+	}{
+		{"not bound", nil, false},
+		{"Active Directory", []string{"Active Directory/STUDIO.plist"}, true},
+		{"LDAP", []string{"LDAPv3/ldap.studio.example.plist"}, true},
+		{"a folder without a binding", []string{"Active Directory/.DS_Store"}, false},
+	}
+	for _, tt := range tests {
+		root := t.TempDir()
+		for _, f := range tt.files {
+			p := filepath.Join(root, dsConfigurations, f)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("<plist/>"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := dsBound(root); got != tt.want {
+			t.Errorf("%s: got bound %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

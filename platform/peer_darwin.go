@@ -19,7 +19,9 @@ import (
 // administrator of the Mac. The kernel reports at most 16 groups (the first being the effective
 // gid); local admins have admin among them, as it is set at login, but on a Mac bound to a
 // directory admin may come through a nested directory group that is not among them, so a caller
-// without it is looked up in the directory (dseditgroup) before being refused.
+// without it is looked up in the directory (dseditgroup) before being refused, on a Mac bound
+// to one. The lookup runs where http.Server calls ConnContext, in its accept loop, so it is
+// bounded to a second.
 func PeerOf(c net.Conn) (Peer, error) {
 	rc, err := peerRawConn(c)
 	if err != nil {
@@ -50,18 +52,22 @@ func PeerOf(c net.Conn) (Peer, error) {
 	}
 	uid := int(cred.Uid)
 	name := peerUserName(uid)
+	var dir memberChecker // a Mac on no directory has admin in the credential or not at all
+	if dsBound("/") {
+		dir = dsDirectory{}
+	}
 	return Peer{
 		UID:   uid,
 		GID:   gid,
 		PID:   pid,
 		User:  name,
-		Admin: peerIsAdmin(uid, name, groups, darwinAdminGID, "admin", dsDirectory{}),
+		Admin: peerIsAdmin(uid, name, groups, darwinAdminGID, "admin", dir),
 	}, nil
 }
 
 // dsTimeout bounds a directory lookup: a Mac away from its directory server must not hold a
 // caller for long, and is then refused admin rights it cannot prove.
-const dsTimeout = 3 * time.Second
+const dsTimeout = time.Second
 
 // dsDirectory asks opendirectoryd through dseditgroup, which resolves membership as the OS
 // does for authorization: nested groups and directory groups included.
