@@ -166,6 +166,9 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(tw, "config\t%s\n", cfg)
 	fmt.Fprintf(tw, "pre-exec gate\t%s\n", st.Gate)
+	if h := platform.CheckNotices(); !h.OK {
+		fmt.Fprintf(tw, "notices\t%s\n", h.Problem)
+	}
 	if st.Rollbacks > 0 {
 		fmt.Fprintf(tw, "clock\tmoved backwards %d times; ignored\n", st.Rollbacks)
 	}

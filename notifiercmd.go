@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"tollgate/agent/notifier"
+	"tollgate/platform"
 )
 
 func runNotifier(ctx context.Context, e env, args []string) error {
@@ -33,6 +34,8 @@ person's session, as that person; when the agent is not running it waits for it.
 	opts := notifier.Options{Socket: findAgent(ctx, *socket), Logger: log}
 	if *print {
 		opts.Display = notifier.NewPrinter(e.stdout)
+	} else if h := platform.CheckNotices(); !h.OK {
+		log.Warn("notices may not show", zap.String("why", h.Problem))
 	}
 	return notifier.New(opts).Run(ctx)
 }

@@ -78,7 +78,7 @@ func (a *Agent) gateDecide(req platform.GateRequest) bool {
 	if !ok {
 		return true
 	}
-	account, err := procOwner(req.PID)
+	account, err := platform.ProcOwner(req.PID)
 	if err != nil {
 		return true // not knowing who launches, the process source decides after start
 	}

@@ -107,6 +107,14 @@ type Match struct {
 	// the program itself and joined with single spaces, must match somewhere. Anchor it
 	// with ^ and $ to match the whole line; prefix (?i) to ignore case.
 	Args string `yaml:"args"`
+
+	// Bundle lists macOS bundle identifiers (CFBundleIdentifier in the app's Info.plist),
+	// e.g. "com.autodesk.AutoCAD". A process whose executable lies in an app bundle with one
+	// of them (its innermost "X.app/Contents/MacOS/") matches wherever the app is: in
+	// ~/Applications, on a mounted disk image under /Volumes, or moved by App Translocation,
+	// where Path globs miss it. With Path too, either one places the process; Exe and Args
+	// still hold. Compared ignoring case.
+	Bundle []string `yaml:"bundle"`
 }
 
 // Renewal is what happens when a window ends and the team's pool is empty.
@@ -194,7 +202,7 @@ func (c *Config) Product(id string) (Product, bool) {
 func (c *Config) Match(exe string, args []string, goos string) (Product, bool) {
 	proc := newProcess(exe, args, goos)
 	for _, p := range c.Products {
-		if p.matcher().matches(proc) {
+		if p.matcher().matches(&proc) {
 			return p, true
 		}
 	}

@@ -166,8 +166,13 @@ func checkProduct(k *checker, p *Product) {
 		p.Name = p.ID
 	}
 	m := p.Match
-	if len(m.Exe) == 0 && len(m.Path) == 0 {
-		k.errorf(key+".match", "give match.exe or match.path (or both): without them the product matches nothing")
+	if len(m.Exe) == 0 && len(m.Path) == 0 && len(m.Bundle) == 0 {
+		k.errorf(key+".match", "give match.exe or match.path (or both), or for a Mac app match.bundle: without them the product matches nothing")
+	}
+	for i, b := range m.Bundle {
+		if b == "" || strings.ContainsAny(b, " \t/\\") {
+			k.errorf(fmt.Sprintf("%s.match.bundle[%d]", key, i), "%s is not a bundle identifier: write the app's CFBundleIdentifier, like com.autodesk.AutoCAD", quote(b))
+		}
 	}
 	for i, e := range m.Exe {
 		ekey := fmt.Sprintf("%s.match.exe[%d]", key, i)

@@ -97,7 +97,7 @@ func (p *Plan) steps() []string {
 		}
 	case "darwin":
 		return []string{
-			"launchctl load " + p.Service.File + " (an upgrade unloads the old job first)",
+			"launchctl enable system/" + DarwinAgentLabel + " && launchctl bootstrap system " + p.Service.File + " (an upgrade runs launchctl bootout system/" + DarwinAgentLabel + " first)",
 			"launchctl bootstrap gui/<console user> for the notifier; other users get it at their next login",
 		}
 	}

@@ -33,7 +33,7 @@ var targets = []struct {
 	{"darwin", platform.Paths{
 		ConfigFile: "/Library/Application Support/tollgate/tollgate.yaml", ConfigDir: "/Library/Application Support/tollgate",
 		StateDir: "/Library/Application Support/tollgate/state", LogDir: "/Library/Logs/tollgate", Socket: "/var/run/tollgate.sock",
-	}, "/usr/local/bin/tollgate"},
+	}, "/usr/local/tollgate/bin/tollgate"}, // root's on every Mac; Homebrew gives /usr/local/bin to a user on Intel
 	{"windows", platform.Paths{
 		ConfigFile: `C:\ProgramData\tollgate\tollgate.yaml`, ConfigDir: `C:\ProgramData\tollgate`,
 		StateDir: `C:\ProgramData\tollgate\state`, LogDir: `C:\ProgramData\tollgate\logs`, Socket: `\\.\pipe\tollgate`,
@@ -142,7 +142,7 @@ func TestPlistsParse(t *testing.T) {
 			"Label":     "com.tollgate.agent",
 			"RunAtLoad": true,
 			"KeepAlive": true,
-			"ProgramArguments": []any{"/usr/local/bin/tollgate", "run", "--service", "--config", "/Library/Application Support/tollgate/tollgate.yaml",
+			"ProgramArguments": []any{"/usr/local/tollgate/bin/tollgate", "run", "--service", "--config", "/Library/Application Support/tollgate/tollgate.yaml",
 				"--state", "/Library/Application Support/tollgate/state", "--socket", "/var/run/tollgate.sock"},
 			"WorkingDirectory":  "/",
 			"Umask":             uint64(0o077),
@@ -153,7 +153,7 @@ func TestPlistsParse(t *testing.T) {
 			"Label":                  "com.tollgate.notifier",
 			"RunAtLoad":              true,
 			"KeepAlive":              map[string]any{"SuccessfulExit": false},
-			"ProgramArguments":       []any{"/usr/local/bin/tollgate", "notifier"},
+			"ProgramArguments":       []any{"/usr/local/tollgate/bin/tollgate", "notifier"},
 			"LimitLoadToSessionType": "Aqua",
 			"ProcessType":            "Interactive",
 		}},

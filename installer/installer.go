@@ -1,6 +1,7 @@
 // Package installer installs, upgrades, removes, starts and stops the tollgate agent as the
-// operating system's service, with github.com/kardianos/service underneath: a systemd unit on
-// Linux, a LaunchDaemon on macOS, a LocalSystem service on Windows. It also creates the
+// operating system's service: a systemd unit on Linux (through github.com/kardianos/service),
+// a LaunchDaemon on macOS (through launchctl's domain commands), a LocalSystem service on
+// Windows. It also creates the
 // agent's folders with their owners and modes, places its configuration, registers the
 // per-user notifier to start in every desktop session, and runs the agent under the service
 // manager (RunService). It never runs the agent's logic itself.
@@ -77,7 +78,7 @@ type Plan struct {
 	// removed by a purge. Their parents are created as needed.
 	Dirs []Dir
 	// Files are written by the install: the default config, the service definition (which
-	// kardianos writes for a real install on Linux and macOS) and the notifier's autostart.
+	// kardianos writes for a real install on Linux) and the notifier's autostart.
 	Files []File
 	// Windows holds what a Windows install registers with the service control manager.
 	Windows *WindowsService `json:",omitempty"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"syscall"
 )
 
@@ -33,12 +34,21 @@ func checkBinary(path string) error {
 		sticky := fi.IsDir() && fi.Mode()&os.ModeSticky != 0
 		switch {
 		case st.Uid != 0:
-			return fmt.Errorf("%s is owned by uid %d, who could then run anything as root through the service: put tollgate where only root can write (such as /usr/local/bin) and chown root", x, st.Uid)
+			return fmt.Errorf("%s is owned by uid %d, who could then run anything as root through the service: put tollgate where only root can write (such as %s) and chown root", x, st.Uid, rootOnlyBin())
 		case fi.Mode().Perm()&0o022 != 0 && !sticky:
 			return fmt.Errorf("%s is writable by group or others (mode %04o), who could then run anything as root through the service: chmod go-w it, or put tollgate where only root can write", x, fi.Mode().Perm())
 		}
 	}
 	return nil
+}
+
+// rootOnlyBin is a folder for the binary that only root can write on every machine of this OS:
+// on a Mac with Homebrew on Intel, /usr/local/bin belongs to a user.
+func rootOnlyBin() string {
+	if runtime.GOOS == "darwin" {
+		return "/usr/local/tollgate/bin"
+	}
+	return "/usr/local/bin"
 }
 
 // secureDir makes d root's with its mode, whatever the umask.

@@ -62,16 +62,13 @@ func TestWatchDeliversEvents(t *testing.T) {
 		name  string
 		mode  string
 		watch func(*Source, context.Context, func(Diff)) error
-		// Scans catch an exec in place only in their first few looks at a process, which a
-		// test can only race; TestScanExecInPlace covers it with scans it makes itself.
-		execInPlace bool
 	}{
 		// The safety scan waits an hour: whatever arrives came from the kernel's events.
-		{"Watch", ModeConnector, (*Source).Watch, true},
-		{"Run", ModeConnector, func(s *Source, ctx context.Context, fn func(Diff)) error { return s.Run(ctx, time.Hour, fn) }, true},
+		{"Watch", ModeConnector, (*Source).Watch},
+		{"Run", ModeConnector, func(s *Source, ctx context.Context, fn func(Diff)) error { return s.Run(ctx, time.Hour, fn) }},
 		{"poll", ModePoll, func(s *Source, ctx context.Context, fn func(Diff)) error {
 			return s.poll(ctx, 10*time.Millisecond, fn)
-		}, false},
+		}},
 	}
 	bins := procBuildHelper(t, "revit", "launcher")
 	for _, w := range watchers {
@@ -88,10 +85,6 @@ func TestWatchDeliversEvents(t *testing.T) {
 			if d := procNextDiff(t, diffs, c.pid()); !reflect.DeepEqual(d, Diff{Exited: []ProcKey{p.Key}}) {
 				t.Errorf("got %+v, want the exit of %v", d, p.Key)
 			}
-			if !w.execInPlace {
-				return
-			}
-
 			l := procStart(t, bins["launcher"], "exec", bins["revit"], "wait")
 			d = procNextDiff(t, diffs, l.pid())
 			launcher, ok := procFind(d, l.pid())

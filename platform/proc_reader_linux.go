@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/shirou/gopsutil/v4/host"
 	"github.com/shirou/gopsutil/v4/process"
@@ -102,26 +101,53 @@ func (r *procOS) created(ctx context.Context, l procListed) (int64, error) {
 }
 
 func (r *procOS) name(_ context.Context, l procListed) (string, error) {
-	b, err := os.ReadFile(procPath(l.pid, "comm"))
+	var buf [procCommMax + 2]byte
+	b, err := procReadComm(l.pid, buf[:])
 	if err != nil {
-		return "", procReadErr(err)
+		return "", err
 	}
-	return strings.TrimSuffix(string(b), "\n"), nil
+	return string(b), nil
 }
 
-func (r *procOS) execd(ctx context.Context, l procListed, t *procTracked) bool {
-	name, err := r.name(ctx, l)
+// procReadComm reads /proc/PID/comm into buf and returns the name without its newline. Every
+// scan reads it for every process, so it costs three system calls and no allocation, where
+// os.ReadFile would add an fstat, a second read and a buffer.
+func procReadComm(pid int32, buf []byte) ([]byte, error) {
+	var path [32]byte
+	p := strconv.AppendInt(append(path[:0], "/proc/"...), int64(pid), 10)
+	p = append(p, "/comm\x00"...)
+	fd, err := unix.Open(unix.ByteSliceToString(p), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return false
+		return nil, procReadErr(&fs.PathError{Op: "open", Path: procPath(pid, "comm"), Err: err})
 	}
-	if name != t.comm {
+	defer unix.Close(fd)
+	for {
+		n, err := unix.Read(fd, buf)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return nil, procReadErr(&fs.PathError{Op: "read", Path: procPath(pid, "comm"), Err: err})
+		}
+		return bytes.TrimSuffix(buf[:n], []byte{'\n'}), nil
+	}
+}
+
+// execd reads the kernel's name for the process, which exec sets to the new program's file
+// name, and for a process already reported also its executable: a script's name is its own,
+// and stays when it execs the program it wraps; its executable, the interpreter, does not.
+func (r *procOS) execd(_ context.Context, l procListed, t *procTracked) bool {
+	var buf [procCommMax + 2]byte
+	name, err := procReadComm(l.pid, buf[:])
+	if err != nil {
+		return false // gone: the next listing says so
+	}
+	if string(name) != t.comm {
 		return true
 	}
 	if t.exe == "" {
 		return false
 	}
-	// A script's name is its own, and stays when it execs the program it wraps; its
-	// executable, the interpreter, does not.
 	exe, err := os.Readlink(procPath(l.pid, "exe"))
 	return err == nil && exe != t.exe
 }

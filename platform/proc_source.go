@@ -34,11 +34,6 @@ const (
 const (
 	procDefaultPoll   = 500 * time.Millisecond
 	procDefaultSafety = 10 * time.Second
-	// procExecRechecks is how many scans after a process first shows up re-read its name to
-	// catch a wrapper (a shell script, a launcher) that replaces itself with the real program
-	// by exec, which keeps the pid and create time. Wrappers do that within moments of
-	// starting; watching longer would cost a read per process per scan.
-	procExecRechecks = 3
 )
 
 // ErrNoConnector means the OS gives this process no process events; Run then polls.
@@ -91,7 +86,10 @@ type procReader interface {
 	created(ctx context.Context, l procListed) (int64, error)
 	// name returns l's name, cut short as the OS keeps it.
 	name(ctx context.Context, l procListed) (string, error)
-	// execd reports whether l, the process t describes, now runs another program.
+	// execd reports whether l, the process t describes, now runs another program. Every scan
+	// asks it of every process: exec keeps the pid and create time, and a wrapper may exec
+	// the product at any moment of its life (`sh -c 'sleep 3; exec AutoCAD'`), so it must be
+	// cheap: the name the listing holds on macOS, one read of /proc/PID/comm on Linux.
 	execd(ctx context.Context, l procListed, t *procTracked) bool
 	// details reads what else a Process holds, or returns errProcGone if key has exited.
 	details(ctx context.Context, key ProcKey, name string, l procListed) (Process, error)
@@ -115,7 +113,6 @@ type procTracked struct {
 	comm     string // the name as read when the process was first seen or last exec'd
 	exe      string // Process.Exe, if it was read
 	reported bool   // Started was handed out, so Exited must be
-	rechecks int    // scans left that re-read the name to catch an exec in place
 	gen      uint32
 }
 
@@ -253,15 +250,12 @@ func (s *Source) scanLocked(ctx context.Context, d *Diff) error {
 			t.hint = l.hint
 		}
 		t.gen = s.gen
-		if t.rechecks > 0 {
-			t.rechecks--
-			if s.rd.execd(ctx, l, t) {
-				s.forget(d, t)
-				if s.learn(ctx, d, l, t.key.Created) {
-					seen++
-				}
-				continue
+		if s.rd.execd(ctx, l, t) {
+			s.forget(d, t)
+			if s.learn(ctx, d, l, t.key.Created) {
+				seen++
 			}
+			continue
 		}
 		seen++
 	}
@@ -293,7 +287,7 @@ func (s *Source) learn(ctx context.Context, d *Diff, l procListed, created int64
 		return false
 	}
 	key := ProcKey{PID: l.pid, Created: created}
-	t := &procTracked{key: key, hint: l.hint, comm: name, rechecks: procExecRechecks, gen: s.gen}
+	t := &procTracked{key: key, hint: l.hint, comm: name, gen: s.gen}
 	s.procs[l.pid] = t
 	if s.filter != nil && !s.filter(name) {
 		return true

@@ -11,19 +11,65 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// termAfterAsk is how long SIGTERM is given after a polite request went unanswered for the
+// whole grace: the user has had their chance to save.
+const termAfterAsk = 2 * time.Second
+
+// termAsker asks a process to close the way its desktop would (a quit Apple event on macOS),
+// in the background. It returns a channel that receives the asking's outcome, if it ends
+// before the process does (nil: the request was delivered; an error: it was refused, such as
+// for want of the Automation permission), and a function that abandons the asking.
+type termAsker func(ctx context.Context) (done <-chan error, stop func(), err error)
+
 // termBySignal terminates key by pid, reading its create time before each signal. A pid
 // freed and reused between that read and the signal would get it; pidfds close that gap
 // where the kernel has them.
 func termBySignal(ctx context.Context, key ProcKey, grace time.Duration) (Ending, error) {
-	if err := termSignalIf(ctx, key, unix.SIGTERM); err != nil {
-		return 0, err
-	}
+	return termPolitely(ctx, key, grace, nil)
+}
+
+// termPolitely first asks key with ask, when there is one, and gives it grace to close; if it
+// still runs, or the asking failed, it goes on as termBySignal, SIGTERM having termAfterAsk.
+func termPolitely(ctx context.Context, key ProcKey, grace time.Duration, ask termAsker) (Ending, error) {
 	gone := func(wait time.Duration) (bool, error) {
 		alive, err := termAlive(ctx, key)
 		if alive {
 			time.Sleep(wait)
 		}
 		return !alive, err
+	}
+	if ask != nil {
+		if alive, err := termAlive(ctx, key); err != nil {
+			return 0, err
+		} else if !alive {
+			return 0, ErrNoProcess
+		}
+		if done, stop, err := ask(ctx); err == nil {
+			var refused bool
+			ok, err := termWait(ctx, grace, func(wait time.Duration) (bool, error) {
+				select {
+				case err := <-done:
+					// Delivered: the app decides (a save sheet may be up); refused: no use waiting.
+					refused, done = err != nil, nil
+				default:
+				}
+				if refused {
+					return false, errTermRefused
+				}
+				return gone(wait)
+			})
+			stop()
+			switch {
+			case ok:
+				return TermClosed, nil
+			case err != nil && !errors.Is(err, errTermRefused):
+				return 0, err
+			}
+			grace = termAfterAsk
+		}
+	}
+	if err := termSignalIf(ctx, key, unix.SIGTERM); err != nil {
+		return 0, err
 	}
 	if ok, err := termWait(ctx, grace, gone); err != nil {
 		return 0, err
@@ -42,6 +88,9 @@ func termBySignal(ctx context.Context, key ProcKey, grace time.Duration) (Ending
 	}
 	return TermKilled, nil
 }
+
+// errTermRefused ends the wait after a polite request that was refused.
+var errTermRefused = errors.New("the request to close was refused")
 
 func termSignalIf(ctx context.Context, key ProcKey, sig unix.Signal) error {
 	alive, err := termAlive(ctx, key)

@@ -43,12 +43,15 @@ type Options struct {
 var products = []struct {
 	id, name string
 	rate     int64
-	exe      string // base name of the executable; .exe on Windows
+	// The executable's file name on Windows, on macOS (inside the app bundle, as
+	// config/example.yaml names them; Revit has no Mac version, so a program named Revit
+	// stands in) and elsewhere.
+	win, mac, other string
 }{
-	{"revit", "Autodesk Revit", 10, "Revit"},
-	{"autocad", "AutoCAD", 7, "acad"},
-	{"rhino", "Rhino", 5, "Rhino"},
-	{"sketchup", "SketchUp", 3, "SketchUp"},
+	{"revit", "Autodesk Revit", 10, "Revit.exe", "Revit", "Revit"},
+	{"autocad", "AutoCAD", 7, "acad.exe", "AutoCAD", "acad"},
+	{"rhino", "Rhino", 5, "Rhino.exe", "Rhinoceros", "Rhino"},
+	{"sketchup", "SketchUp", 3, "SketchUp.exe", "SketchUp", "SketchUp"},
 }
 
 const (
@@ -122,7 +125,7 @@ func Run(ctx context.Context, o Options) error {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	url := "http://" + ln.Addr().String()
 
-	if err := writeConfig(o.Data, url); err != nil {
+	if err := writeConfig(o.Data, url, runtime.GOOS); err != nil {
 		return err
 	}
 	opts := agent.Options{ConfigFile: filepath.Join(o.Data, "tollgate.yaml"), StateDir: filepath.Join(o.Data, "state"),
@@ -185,7 +188,7 @@ func Run(ctx context.Context, o Options) error {
   log           %s
 `, o.Data, url, st.Dialect(), url, admin, filepath.Join(o.Data, ledger.TokenFile), socket, note, me, team, filepath.Join(o.Data, "tollgate.log"))
 	for _, p := range products {
-		fmt.Fprintf(out, "  product       %-15s %2d tokens a day, started as %s\n", p.name, p.rate, exeName(p.exe))
+		fmt.Fprintf(out, "  product       %-15s %2d tokens a day, started as %s\n", p.name, p.rate, exeName(p.win, p.mac, p.other, runtime.GOOS))
 	}
 	balance := int64(0)
 	if t, err := st.Team(ctx, team, now()); err == nil {
@@ -286,11 +289,15 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func exeName(base string) string {
-	if runtime.GOOS == "windows" {
-		return base + ".exe"
+// exeName is the product's executable as goos names it.
+func exeName(win, mac, other, goos string) string {
+	switch goos {
+	case "windows":
+		return win
+	case "darwin":
+		return mac
 	}
-	return base
+	return other
 }
 
 // watch prints what the agent tells its users, the balance when it changes, and the notices
@@ -384,9 +391,9 @@ func bootstrap(ctx context.Context, st *store.DB, data, me string, now time.Time
 	return admin, os.WriteFile(tokFile, []byte(admin+"\n"), 0o600)
 }
 
-// writeConfig writes the agent's config: the catalogue's process rules once (edit them
-// at will; they are kept), and the ledger's address on every run, as a drop-in.
-func writeConfig(data, url string) error {
+// writeConfig writes the agent's config for goos: the catalogue's process rules once (edit
+// them at will; they are kept), and the ledger's address on every run, as a drop-in.
+func writeConfig(data, url, goos string) error {
 	main := filepath.Join(data, "tollgate.yaml")
 	if _, err := os.Stat(main); errors.Is(err, os.ErrNotExist) {
 		var b strings.Builder
@@ -394,10 +401,7 @@ func writeConfig(data, url string) error {
 		b.WriteString("admin_contact: \"whoever runs tollgate up on this machine\"\n")
 		b.WriteString("identity:\n  template: \"{user}@local\"\nproducts:\n")
 		for _, p := range products {
-			exe := p.exe
-			if runtime.GOOS == "windows" {
-				exe += ".exe"
-			}
+			exe := exeName(p.win, p.mac, p.other, goos)
 			fmt.Fprintf(&b, "  - id: %s\n    name: %s\n    match: {exe: [%q]}\n", p.id, p.name, exe)
 		}
 		if err := os.WriteFile(main, []byte(b.String()), 0o600); err != nil {

@@ -4,6 +4,8 @@
 //	prochelper wait           dies of SIGTERM
 //	prochelper handle-term    exits with status 0 on SIGTERM
 //	prochelper ignore-term    ignores SIGTERM
+//	prochelper ignore-hup     ignores SIGHUP, which tests use as a polite request to close
+//	prochelper ignore-both    ignores SIGHUP and SIGTERM
 //	prochelper exec PATH ARG  waits for a line on stdin, then runs PATH ARG by exec, in place
 package main
 
@@ -18,7 +20,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: prochelper wait|handle-term|ignore-term|exec PATH ARG")
+		fmt.Fprintln(os.Stderr, "usage: prochelper wait|handle-term|ignore-term|ignore-hup|ignore-both|exec PATH ARG")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -32,6 +34,10 @@ func main() {
 		}()
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
+	case "ignore-hup":
+		signal.Ignore(syscall.SIGHUP)
+	case "ignore-both":
+		signal.Ignore(syscall.SIGHUP, syscall.SIGTERM)
 	case "exec":
 		fmt.Println("ready")
 		if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {

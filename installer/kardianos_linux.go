@@ -1,5 +1,3 @@
-//go:build linux || darwin
-
 package installer
 
 import (
@@ -11,8 +9,9 @@ import (
 
 // systemManager is the OS's service manager through kardianos/service, which writes the
 // service definition from our rendering (passed through unchanged as its template) and
-// runs systemctl or launchctl. What differs per OS is in manager_linux.go and
-// manager_darwin.go.
+// runs systemctl. macOS has its own manager (manager_darwin.go): kardianos's launchd code
+// reads "running" from launchctl list and loads with launchctl load, which misjudge a job
+// between respawns.
 type systemManager struct {
 	p   *Plan
 	svc service.Service
