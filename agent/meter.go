@@ -21,7 +21,8 @@ import (
 // record runs one meter call, journals it with the answers it was given and the effects
 // that came of it, and only then acts on those effects. An uneventful tick is journaled
 // only as a heartbeat. Callers hold a.mu. A journal that cannot be written holds the
-// input and its effects back until it can (commit); only a damaged one is fatal.
+// input and its effects back until it can (commit): they are returned, not yet acted on,
+// and a.unwritten is not empty. Only a damaged journal is fatal.
 func (a *Agent) record(in journal.Input, call func(charge.Entitlements) []charge.Effect) ([]charge.Effect, error) {
 	rec := &recorder{src: a.ents}
 	effs := call(rec)
@@ -238,7 +239,15 @@ func (a *Agent) started(r charge.Reading, key platform.ProcKey, l launch) error 
 	}
 	a.log.Info("launch decided", zap.String("user", l.user), zap.String("product", l.product), zap.Int32("pid", key.PID),
 		zap.Bool("allowed", dec.Allowed), zap.String("reason", string(dec.Reason)), zap.Bool("ledger", l.online))
-	if l.auth.Hold != "" {
+	switch {
+	case l.auth.Hold == "":
+	case len(a.unwritten) > 0:
+		// Not written yet: a hold the meter took goes to the ledger as its Held entry, once
+		// written, and the ledger knows it by name; one it did not take is released.
+		if !tookHold(effs, l.hold) {
+			a.release(l.hold)
+		}
+	default:
 		if err := a.settleHold(effs, l); err != nil {
 			return err
 		}
@@ -247,6 +256,15 @@ func (a *Agent) started(r charge.Reading, key platform.ProcKey, l launch) error 
 		return a.exited(r, id)
 	}
 	return nil
+}
+
+func tookHold(effs []charge.Effect, hold string) bool {
+	for _, f := range effs {
+		if f.Kind == charge.Held && f.HoldID() == hold {
+			return true
+		}
+	}
+	return false
 }
 
 // settleHold matches the hold the ledger placed with the meter's decision: the meter's

@@ -58,7 +58,7 @@ func (a *Agent) commit(in journal.Input, effs []charge.Effect) ([]charge.Effect,
 		a.journalDown(err)
 	}
 	a.unwritten = append(a.unwritten, unwritten{in: in, effs: effs})
-	return nil, nil
+	return effs, nil
 }
 
 // committed acts on what was just written.
