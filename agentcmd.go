@@ -143,7 +143,14 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	if *asJSON {
 		return printJSON(e.stdout, st)
 	}
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	printStatus(e.stdout, st, platform.CheckNotices(), time.Local)
+	return nil
+}
+
+// printStatus writes status for a person: what the agent says, and whether this desktop
+// can show its notices. Times are in loc.
+func printStatus(w io.Writer, st agent.Status, notices platform.NoticeHealth, loc *time.Location) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "device\t%s\n", st.Device)
 	fmt.Fprintf(tw, "user\t%s%s\n", st.Caller, map[bool]string{true: " (administrator)"}[st.Admin])
 	if st.Available != nil {
@@ -151,7 +158,7 @@ func runStatus(ctx context.Context, e env, args []string) error {
 		if *st.Available <= 0 {
 			bal = agent.TeamLeft(*st.Available) // never a negative balance
 		}
-		fmt.Fprintf(tw, "team balance\t%s (as of %s)\n", bal, st.AsOf.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "team balance\t%s (as of %s)\n", bal, st.AsOf.In(loc).Format("2006-01-02 15:04"))
 	}
 	fmt.Fprintf(tw, "sync backlog\t%d\n", st.Backlog)
 	if l := st.Ledger; l != nil {
@@ -166,40 +173,39 @@ func runStatus(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(tw, "config\t%s\n", cfg)
 	fmt.Fprintf(tw, "pre-exec gate\t%s\n", st.Gate)
-	if h := platform.CheckNotices(); !h.OK {
-		fmt.Fprintf(tw, "notices\t%s\n", h.Problem)
+	if !notices.OK {
+		fmt.Fprintf(tw, "notices\t%s\n", notices.Problem)
 	}
 	if st.Rollbacks > 0 {
 		fmt.Fprintf(tw, "clock\tmoved backwards %d times; ignored\n", st.Rollbacks)
 	}
 	if j := st.Journal; !j.Writable {
 		fmt.Fprintf(tw, "journal\tcannot be written since %s: %s; %d records wait in memory; launches that cost tokens are refused until it can\n",
-			j.Since.Local().Format("2006-01-02 15:04:05"), j.Problem, j.Waiting)
+			j.Since.In(loc).Format("2006-01-02 15:04:05"), j.Problem, j.Waiting)
 	} else {
 		fmt.Fprintf(tw, "journal\tok\n")
 	}
 	tw.Flush()
 	for _, d := range st.Journal.Damage {
-		fmt.Fprintf(e.stdout, "\njournal damaged, found %s: %s\n  kept as %s\n  %s\n  %s\n  %s\n",
-			d.At.Local().Format("2006-01-02 15:04"), d.Problem, d.KeptAt, d.Recovered, d.Lost, d.Todo)
+		fmt.Fprintf(w, "\njournal damaged, found %s: %s\n  kept as %s\n  %s\n  %s\n  %s\n",
+			d.At.In(loc).Format("2006-01-02 15:04"), d.Problem, d.KeptAt, d.Recovered, d.Lost, d.Todo)
 	}
 	if len(st.Sessions) > 0 {
-		fmt.Fprintln(e.stdout, "\nsessions:")
-		tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(w, "\nsessions:")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  USER\tPRODUCT\tSTATE\tSINCE\tPAID UNTIL\tFREE USE LEFT")
 		for _, s := range st.Sessions {
 			until, left := "-", "-"
 			if !s.Until.IsZero() {
-				until = s.Until.Local().Format("Mon 15:04")
+				until = s.Until.In(loc).Format("Mon 15:04")
 			}
 			if s.State == "grace" {
 				left = s.GraceLeft.Round(time.Second).String()
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", s.User, s.Product, s.State, s.Start.Local().Format("Mon 15:04"), until, left)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", s.User, s.Product, s.State, s.Start.In(loc).Format("Mon 15:04"), until, left)
 		}
 		tw.Flush()
 	}
-	return nil
 }
 
 // ledgerState says in a sentence whether the ledger answers, and if not what to do.

@@ -36,13 +36,14 @@ func (a *Agent) consult(user, product string) (d charge.Decision, ask, joins boo
 func (a *Agent) wouldLaunch(user, product string) charge.Decision {
 	a.mu.Lock()
 	d, ask, _ := a.consult(user, product)
+	d = a.whileUnwritable(d)
 	a.mu.Unlock()
 	if !ask || !a.refreshNow(user) {
 		return d
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.meter.Check(user, product, a.ents)
+	return a.whileUnwritable(a.meter.Check(user, product, a.ents))
 }
 
 // refreshNow fetches user's snapshot within the time a launch waits for the ledger,

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"math/rand/v2"
@@ -17,6 +18,7 @@ import (
 
 	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/charge"
 )
 
 // tinyDisk mounts a tmpfs of size bytes as the rig's state folder, as a small full disk
@@ -97,6 +99,10 @@ func fullDisk(t *testing.T, kind string, gate bool) {
 		t.Errorf("got journal problem %q, want it to say the disk is full", st.Journal.Problem)
 	}
 
+	// check answers what the launch will get.
+	if res, err := r.Client.Check(context.Background(), "autocad", ""); err != nil || res.Allowed || res.Reason != charge.JournalUnavailable {
+		t.Errorf("check autocad on a full disk: got %+v %v, want denied %s", res.Decision, err, charge.JournalUnavailable)
+	}
 	c, err := r.TryLaunch("bin/acad")
 	if gate != (err != nil) {
 		t.Errorf("got exec error %v with the gate %v, want the gate to refuse the exec, or the watcher to close it", err, gate)
