@@ -253,7 +253,7 @@ func agentErr(err error) error {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	if strings.Contains(err.Error(), "is the tollgate service running") {
+	if errors.Is(err, agent.ErrAgentTimeout) || strings.Contains(err.Error(), "is the tollgate service running") {
 		return err
 	}
 	return fmt.Errorf("%w (is the tollgate service running?)", err)

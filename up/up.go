@@ -116,7 +116,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := writeConfig(o.Data, url); err != nil {
 		return err
 	}
-	socket := filepath.Join(o.Data, "tollgate.sock")
+	socket := localAPI(o.Data)
 	opts := agent.Options{ConfigFile: filepath.Join(o.Data, "tollgate.yaml"), StateDir: filepath.Join(o.Data, "state"),
 		Socket: socket, Logger: log, Gate: os.Geteuid() == 0}
 	if o.ClockFile != "" {
