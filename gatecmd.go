@@ -143,3 +143,12 @@ product when it is allowed and shows why when it is not.
 	}
 	return nil
 }
+
+// catalogueExes lists the exe names the catalogue matches on, for the launch gate's entries.
+func catalogueExes(cfg *config.Config) []string {
+	var exes []string
+	for _, p := range cfg.Products {
+		exes = append(exes, p.Match.Exe...)
+	}
+	return exes
+}

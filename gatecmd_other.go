@@ -8,7 +8,10 @@ import (
 	"os"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"tollgate/agent"
+	"tollgate/config"
 )
 
 // The launch gate is Windows's (Image File Execution Options); on Linux the pre-exec gate is
@@ -26,3 +29,6 @@ func systemGate() gateOS {
 		notify: func(string, string) {},
 	}
 }
+
+// launchGateSync does nothing: the launch gate is Windows's.
+func launchGateSync(*config.Config, *zap.Logger) {}

@@ -5,7 +5,10 @@ import (
 
 	"golang.org/x/sys/windows"
 
+	"go.uber.org/zap"
+
 	"tollgate/agent"
+	"tollgate/config"
 	"tollgate/platform"
 )
 
@@ -45,5 +48,29 @@ func systemGate() gateOS {
 			b, _ := windows.UTF16PtrFromString(body)
 			windows.MessageBox(0, b, t, windows.MB_OK|windows.MB_ICONWARNING|windows.MB_SETFOREGROUND)
 		},
+	}
+}
+
+// launchGateSync keeps the launch gate's Image File Execution Options entries in step with
+// each catalogue the agent takes, while the gate is on (install --launch-gate).
+func launchGateSync(cfg *config.Config, log *zap.Logger) {
+	cmd, err := platform.LaunchGateCommand()
+	if err != nil {
+		log.Warn("the launch gate's entries were not updated", zap.Error(err))
+		return
+	}
+	if cmd == "" {
+		return
+	}
+	ch, err := platform.SyncLaunchGate(cmd, catalogueExes(cfg))
+	if err != nil {
+		log.Warn("the launch gate's entries were not updated", zap.Error(err))
+		return
+	}
+	if len(ch.Set)+len(ch.Removed) > 0 {
+		log.Info("launch gate entries updated", zap.Strings("set", ch.Set), zap.Strings("removed", ch.Removed))
+	}
+	if len(ch.Foreign) > 0 {
+		log.Warn("these products have another program as their Debugger, so the launch gate leaves them to the process watch", zap.Strings("exe", ch.Foreign))
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"tollgate/platform"
 )
 
 // TestMain lets the test binary stand in for a product: copied to Revit.exe and started with
@@ -183,6 +185,75 @@ func TestUpWindows(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "allowed") {
 		t.Errorf("check revit while paid: got exit %d, stdout %q, stderr %q, want allowed", code, stdout, stderr)
 	}
+
+	// The launch gate as Windows would run it for a second Revit.exe, against this agent: allowed
+	// (the day is paid), so it starts the product past its Image File Execution Options entry
+	// and hands back the product's exit code.
+	revit := filepath.Join(data, "Revit.exe")
+	g, err := parseGateLine(`"C:\tg\tollgate.exe" gate --socket ` + pipe + ` "` + revit + `" -test.run=^$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	osx := systemGate()
+	osx.notify = func(title, body string) { t.Errorf("the gate showed %q: %q, want the product started", title, body) }
+	if code, err := runGateLine(context.Background(), g, filepath.Join(data, "tollgate.yaml"), osx); err != nil || code != 0 {
+		t.Errorf("gate for a paid Revit: got exit %d, %v, want the product run and its exit 0", code, err)
+	}
+}
+
+// TestLaunchGatePushWindows: with the launch gate on, the agent (tollgate run) sets the Image
+// File Execution Options entries for the catalogue it starts with, and updates them when a
+// drop-in pushed into conf.d adds a product.
+func TestLaunchGatePushWindows(t *testing.T) {
+	const gateCmd = `"C:\Program Files\tollgate\tollgate.exe" gate`
+	if _, err := platform.EnableLaunchGate(gateCmd, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { platform.DisableLaunchGate() })
+	dir := wineTempDir(t)
+	conf := filepath.Join(dir, "tollgate.yaml")
+	write := func(path, body string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(conf, "ledger: {url: \"http://127.0.0.1:9\"}\nproducts:\n  - id: revit\n    name: Autodesk Revit\n    match: {exe: [Revit.exe]}\n")
+	if err := os.Mkdir(filepath.Join(dir, "conf.d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	out := &syncBuffer{}
+	go func() {
+		done <- run(ctx, env{stdout: out, stderr: out, stdin: strings.NewReader("")}, []string{"run", "--config", conf,
+			"--state", filepath.Join(dir, "state"), "--socket", fmt.Sprintf(`\\.\pipe\tollgate-push-%d`, time.Now().UnixNano())})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("tollgate run ended with %v; it printed:\n%s", err, out)
+		}
+	}()
+	entries := func(want ...string) func() string {
+		return func() string {
+			got, err := platform.LaunchGateEntries()
+			if err != nil {
+				return err.Error()
+			}
+			wantM := map[string]string{}
+			for _, w := range want {
+				wantM[w] = gateCmd
+			}
+			if fmt.Sprint(got) != fmt.Sprint(wantM) {
+				return fmt.Sprintf("got entries %v, want %v", got, wantM)
+			}
+			return ""
+		}
+	}
+	eventually(t, 30*time.Second, entries("revit.exe"))
+	write(filepath.Join(dir, "conf.d", "20-rhino.yaml"), "products:\n  - id: rhino\n    name: Rhino\n    match: {exe: [Rhino.exe]}\n")
+	eventually(t, 30*time.Second, entries("revit.exe", "rhino.exe"))
 }
 
 // eventually calls check until it returns "" or d passes, then fails with its last complaint.

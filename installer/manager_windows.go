@@ -159,6 +159,9 @@ func (m *systemManager) unregister() error {
 	if err := m.svc.Uninstall(); err != nil {
 		return fmt.Errorf("removing the service: %w", err)
 	}
+	if err := clearLaunchGate(); err != nil {
+		return fmt.Errorf("removing the launch gate's entries: %w", err)
+	}
 	k, err := registry.OpenKey(registry.LOCAL_MACHINE, runKey, registry.SET_VALUE)
 	if err != nil {
 		return fmt.Errorf("opening HKLM\\%s: %w", runKey, err)

@@ -83,13 +83,6 @@ func DisableLaunchGate() (GateChange, error) {
 	return ch, nil
 }
 
-// GateChange is what a sync of the gate's entries did.
-type GateChange struct {
-	Set, Removed []string // exe names
-	// Foreign lists exe names whose Debugger someone else set: left alone, and not gated.
-	Foreign []string
-}
-
 // SyncLaunchGate makes command the Debugger of each of exes and removes tollgate's entries for
 // every other exe name; with command "", it removes them all. Exe names are base names
 // ("Revit.exe"), compared as Windows does, without case.
