@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultClientTimeout bounds each call to the agent: the connection and the whole answer (for
-// Events, the connection and the first line of the answer). The agent answers from memory in
+// Events, the connection and the start of the stream). The agent answers from memory in
 // milliseconds; a call that takes longer is talking to an agent that is stuck, or to a pipe
 // instance nobody serves (Wine's first one), and a clear error beats a command that hangs.
 const DefaultClientTimeout = 10 * time.Second
