@@ -41,7 +41,7 @@ func TestGateLine(t *testing.T) {
 // TestGateDecision is the gate's decision with the agent's answer given (the agent's own
 // decisions are tested with the agent): what starts, what is shown, and the exit code.
 func TestGateDecision(t *testing.T) {
-	dir := t.TempDir()
+	dir := removableTempDir(t)
 	cfg := filepath.Join(dir, "tollgate.yaml")
 	if err := os.WriteFile(cfg, []byte("ledger: {url: \"https://ledger.studio.example\"}\nproducts:\n  - id: revit\n    name: Autodesk Revit\n    match: {exe: [Revit.exe]}\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -92,4 +92,21 @@ func TestGateDecision(t *testing.T) {
 			}
 		})
 	}
+}
+
+// removableTempDir is t.TempDir, removed file by file: under Wine 8 os.RemoveAll fails
+// ("Invalid function") where os.Remove works, and these tests run there too.
+func removableTempDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "tollgate-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var paths []string
+		filepath.WalkDir(dir, func(p string, _ os.DirEntry, _ error) error { paths = append(paths, p); return nil })
+		for i := len(paths) - 1; i >= 0; i-- {
+			os.Remove(paths[i])
+		}
+	})
+	return dir
 }

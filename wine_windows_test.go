@@ -27,22 +27,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// wineTempDir is t.TempDir for Wine 8, where os.RemoveAll fails ("Invalid function") but
-// os.Remove works.
-func wineTempDir(t *testing.T) string {
-	dir, err := os.MkdirTemp("", "tollgate-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		var paths []string
-		filepath.WalkDir(dir, func(p string, _ os.DirEntry, _ error) error { paths = append(paths, p); return nil })
-		for i := len(paths) - 1; i >= 0; i-- {
-			os.Remove(paths[i])
-		}
-	})
-	return dir
-}
+// wineTempDir is a temporary folder that Wine can remove (see removableTempDir).
+func wineTempDir(t *testing.T) string { return removableTempDir(t) }
 
 // syncBuffer is what `up` prints, read while it runs.
 type syncBuffer struct {
