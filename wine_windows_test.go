@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"tollgate/agent"
 	"tollgate/platform"
 )
 
@@ -170,6 +171,30 @@ func TestUpWindows(t *testing.T) {
 	stdout, stderr, code = runCLI(t, "check", "--socket", pipe, "revit")
 	if code != 0 || !strings.Contains(stdout, "allowed") {
 		t.Errorf("check revit while paid: got exit %d, stdout %q, stderr %q, want allowed", code, stdout, stderr)
+	}
+
+	// launch, reload, and a call while the notifier's stream is open on another connection.
+	events, stopEvents := context.WithCancel(context.Background())
+	streamDone := make(chan error, 1)
+	go func() { streamDone <- agent.NewClient(pipe).Events(events, func(agent.Message) {}) }()
+	time.Sleep(time.Second) // the stream connects first (nothing is timed against this)
+	revitPath := filepath.Join(data, "Revit.exe")
+	for _, tt := range []struct {
+		args    []string
+		wantOut string
+	}{
+		{[]string{"launch", "--socket", pipe, "revit", "--", revitPath, "-test.run=^$"}, ""},
+		{[]string{"reload", "--socket", pipe}, "configuration reloaded"},
+		{[]string{"status", "--socket", pipe}, "revit  paid since"},
+	} {
+		stdout, stderr, code := runCLI(t, tt.args...)
+		if code != 0 || !strings.Contains(stdout, tt.wantOut) {
+			t.Errorf("tollgate %s: got exit %d, stdout %q, stderr %q, want exit 0 and %q", strings.Join(tt.args, " "), code, stdout, stderr, tt.wantOut)
+		}
+	}
+	stopEvents()
+	if err := <-streamDone; err != nil {
+		t.Errorf("the event stream ended with %v, want nil once its context ended", err)
 	}
 
 	// The launch gate as Windows would run it for a second Revit.exe, against this agent: allowed
