@@ -74,7 +74,8 @@ func runAgent(ctx context.Context, e env, args []string) error {
 	if ok, err := parse(fs, args); !ok {
 		return err
 	}
-	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate, PollOnly: !*events, RetryMax: *retryMax}
+	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate, PollOnly: !*events, RetryMax: *retryMax,
+		OnConfig: launchGateSync}
 	if *clockFile != "" {
 		c, err := platform.NewFileClock(*clockFile)
 		if err != nil {
@@ -333,7 +334,7 @@ func agentErr(err error) error {
 	if errors.As(err, &ae) {
 		return ae
 	}
-	if strings.Contains(err.Error(), "is the tollgate service running") {
+	if errors.Is(err, agent.ErrAgentTimeout) || strings.Contains(err.Error(), "is the tollgate service running") {
 		return err
 	}
 	return fmt.Errorf("%w (is the tollgate service running?)", err)

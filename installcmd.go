@@ -27,11 +27,12 @@ Needs root or an elevated administrator.
 
 `)
 	cfg := fs.String("config", "", "place this config file as the main config (checked first, with the drop-ins in place); default: keep the one in place, or write the documented default")
+	launchGate := fs.Bool("launch-gate", false, "Windows: run tollgate gate before each catalogue product starts (Image File Execution Options), so a denied launch never starts")
 	root, dryRun := serviceFlags(fs)
 	if ok, err := parseNone(fs, args); !ok {
 		return err
 	}
-	opts := installer.Options{Root: *root, Config: *cfg, Version: version}
+	opts := installer.Options{Root: *root, Config: *cfg, Version: version, LaunchGate: *launchGate}
 	if *dryRun {
 		return describe(e, opts)
 	}
@@ -51,6 +52,12 @@ Needs root or an elevated administrator.
 			strings.ReplaceAll(res.ConfigErr.Error(), "\n", "\n  "))
 	}
 	fmt.Fprintf(e.stdout, "drop-ins: push them into %s\n", p.DropinDir())
+	if opts.LaunchGate {
+		fmt.Fprintf(e.stdout, "launch gate: on for %s\n", strings.Join(res.Gate.Set, ", "))
+		if len(res.Gate.Foreign) > 0 {
+			fmt.Fprintf(e.stdout, "launch gate: left alone, another program is their Debugger: %s\n", strings.Join(res.Gate.Foreign, ", "))
+		}
+	}
 	switch {
 	case res.Started:
 		fmt.Fprintln(e.stdout, "service: started")

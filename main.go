@@ -56,6 +56,7 @@ func verbs() []verb {
 		{"check", "say whether a launch would be allowed now, and why (exit 0 / 3)", runCheck},
 		{"launch", "start a product only if it is allowed", runLaunch},
 		{"doctor", "check this computer's tollgate the way support would, and say what to fix", runDoctor},
+		{"gate", "Windows's launch gate: run by Windows in place of a product (install --launch-gate)", runGate},
 		{"reload", "make the agent re-read its configuration (administrators)", runReload},
 		{"install", "install or upgrade the agent as the system service (administrators)", runInstall},
 		{"uninstall", "remove the service; --purge also its config, journal and logs (administrators)", runUninstall},

@@ -55,6 +55,9 @@ type Options struct {
 	// LogTee also receives the agent's warnings and errors: the OS's service log (the
 	// Windows event log) when it runs as a service.
 	LogTee zapcore.Core
+	// OnConfig is called with each configuration the agent takes, the first included: on
+	// Windows it keeps the launch gate's entries in step with the catalogue.
+	OnConfig func(cfg *config.Config, log *zap.Logger)
 }
 
 // Agent is the daemon. New prepares it; Run runs it until its context ends.
@@ -193,6 +196,9 @@ func New(opts Options) (*Agent, error) {
 		}
 	}
 	a.src = a.source()
+	if opts.OnConfig != nil {
+		opts.OnConfig(cfg, a.log)
+	}
 	return a, nil
 }
 
@@ -410,6 +416,9 @@ func (a *Agent) followConfig(ctx context.Context) error {
 }
 
 func (a *Agent) reconfigure(cfg *config.Config) error {
+	if a.opts.OnConfig != nil {
+		a.opts.OnConfig(cfg, a.log)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.cfg = cfg

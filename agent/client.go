@@ -5,25 +5,71 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
+	"time"
 
 	"tollgate/platform"
 )
 
+// DefaultClientTimeout bounds each call to the agent: the connection and the whole answer (for
+// Events, the connection and the start of the stream). The agent answers from memory in
+// milliseconds; a call that takes longer is talking to an agent that is stuck, or to a pipe
+// instance nobody serves (Wine's first one), and a clear error beats a command that hangs.
+const DefaultClientTimeout = 10 * time.Second
+
+// ErrAgentTimeout is returned when the agent accepted the connection (or the connection did not
+// complete) and did not answer within the client's timeout.
+var ErrAgentTimeout = errors.New("the tollgate agent did not answer")
+
+// ClientOptions configures NewClientWith. The zero value means the defaults.
+type ClientOptions struct {
+	// Timeout bounds each call; 0 means DefaultClientTimeout.
+	Timeout time.Duration
+}
+
 // Client talks to a running agent over its local API.
 type Client struct {
-	hc *http.Client
+	hc      *http.Client
+	socket  string
+	timeout time.Duration
 }
 
 // NewClient returns a client for the agent listening at socket (a unix socket path or a
 // named pipe name).
-func NewClient(socket string) *Client {
-	return &Client{hc: &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return platform.Dial(ctx, socket) },
+func NewClient(socket string) *Client { return NewClientWith(socket, ClientOptions{}) }
+
+// NewClientWith is NewClient with options.
+func NewClientWith(socket string, o ClientOptions) *Client {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultClientTimeout
+	}
+	return &Client{socket: socket, timeout: o.Timeout, hc: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+			defer cancel()
+			return platform.Dial(ctx, socket)
+		},
+		ResponseHeaderTimeout: o.Timeout,
+		// A connection whose call timed out may still carry the stuck answer; never reuse one.
+		DisableKeepAlives: true,
 	}}}
+}
+
+// timedOut turns a call that ran out of the client's time (not the caller's) into
+// ErrAgentTimeout, with what to do.
+func (c *Client) timedOut(ctx context.Context, err error) error {
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%w at %s within %v: try again; if it keeps happening, restart the tollgate service", ErrAgentTimeout, c.socket, c.timeout)
+	}
+	return err
 }
 
 // APIError is the agent's refusal, with its stable code.
@@ -40,16 +86,18 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
+	tctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(tctx, method, u, nil)
 	if err != nil {
 		return err
 	}
 	resp, err := c.send(req)
 	if err != nil {
-		return err
+		return c.timedOut(ctx, err)
 	}
 	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(out)
+	return c.timedOut(ctx, json.NewDecoder(resp.Body).Decode(out))
 }
 
 // send does a request and turns an answer other than 200 into an *APIError.
@@ -110,7 +158,7 @@ func (c *Client) Events(ctx context.Context, fn func(Message)) error {
 	}
 	resp, err := c.send(req)
 	if err != nil {
-		return err
+		return c.timedOut(ctx, err)
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)

@@ -12,9 +12,6 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// This file compiles for Windows in CI but is not exercised there: the tests run on
-// Linux, so its behaviour on real ACLs is untested.
-
 const (
 	fileDeleteChild = 0x40 // not in x/sys/windows
 
@@ -40,6 +37,11 @@ func checkPerm(f *os.File, path string, _ target) error {
 	if err != nil {
 		return fmt.Errorf("cannot check permissions: %w", err)
 	}
+	return checkSD(sd, path)
+}
+
+// checkSD is checkPerm on the owner and access list of sd, read from path.
+func checkSD(sd *windows.SECURITY_DESCRIPTOR, path string) error {
 	defer runtime.KeepAlive(sd) // owner and ACEs point into it
 	trusted, err := trustedSIDs()
 	if err != nil {
@@ -50,11 +52,11 @@ func checkPerm(f *os.File, path string, _ target) error {
 		return fmt.Errorf("cannot check permissions: no owner: %v", err)
 	}
 	if !isTrusted(owner, trusted) {
-		return fmt.Errorf("owned by %s, not SYSTEM or Administrators, so that account can change licensing; run as an administrator: icacls %q /setowner Administrators", accountName(owner), path)
+		return fmt.Errorf("owned by %s, not SYSTEM or Administrators, so that account can change licensing; run as an administrator: icacls %s /setowner Administrators", accountName(owner), cmdQuote(path))
 	}
 	dacl, _, err := sd.DACL()
 	if errors.Is(err, windows.ERROR_OBJECT_NOT_FOUND) || err == nil && dacl == nil {
-		return fmt.Errorf("has no access list, so everyone may change it; run as an administrator: icacls %q /inheritance:r /grant:r SYSTEM:F Administrators:F Users:RX", path)
+		return fmt.Errorf("has no access list, so everyone may change it; run as an administrator: icacls %s /inheritance:r /grant:r SYSTEM:F Administrators:F Users:RX", cmdQuote(path))
 	}
 	if err != nil {
 		return fmt.Errorf("cannot check permissions: %w", err)
@@ -74,7 +76,7 @@ func checkPerm(f *os.File, path string, _ target) error {
 		if isTrusted(sid, trusted) || sid.String() == sidOwnerRights {
 			continue
 		}
-		return fmt.Errorf("%s may write it, so that account can change licensing; run as an administrator: icacls %q /inheritance:d, then icacls %q /remove:g *%s", accountName(sid), path, path, sid)
+		return fmt.Errorf("%s may write it, so that account can change licensing; run as an administrator: icacls %s /inheritance:d, then icacls %s /remove:g *%s", accountName(sid), cmdQuote(path), cmdQuote(path), sid)
 	}
 	return nil
 }
@@ -101,6 +103,11 @@ func trustedSIDs() ([]*windows.SID, error) {
 	}
 	return append(sids, tu.User.Sid), nil
 }
+
+// cmdQuote quotes path for cmd.exe and PowerShell as an administrator would type it: in plain
+// double quotes, backslashes as they are (a Windows path cannot hold a double quote). Go's %q
+// would double every backslash, and icacls would not find the file.
+func cmdQuote(path string) string { return `"` + path + `"` }
 
 func isTrusted(sid *windows.SID, trusted []*windows.SID) bool {
 	for _, t := range trusted {

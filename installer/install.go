@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"tollgate/config"
+	"tollgate/platform"
 )
 
 // manager registers the service with the OS's service manager (kardianos/service) or, for
@@ -57,6 +58,8 @@ type Result struct {
 	// agent will not start until a push fixes it); nil when it loads.
 	ConfigErr error
 	Started   bool
+	// Gate is what turning the launch gate on did (install --launch-gate, Windows).
+	Gate platform.GateChange
 }
 
 // Install installs the service as opts say, or upgrades an existing install in place: the
@@ -73,6 +76,9 @@ func Install(ctx context.Context, opts Options) (*Result, error) {
 	}
 	if err := checkBinary(p.Binary); err != nil {
 		return nil, err
+	}
+	if opts.LaunchGate && (p.OS != "windows" || p.Root != "") {
+		return nil, errors.New("--launch-gate is Windows's launch gate and sets the system's registry: not with --root, and not on " + p.OS + " (on Linux the agent's pre-exec gate is on by default)")
 	}
 	m, err := newManager(p)
 	if err != nil {
@@ -129,6 +135,11 @@ func Install(ctx context.Context, opts Options) (*Result, error) {
 	_, res.ConfigErr = config.Load(cfg.Path)
 	if err := m.register(st.installed); err != nil {
 		return nil, err
+	}
+	if opts.LaunchGate {
+		if res.Gate, err = setLaunchGate(p); err != nil {
+			return res, fmt.Errorf("installed, but turning the launch gate on failed: %w", err)
+		}
 	}
 	if p.Root == "" {
 		if err := m.start(); err != nil {

@@ -63,6 +63,10 @@ type Options struct {
 
 	// Version is written into generated files' headers, to tell which release wrote them.
 	Version string
+
+	// LaunchGate turns on Windows's launch gate: each catalogue exe's Image File Execution
+	// Options entry runs `tollgate gate` first (docs/deploying.md). Windows only; not with Root.
+	LaunchGate bool
 }
 
 // Plan is everything an install creates and registers, computed before anything is touched.

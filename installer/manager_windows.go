@@ -15,8 +15,6 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 )
 
-// This file compiles for Windows in CI but is not exercised there: the tests run on Linux.
-
 // systemManager is the service control manager: kardianos/service creates the service and
 // its event log source; x/sys/windows/svc/mgr then sets what kardianos does not (all three
 // recovery actions, recovery on non-crash failures, the pre-shutdown time-out, error
@@ -71,12 +69,26 @@ func (m *systemManager) state() (serviceState, error) {
 	return st, nil
 }
 
-func (m *systemManager) register(upgrade bool) error {
+// register creates (or, on an upgrade, updates) the service, its settings and the notifier's
+// Run value. A first install that fails half-way removes what it made, so that a retry starts
+// clean and no service without its recovery settings is left to start at boot; an upgrade that
+// fails keeps the service that was there, since removing it would stop licensing.
+func (m *systemManager) register(upgrade bool) (err error) {
 	if !upgrade {
 		// Creates the service and registers the event log source.
 		if err := m.svc.Install(); err != nil {
 			return fmt.Errorf("creating the service: %w", err)
 		}
+		defer func() {
+			if err == nil {
+				return
+			}
+			if uerr := m.unregister(); uerr != nil {
+				err = fmt.Errorf("%w; removing the half-made service failed too (%v): run tollgate uninstall, then install again", err, uerr)
+				return
+			}
+			err = fmt.Errorf("%w (the half-made service was removed: nothing is registered)", err)
+		}()
 	} else if err := eventlog.InstallAsEventCreate(m.p.Service.Name, eventlog.Error|eventlog.Warning|eventlog.Info); err != nil && !strings.Contains(err.Error(), "exists") {
 		return fmt.Errorf("registering the event log source: %w", err)
 	}
@@ -88,24 +100,27 @@ func (m *systemManager) register(upgrade bool) error {
 		return fmt.Errorf("opening HKLM\\%s: %w", runKey, err)
 	}
 	defer k.Close()
-	return k.SetStringValue(runValue, m.p.Windows.Notifier.Data)
+	if err := k.SetStringValue(runValue, m.p.Windows.Notifier.Data); err != nil {
+		return fmt.Errorf("setting the notifier's Run value: %w", err)
+	}
+	return nil
 }
 
 func (m *systemManager) configure(upgrade bool) error {
 	w := m.p.Windows
 	sm, err := mgr.Connect()
 	if err != nil {
-		return err
+		return fmt.Errorf("connecting to the service control manager: %w", err)
 	}
 	defer sm.Disconnect()
 	s, err := sm.OpenService(w.Name)
 	if err != nil {
-		return err
+		return fmt.Errorf("opening the service %s: %w", w.Name, err)
 	}
 	defer s.Close()
 	cfg, err := s.Config()
 	if err != nil {
-		return err
+		return fmt.Errorf("reading the service's settings: %w", err)
 	}
 	if upgrade {
 		cfg.BinaryPathName = w.BinaryPathName
@@ -143,6 +158,9 @@ type preshutdownInfo struct{ timeoutMillis uint32 }
 func (m *systemManager) unregister() error {
 	if err := m.svc.Uninstall(); err != nil {
 		return fmt.Errorf("removing the service: %w", err)
+	}
+	if err := clearLaunchGate(); err != nil {
+		return fmt.Errorf("removing the launch gate's entries: %w", err)
 	}
 	k, err := registry.OpenKey(registry.LOCAL_MACHINE, runKey, registry.SET_VALUE)
 	if err != nil {

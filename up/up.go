@@ -230,7 +230,7 @@ func chooseSocket(ctx context.Context, o Options) (socket, note string, err erro
 	if o.Socket != "" {
 		return o.Socket, "", nil
 	}
-	own := filepath.Join(o.Data, "tollgate.sock")
+	own := localAPI(o.Data)
 	if runtime.GOOS == "windows" {
 		return own, "", nil
 	}

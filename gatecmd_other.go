@@ -1,0 +1,34 @@
+//go:build !windows
+
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+
+	"go.uber.org/zap"
+
+	"tollgate/agent"
+	"tollgate/config"
+)
+
+// The launch gate is Windows's (Image File Execution Options); on Linux the pre-exec gate is
+// fanotify, in the agent. These let `tollgate gate` refuse clearly elsewhere.
+
+func gateCommandLine() string { return strings.Join(os.Args, " ") }
+
+func defaultConfigFile() string { return "" }
+
+func systemGate() gateOS {
+	refuse := errors.New("tollgate gate is Windows's launch gate; on Linux the agent's --gate does this")
+	return gateOS{
+		check:  func(context.Context, string, string) (agent.CheckResult, error) { return agent.CheckResult{}, refuse },
+		start:  func(string) (func() (int, error), error) { return nil, refuse },
+		notify: func(string, string) {},
+	}
+}
+
+// launchGateSync does nothing: the launch gate is Windows's.
+func launchGateSync(*config.Config, *zap.Logger) {}
