@@ -178,7 +178,11 @@ func printStatus(w io.Writer, st agent.Status, notices platform.NoticeHealth, lo
 		fmt.Fprintf(tw, "notices\t%s\n", notices.Problem)
 	}
 	if st.Rollbacks > 0 {
-		fmt.Fprintf(tw, "clock\tmoved backwards %d times; ignored\n", st.Rollbacks)
+		times := fmt.Sprintf("%d times", st.Rollbacks)
+		if st.Rollbacks == 1 {
+			times = "once"
+		}
+		fmt.Fprintf(tw, "clock\tset back %s; tollgate kept its own time, so nobody gained or lost use\n", times)
 	}
 	if j := st.Journal; !j.Writable {
 		fmt.Fprintf(tw, "journal\tcannot be written since %s: %s; %d records wait in memory; launches that cost tokens are refused until it can\n",

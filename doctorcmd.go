@@ -150,6 +150,22 @@ func diagnose(ctx context.Context, socket string, hc *http.Client, now func() ti
 	default:
 		add("sync backlog", statusOK, fmt.Sprintf("%d entries being sent", st.Backlog), "")
 	}
+	if l := st.Ledger; l != nil && l.Refused > 0 {
+		add("refused charges", statusWarn, fmt.Sprintf("the ledger refused %d of this computer's entries (last: %s); they are kept in its dead-letter", l.Refused, l.LastRefusal),
+			"an admin reads them with 'tollgate ledger report refused' and, once the cause is fixed, re-sends them with 'tollgate ledger dead-letter retry'")
+	}
+	switch j := st.Journal; {
+	case !j.Writable:
+		add("journal", statusFail, fmt.Sprintf("cannot be written since %s: %s; launches that cost tokens are refused until it can", j.Since.Local().Format(time.DateTime), j.Problem), "free space on the disk holding the agent's state folder; the agent recovers by itself")
+	case len(j.Damage) > 0:
+		d := j.Damage[len(j.Damage)-1]
+		add("journal", statusWarn, fmt.Sprintf("repaired at %s after damage (%s); the damaged file is kept as %s; %s", d.At.Local().Format(time.DateTime), d.Problem, d.KeptAt, d.Lost), d.Todo)
+	default:
+		add("journal", statusOK, "written and checked", "")
+	}
+	if h := platform.CheckNotices(); !h.OK {
+		add("notices", statusWarn, h.Problem, "")
+	}
 	if st.Rollbacks > 0 {
 		add("clock", statusWarn, fmt.Sprintf("this computer's clock was set back %d times; tollgate ignored it", st.Rollbacks), "keep time synchronised (NTP, or Windows Time)")
 	}
