@@ -93,8 +93,9 @@ func (a *Agent) ledger(ctx context.Context) (*client.Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("enrollment token: %w", err)
 		}
-		host, _ := os.Hostname()
-		en, err := client.New(l.url, "", l.hc).Enroll(ctx, strings.TrimSpace(string(tok)), host)
+		// Enrolled under the device id its events carry, so the ledger's devices, reports and
+		// this machine's status all name it one way.
+		en, err := client.New(l.url, "", l.hc).Enroll(ctx, strings.TrimSpace(string(tok)), a.device)
 		if err != nil {
 			return nil, fmt.Errorf("enrolling with %s: %w", l.url, err)
 		}
