@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -207,4 +208,25 @@ func exitOf(t *testing.T, c *exec.Cmd) (string, int) {
 		t.Fatal(err)
 	}
 	return string(out), 0
+}
+
+// TestUpOnABusyPort: an up that cannot serve says what to do and leaves no data folder
+// behind for the next try to trip on.
+func TestUpOnABusyPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	data := filepath.Join(t.TempDir(), "tollgate")
+	out, err := exec.Command(bins.Tollgate, "up", "--data", data, "--listen", ln.Addr().String(), "--socket", filepath.Join(t.TempDir(), "s.sock")).CombinedOutput()
+	if err == nil {
+		t.Fatalf("up on a busy port: got exit 0, want an error\n%s", out)
+	}
+	if !strings.Contains(string(out), "--listen") {
+		t.Errorf("got %q, want it to say how to choose another address (--listen)", out)
+	}
+	if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("got data folder %s left behind (%v), want none", data, err)
+	}
 }
