@@ -110,6 +110,11 @@ func (e *engine) admin(ev Event) {
 // report prints where things stand at this instant: each team's balance, the windows
 // paid and open, the holds, and the sessions running.
 func (e *engine) report() {
+	for _, d := range e.sortedDevices() {
+		if !d.asleep { // bring each meter to this instant, so that grace left is as of now
+			e.effects(d, d.meter.Advance(e.reading(d, e.now), e.ents(d)))
+		}
+	}
 	r := &Report{Teams: []Balance{}, Windows: []charge.Window{}, Holds: []Hold{}, Sessions: e.sessions()}
 	var details []string
 	for _, p := range e.sortedPools() {
@@ -139,7 +144,14 @@ func (e *engine) report() {
 		}
 	}
 	for _, h := range r.Holds {
-		details = append(details, fmt.Sprintf("hold: %d tokens of team %s for %s", h.Tokens, h.Team, h.ID))
+		what := h.ID
+		// A derived hold id is device|team/user/product/start.
+		if dev, key, ok := strings.Cut(h.ID, "|"); ok {
+			if f := strings.Split(key, "/"); len(f) >= 3 {
+				what = fmt.Sprintf("%s's %s on %s, in grace", f[1], e.productName(f[2]), dev)
+			}
+		}
+		details = append(details, fmt.Sprintf("hold: %d tokens of team %s for %s", h.Tokens, h.Team, what))
 	}
 	for _, s := range r.Sessions {
 		what := s.State
@@ -148,6 +160,9 @@ func (e *engine) report() {
 			what = fmt.Sprintf("in grace, %s of it left", span(s.GraceLeft))
 		case !s.Until.IsZero():
 			what = fmt.Sprintf("%s until %s", s.State, stamp(s.Until))
+		}
+		if !s.Running {
+			what += fmt.Sprintf("; its last process ended, the session ends after a %s gap", span(charge.MergeGap))
 		}
 		details = append(details, fmt.Sprintf("running: %s's %s on %s since %s, %s", s.User, e.productName(s.Product), s.Device, stamp(s.Start), what))
 	}

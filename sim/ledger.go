@@ -123,7 +123,7 @@ func (e *engine) effect(d *device, f charge.Effect) {
 			what = "window renewed"
 		case ran < charge.Grace:
 			// Grace is cumulative: earlier short uses in the last 24 hours count.
-			what = fmt.Sprintf("grace used up: this session ran %s, and with earlier uses in the last 24 hours that makes 5 minutes", span(ran))
+			what = "grace used up: 5 minutes of use in the last 24 hours, counting earlier sessions"
 		}
 		l.Text = fmt.Sprintf("%s charged %d tokens for %s (%s): window %s to %s", f.User, f.Tokens, name, what, stamp(f.Key.Start), stamp(f.Until))
 		if f.Overdraw {
