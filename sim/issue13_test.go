@@ -13,7 +13,9 @@ import (
 // what to fix, for the lists (products, teams, packs, users) and for the new events.
 func TestParseErrorsNameTheLine(t *testing.T) {
 	head := studio + "users: [{id: mary, team: studio}]\n" // users on line 5
-	ev := func(s string) string { return head + "events:\n  - {at: 2026-11-02T09:00:00Z, device: a, user: mary, start: revit}\n  - " + s + "\n" }
+	ev := func(s string) string {
+		return head + "events:\n  - {at: 2026-11-02T09:00:00Z, device: a, user: mary, start: revit}\n  - " + s + "\n"
+	}
 	tests := []struct {
 		name, doc, want string
 	}{
