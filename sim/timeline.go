@@ -104,9 +104,6 @@ type Event struct {
 	line int
 }
 
-// Line is the line of the timeline file the event is on (0 when built in code).
-func (e Event) Line() int { return e.line }
-
 // RateChange sets a product's daily rate; windows starting after it cost the new rate.
 type RateChange struct {
 	Product string `yaml:"product"`
