@@ -63,7 +63,11 @@ func printResult(w io.Writer, res *sim.Result) {
 		}
 	}
 	indent := strings.Repeat(" ", len(layout)+2+width+1)
-	for _, l := range res.Lines {
+	// A session's end is known only after its 10-second merge gap, so the simulator may
+	// report it after something that happened during the gap; a reader wants time order.
+	lines := slices.Clone(res.Lines)
+	slices.SortStableFunc(lines, func(a, b sim.Line) int { return a.At.Compare(b.At) })
+	for _, l := range lines {
 		dev := l.Device
 		if dev == "" {
 			dev = "-"
