@@ -104,7 +104,7 @@ func TestReadmeFirstCommand(t *testing.T) {
 	if charged == 0 || charged != perUser || charged != perTeam {
 		t.Errorf("got %d charged, %d over users, %d over teams; want them equal and non-zero", charged, perUser, perTeam)
 	}
-	if _, ok := res.Users["li@studio.example"]; ok {
-		t.Error("got tokens for li, who is not assigned; want none")
+	if n, ok := res.Users["li@studio.example"]; !ok || n != 0 {
+		t.Errorf("got tokens for li, who is not assigned: %d (listed %v); want 0, listed", n, ok)
 	}
 }

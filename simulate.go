@@ -8,7 +8,8 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"text/tabwriter"
+	"strconv"
+	"strings"
 	"time"
 
 	"tollgate/sim"
@@ -52,33 +53,84 @@ product and per team, and each team's balance.
 }
 
 func printResult(w io.Writer, res *sim.Result) {
+	// One width for the device column, and milliseconds only when a time has them, so
+	// that the columns stay put and a boundary such as 4m59.999s shows.
+	width, layout := 1, "2006-01-02 15:04:05"
 	for _, l := range res.Lines {
+		width = max(width, len(l.Device))
+		if l.At.Nanosecond() != 0 {
+			layout = "2006-01-02 15:04:05.000"
+		}
+	}
+	indent := strings.Repeat(" ", len(layout)+2+width+1)
+	// A session's end is known only after its 10-second merge gap, so the simulator may
+	// report it after something that happened during the gap; a reader wants time order.
+	lines := slices.Clone(res.Lines)
+	slices.SortStableFunc(lines, func(a, b sim.Line) int { return a.At.Compare(b.At) })
+	for _, l := range lines {
 		dev := l.Device
 		if dev == "" {
 			dev = "-"
 		}
-		fmt.Fprintf(w, "%s  %-8s %s\n", l.At.UTC().Format("2006-01-02 15:04:05"), dev, l.Text)
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	section := func(title string, m map[string]int64) {
-		fmt.Fprintf(tw, "\n%s\ttokens\t\n", title)
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			fmt.Fprintf(tw, "%s\t%d\t\n", k, m[k])
+		fmt.Fprintf(w, "%s  %-*s %s\n", l.At.UTC().Format(layout), width, dev, l.Text)
+		for _, d := range l.Details {
+			fmt.Fprintf(w, "%s  %s\n", indent, d)
 		}
+	}
+	section := func(title string, m map[string]int64) {
+		rows := [][]string{{title, "tokens"}}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			rows = append(rows, []string{k, strconv.FormatInt(m[k], 10)})
+		}
+		table(w, rows)
 	}
 	section("user", res.Users)
 	section("product", res.Prods)
-	fmt.Fprintf(tw, "\nteam\tspent\tavailable\tunexpired\tdebt\tforfeited\t\n")
+	rows := [][]string{{"team", "spent", "available", "unexpired", "held", "debt", "forfeited"}}
 	for _, b := range res.Teams {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", b.Team, b.Spent, b.Available, b.Unexpired, b.Debt, b.Forfeited)
+		rows = append(rows, []string{b.Team})
+		for _, n := range []int64{b.Spent, b.Available, b.Unexpired, b.Held, b.Debt, b.Forfeited} {
+			rows[len(rows)-1] = append(rows[len(rows)-1], strconv.FormatInt(n, 10))
+		}
 	}
-	tw.Flush()
+	table(w, rows)
+	fmt.Fprint(w, `
+unexpired: tokens left in packs that have not expired.
+available: what a new launch can count on: unexpired less held (set aside for sessions in
+           grace) and debt (renewals overdrawn, paid by the next pack).
+forfeited: tokens left in packs when they expired (a pack lasts one year); never refunded.
+`)
 	for _, b := range res.Teams {
 		for _, p := range b.Expiring {
 			fmt.Fprintf(w, "team %s: pack %s has %d tokens expiring on %s\n", b.Team, p.ID, p.Left, p.Expires().Format(time.DateOnly))
 		}
 	}
 	for _, s := range res.Running {
-		fmt.Fprintf(w, "still running at the end: %s's %s (%s since %s)\n", s.User, s.Product, s.State, s.Start.UTC().Format("2006-01-02 15:04"))
+		fmt.Fprintf(w, "still running at the end: %s's %s on %s (%s since %s)\n", s.User, s.Product, s.Device, s.State, s.Start.UTC().Format("2006-01-02 15:04"))
+	}
+}
+
+// table prints rows after a blank line: names left-aligned, numbers right-aligned.
+func table(w io.Writer, rows [][]string) {
+	var widths []int
+	for _, r := range rows {
+		for i, c := range r {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		var b strings.Builder
+		for i, c := range r {
+			if i == 0 {
+				fmt.Fprintf(&b, "%-*s", widths[0], c)
+			} else {
+				fmt.Fprintf(&b, "  %*s", widths[i], c)
+			}
+		}
+		fmt.Fprintln(w, b.String())
 	}
 }

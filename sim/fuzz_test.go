@@ -65,6 +65,27 @@ events:
   - {at: 2026-11-03T12:00:00Z, device: ws1, user: tom, end: revit}
   - {at: 2026-11-04T12:00:00Z, device: ws2, user: ben, end: revit}
 `,
+	// The admin's events and a report, among sessions on an online and an offline device.
+	`products: [{id: revit, rate: 10}, {id: cad, rate: 7}]
+teams: [{id: a}, {id: b, threshold: {percent: 50}}]
+packs: [{id: p1, team: a, tokens: 100}, {id: p2, team: b, tokens: 100, left: 20}]
+users: [{id: tom, team: a}, {id: ben, team: b}]
+events:
+  - {at: 2026-11-02T08:00:00Z, device: ws1, user: tom, start: revit}
+  - {at: 2026-11-02T08:00:00Z, device: lap, offline: true}
+  - {at: 2026-11-02T08:01:00Z, device: lap, user: ben, start: cad}
+  - {at: 2026-11-02T08:02:00Z, rate: {product: revit, tokens: 30}}
+  - {at: 2026-11-02T08:03:00Z, restrict: {user: tom, products: [cad]}}
+  - {at: 2026-11-02T08:03:00Z, report: true}
+  - {at: 2026-11-02T08:04:00Z, assign: {user: ben, team: a}}
+  - {at: 2026-11-02T08:05:00Z, subscribe: {user: ben, product: cad, until: 2026-11-03}}
+  - {at: 2026-11-02T09:00:00Z, device: lap, online: true}
+  - {at: 2026-11-02T09:00:00Z, threshold: {team: a, absolute: 99}}
+  - {at: 2026-11-02T10:00:00Z, device: lap, user: ben, end: cad}
+  - {at: 2026-11-02T10:00:00Z, unassign: {user: tom}}
+  - {at: 2026-11-02T10:00:00Z, device: ws1, user: tom, end: revit}
+  - {at: 2026-11-02T11:00:00Z, device: ws1, user: tom, end: revit}
+`,
 	// Not a timeline at all: Parse must say so and name the file.
 	"events: [{at: yesterday}]\n",
 }

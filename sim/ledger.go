@@ -50,15 +50,48 @@ func (e *engine) entitlement(user string) charge.Entitlement {
 
 // effects carries out what a device's meter decided.
 func (e *engine) effects(d *device, effs []charge.Effect) {
-	for _, f := range effs {
+	for i := 0; i < len(effs); i++ {
+		f := effs[i]
+		// A session that ends within its grace releases its hold and ends: one line.
+		if f.Kind == charge.Released && i+1 < len(effs) && effs[i+1].Kind == charge.Ended &&
+			effs[i+1].User == f.User && effs[i+1].Product == f.Product {
+			e.release(d, f)
+			e.line(Line{At: effs[i+1].At, Device: d.name, User: f.User, Product: f.Product, Kind: string(charge.Released), Tokens: f.Tokens,
+				Text: fmt.Sprintf("%s closed %s after %s of use: within grace, hold of %d tokens released, nothing charged",
+					f.User, e.productName(f.Product), span(effs[i+1].Use), f.Tokens)})
+			i++
+			continue
+		}
 		e.effect(d, f)
 	}
+}
+
+// release frees a hold the meter released, on the ledger or in the offline device's tally.
+func (e *engine) release(d *device, f charge.Effect) {
+	team := e.users[f.User].Team
+	if d.offline {
+		if h, ok := d.held[f.HoldID()]; ok {
+			delete(d.held, f.HoldID())
+			d.spent[h.team] -= f.Tokens
+		}
+		return
+	}
+	for _, p := range e.sortedPools() {
+		if _, ok := p.Holds[f.HoldID()]; ok {
+			team = p.Team
+		}
+	}
+	e.pools[team].Release(f.HoldID())
+	e.expire(e.pools[team]) // tokens kept back for the hold in an expired pack go now
 }
 
 func (e *engine) effect(d *device, f charge.Effect) {
 	name := e.productName(f.Product)
 	l := Line{At: f.At, Device: d.name, User: f.User, Product: f.Product, Kind: string(f.Kind), Tokens: f.Tokens}
-	team := e.users[f.User].Team
+	team := f.Key.Team // the session's team, even if the user has moved since
+	if team == "" {
+		team = e.users[f.User].Team
+	}
 	switch f.Kind {
 	case charge.Opened:
 		switch f.Reason {
@@ -67,9 +100,10 @@ func (e *engine) effect(d *device, f charge.Effect) {
 		case charge.PaidWindow:
 			l.Text = fmt.Sprintf("%s opened %s: inside a window paid until %s, no tokens", f.User, name, stamp(f.Until))
 		default:
-			l.Text = fmt.Sprintf("%s opened %s: grace started, closing within 5 minutes costs nothing", f.User, name)
+			l.Text = fmt.Sprintf("%s opened %s: in grace; the first 5 minutes of use in any 24 hours cost nothing", f.User, name)
 		}
 	case charge.Denied:
+		l.Reason = string(f.Reason)
 		l.Text = fmt.Sprintf("%s was refused %s: %s", f.User, name, explain(f.Decision))
 	case charge.Held:
 		l.Text = fmt.Sprintf("%d tokens held for %s's %s while in grace", f.Tokens, f.User, name)
@@ -80,20 +114,16 @@ func (e *engine) effect(d *device, f charge.Effect) {
 			e.pools[team].Hold(f.HoldID(), f.Tokens)
 		}
 	case charge.Released:
-		l.Text = fmt.Sprintf("%s closed %s after %s of use: within grace, hold of %d tokens released", f.User, name, f.Use.Round(time.Second), f.Tokens)
-		if d.offline {
-			if _, ok := d.held[f.HoldID()]; ok {
-				delete(d.held, f.HoldID())
-				d.spent[team] -= f.Tokens
-			}
-		} else {
-			e.pools[team].Release(f.HoldID())
-			e.expire(e.pools[team]) // tokens kept back for the hold in an expired pack go now
-		}
+		l.Text = fmt.Sprintf("hold of %d tokens for %s's %s released after %s of use, nothing charged", f.Tokens, f.User, name, span(f.Use))
+		e.release(d, f)
 	case charge.Charged:
-		what := "grace used up"
-		if f.Renewal {
+		what := "grace used up: 5 minutes of use"
+		switch ran := f.At.Sub(f.Key.Start); {
+		case f.Renewal:
 			what = "window renewed"
+		case ran < charge.Grace:
+			// Grace is cumulative: earlier short uses in the last 24 hours count.
+			what = "grace used up: 5 minutes of use in the last 24 hours, counting earlier sessions"
 		}
 		l.Text = fmt.Sprintf("%s charged %d tokens for %s (%s): window %s to %s", f.User, f.Tokens, name, what, stamp(f.Key.Start), stamp(f.Until))
 		if f.Overdraw {
@@ -111,18 +141,25 @@ func (e *engine) effect(d *device, f charge.Effect) {
 			return
 		}
 		e.line(l)
-		e.take(d, f, false)
+		i := len(e.res.Lines) - 1
+		if draws := e.take(d, f, false); len(draws) > 0 {
+			e.res.Lines[i].Text += ", paid from " + packList(draws)
+		}
 		return
 	case charge.Folded:
 		l.Text = fmt.Sprintf("%s's %s is covered by the window %s to %s paid on another device", f.User, name, stamp(f.Key.Start), stamp(f.Until))
 	case charge.Ended:
-		l.Text = fmt.Sprintf("%s closed %s after %s of use", f.User, name, f.Use.Round(time.Second))
+		l.Text = fmt.Sprintf("%s closed %s after %s of use", f.User, name, span(f.Use))
 	case charge.Renewing:
 		l.Text = fmt.Sprintf("%s's %s window ends at %s: still open then, it renews for %d tokens", f.User, name, stamp(f.Until), f.Tokens)
 	case charge.Closing:
 		l.Text = fmt.Sprintf("%s's %s window ended and the pool cannot pay %d tokens: it closes at %s", f.User, name, f.Tokens, stamp(f.Until))
 	case charge.Close:
+		l.Reason = string(f.Reason)
 		l.Text = fmt.Sprintf("%s's %s was closed: no tokens to renew it", f.User, name)
+		if f.Reason != "" && f.Reason != charge.InsufficientTokens {
+			l.Text = fmt.Sprintf("%s's %s was closed in grace, nothing charged: %s", f.User, name, explain(f.Decision))
+		}
 		e.line(l)
 		for _, id := range f.Procs {
 			k := pu{f.User, f.Product}
@@ -139,8 +176,8 @@ func (e *engine) effect(d *device, f charge.Effect) {
 
 // take is the ledger taking a charge, exactly once per business key (rule 5). Charges
 // synced after the fact are taken even if they overdraw: the use has happened.
-func (e *engine) take(d *device, f charge.Effect, synced bool) {
-	c := Charge{Key: f.Key, Device: d.name, Tokens: f.Tokens, Renewal: f.Renewal, At: e.now}
+func (e *engine) take(d *device, f charge.Effect, synced bool) []charge.Draw {
+	c := Charge{Key: f.Key, Device: d.name, Tokens: f.Tokens, Renewal: f.Renewal, At: e.now, Draws: []charge.Draw{}}
 	pool := e.pools[f.Key.Team]
 	k := pu{f.User, f.Product}
 	if prev, ok := e.keys[f.Key]; ok {
@@ -148,12 +185,12 @@ func (e *engine) take(d *device, f charge.Effect, synced bool) {
 		c.Status = "duplicate"
 		text := fmt.Sprintf("ledger refused a duplicate charge for %s's %s window %s: already paid on %s", f.User, e.productName(f.Product), stamp(f.Key.Start), prev.Device)
 		if prev.Tokens != f.Tokens {
-			c.Status = "refused"
+			c.Status, c.Reason = "refused", "tokens_differ"
 			text = fmt.Sprintf("ledger refused a charge for %s's %s window %s: %d tokens, but %d were charged for it", f.User, e.productName(f.Product), stamp(f.Key.Start), f.Tokens, prev.Tokens)
 		}
 		e.res.Charges = append(e.res.Charges, c)
-		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: c.Status, Text: text})
-		return
+		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: c.Status, Reason: c.Reason, Text: text})
+		return nil
 	}
 	if w, ok := charge.Fold(e.windows[k], f.Key); ok {
 		pool.Release(f.HoldID())
@@ -162,15 +199,23 @@ func (e *engine) take(d *device, f charge.Effect, synced bool) {
 		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "folded",
 			Text: fmt.Sprintf("ledger folded %s's %s charge into the window %s to %s already paid on %s: no tokens", f.User, e.productName(f.Product), stamp(w.Key.Start), stamp(w.End()), w.Device)})
 		e.effects(d, d.meter.Learn(w))
-		return
+		return nil
 	}
-	if _, err := pool.Debit(e.now, f.Tokens, f.HoldID(), f.Overdraw || synced); err != nil {
-		c.Status = "refused"
+	draws, err := pool.Debit(e.now, f.Tokens, f.HoldID(), f.Overdraw || synced)
+	if err != nil {
+		c.Status, c.Reason = "refused", string(charge.InsufficientTokens)
 		e.res.Charges = append(e.res.Charges, c)
-		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "refused", Text: "ledger refused a charge: " + err.Error()})
-		return
+		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "refused", Reason: c.Reason, Text: "ledger refused a charge: " + err.Error()})
+		return nil
 	}
-	c.Status, c.Debited = "accepted", f.Tokens
+	c.Status, c.Debited, c.Draws = "accepted", f.Tokens, append(c.Draws, draws...)
+	if synced {
+		text := fmt.Sprintf("ledger took %s's %s charge of %d tokens journaled offline", f.User, e.productName(f.Product), f.Tokens)
+		if len(draws) > 0 {
+			text += ", paid from " + packList(draws)
+		}
+		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "synced", Tokens: f.Tokens, Text: text})
+	}
 	w := charge.Window{Key: f.Key, Tokens: f.Tokens, Device: d.name}
 	e.keys[f.Key] = w
 	e.windows[k] = append(e.windows[k], w)
@@ -179,6 +224,16 @@ func (e *engine) take(d *device, f charge.Effect, synced bool) {
 	e.res.Prods[f.Product] += f.Tokens
 	e.spent[f.Key.Team] += f.Tokens
 	e.alerts(pool)
+	return draws
+}
+
+// packList says which packs paid a charge, and any part overdrawn.
+func packList(draws []charge.Draw) string {
+	parts := make([]string, len(draws))
+	for i, dr := range draws {
+		parts[i] = fmt.Sprintf("pack %s (%d)", dr.Pack, dr.Tokens)
+	}
+	return strings.Join(parts, " and ")
 }
 
 func (e *engine) alerts(p *charge.Pool) {
@@ -193,14 +248,29 @@ func (e *engine) alerts(p *charge.Pool) {
 
 func (e *engine) totals() {
 	for _, p := range e.sortedPools() {
-		e.res.Teams = append(e.res.Teams, Balance{
-			Team: p.Team, Spent: e.spent[p.Team], Available: p.Available(e.now), Unexpired: p.Unexpired(e.now),
-			Debt: p.Debt, Forfeited: e.forfeit[p.Team], Expiring: p.ExpiringWithin(e.now, charge.Expiring),
-		})
+		e.res.Teams = append(e.res.Teams, e.balance(p))
 	}
+	e.res.Running = append(e.res.Running, e.sessions()...)
+}
+
+func (e *engine) balance(p *charge.Pool) Balance {
+	b := Balance{Team: p.Team, Spent: e.spent[p.Team], Available: p.Available(e.now), Unexpired: p.Unexpired(e.now),
+		Held: p.Held(), Debt: p.Debt, Forfeited: e.forfeit[p.Team], Threshold: p.Limit(e.now),
+		Expiring: p.ExpiringWithin(e.now, charge.Expiring)}
+	if b.Expiring == nil {
+		b.Expiring = []charge.Pack{}
+	}
+	return b
+}
+
+func (e *engine) sessions() []Running {
+	out := []Running{}
 	for _, d := range e.sortedDevices() {
-		e.res.Running = append(e.res.Running, d.meter.Sessions()...)
+		for _, s := range d.meter.Sessions() {
+			out = append(out, Running{Device: d.name, Session: s})
+		}
 	}
+	return out
 }
 
 func (e *engine) line(l Line) { e.res.Lines = append(e.res.Lines, l) }
@@ -231,6 +301,25 @@ func (e *engine) sortedPools() []*charge.Pool {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("Mon 2006-01-02 15:04") }
+
+// span prints a duration exactly, so that a boundary shows: 4m59.999s is not 5m.
+func span(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
 
 // explain says why a launch was refused, in words for the person who launched it.
 func explain(d *charge.Decision) string {

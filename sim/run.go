@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -8,14 +9,17 @@ import (
 	"tollgate/charge"
 )
 
-// Result is everything a simulation decided, in time order, and its totals.
+// Result is everything a simulation decided, in time order, and its totals. Lists are
+// never null and counts are never left out, so that a script reading the JSON sees 0 and
+// [] rather than nothing.
 type Result struct {
+	Start   []Balance        `json:"start"` // each team's pool as the timeline starts
 	Lines   []Line           `json:"lines"`
 	Charges []Charge         `json:"charges"`
 	Users   map[string]int64 `json:"tokens_per_user"`
 	Prods   map[string]int64 `json:"tokens_per_product"`
 	Teams   []Balance        `json:"teams"`
-	Running []charge.Session `json:"still_running,omitempty"`
+	Running []Running        `json:"still_running"`
 }
 
 // Line is one thing that happened, as a person would read it.
@@ -25,31 +29,68 @@ type Line struct {
 	User    string    `json:"user,omitempty"`
 	Product string    `json:"product,omitempty"`
 	Kind    string    `json:"kind"`
-	Tokens  int64     `json:"tokens,omitempty"`
+	Reason  string    `json:"reason,omitempty"` // denied, close, refused: a code from a closed set (docs/simulate.md)
+	Tokens  int64     `json:"tokens"`
 	Text    string    `json:"text"`
+	Report  *Report   `json:"report,omitempty"` // report: where things stand
+	// Details are further lines of text under Text (a report's balances and windows).
+	Details []string `json:"-"`
 }
 
 // Charge is a charge as the ledger took it.
 type Charge struct {
-	Key     charge.Key `json:"key"`
-	Device  string     `json:"device"`
-	Tokens  int64      `json:"tokens"`
-	Renewal bool       `json:"renewal,omitempty"`
-	Status  string     `json:"status"` // accepted, duplicate, folded, refused
-	At      time.Time  `json:"at"`     // when the ledger took it
-	Debited int64      `json:"debited"`
+	Key     charge.Key    `json:"key"`
+	Device  string        `json:"device"`
+	Tokens  int64         `json:"tokens"`
+	Renewal bool          `json:"renewal"`
+	Status  string        `json:"status"`           // accepted, duplicate, folded, refused
+	Reason  string        `json:"reason,omitempty"` // refused: insufficient_tokens or tokens_differ
+	At      time.Time     `json:"at"`               // when the ledger took it
+	Debited int64         `json:"debited"`
+	Draws   []charge.Draw `json:"draws"` // the packs it was paid from; the rest, if any, is debt
 }
 
-// Balance is a team's pool at the end of the timeline.
+// Balance is a team's pool at an instant. Available is what a new launch can count on:
+// Unexpired (tokens left in packs not yet expired) less Held (set aside for sessions in
+// grace) and Debt (overdrawn renewals, paid by the next pack).
 type Balance struct {
 	Team      string        `json:"team"`
 	Spent     int64         `json:"spent"`
 	Available int64         `json:"available"`
 	Unexpired int64         `json:"unexpired"`
-	Debt      int64         `json:"debt,omitempty"`
-	Forfeited int64         `json:"forfeited,omitempty"`
-	Expiring  []charge.Pack `json:"expiring_within_90_days,omitempty"`
+	Held      int64         `json:"held"`
+	Debt      int64         `json:"debt"`
+	Forfeited int64         `json:"forfeited"`
+	Threshold int64         `json:"threshold"` // the low-balance threshold in tokens
+	Expiring  []charge.Pack `json:"expiring_within_90_days"`
 }
+
+// Running is a session open on a device.
+type Running struct {
+	Device string `json:"device"`
+	charge.Session
+}
+
+// Report is where things stand at a report event.
+type Report struct {
+	Teams    []Balance       `json:"teams"`
+	Windows  []charge.Window `json:"windows"` // paid windows open at this instant
+	Holds    []Hold          `json:"holds"`
+	Sessions []Running       `json:"sessions"`
+}
+
+// Hold is tokens set aside for a session in grace.
+type Hold struct {
+	Team   string `json:"team"`
+	ID     string `json:"id"`
+	Tokens int64  `json:"tokens"`
+}
+
+// refusal is an event the simulated ledger or agent refuses: reported in the timeline
+// with its reason, and the run goes on.
+type refusal struct{ code, msg string }
+
+func (r refusal) Error() string { return r.msg }
 
 type pu struct{ user, product string }
 
@@ -91,6 +132,7 @@ type engine struct {
 	res     *Result
 	forfeit map[string]int64
 	spent   map[string]int64
+	refused map[string]string // packs whose purchase was refused, and why
 }
 
 // Run replays the timeline and returns what it cost.
@@ -98,13 +140,15 @@ func Run(tl *Timeline) (*Result, error) {
 	e := &engine{
 		tl: tl, rates: map[string]int64{}, users: map[string]User{}, teams: map[string]Team{},
 		pools: map[string]*charge.Pool{}, keys: map[charge.Key]charge.Window{}, windows: map[pu][]charge.Window{},
-		devices: map[string]*device{}, forfeit: map[string]int64{}, spent: map[string]int64{},
-		res: &Result{Users: map[string]int64{}, Prods: map[string]int64{}},
+		devices: map[string]*device{}, forfeit: map[string]int64{}, spent: map[string]int64{}, refused: map[string]string{},
+		res: &Result{Start: []Balance{}, Lines: []Line{}, Charges: []Charge{}, Users: map[string]int64{}, Prods: map[string]int64{},
+			Teams: []Balance{}, Running: []Running{}},
 	}
 	e.epoch = tl.Events[0].At.Time
 	e.now = e.epoch
 	for _, p := range tl.Products {
 		e.rates[p.ID] = p.Rate
+		e.res.Prods[p.ID] = 0
 	}
 	for _, t := range tl.Teams {
 		e.teams[t.ID] = t
@@ -112,6 +156,7 @@ func Run(tl *Timeline) (*Result, error) {
 	}
 	for _, u := range tl.Users {
 		e.users[u.ID] = u
+		e.res.Users[u.ID] = 0
 	}
 	for _, p := range tl.Packs {
 		k, _ := charge.NewPack(p.ID, p.Team, p.Tokens, p.Bought.Time) // checked by Parse
@@ -120,9 +165,21 @@ func Run(tl *Timeline) (*Result, error) {
 		}
 		e.pools[p.Team].Add(k, e.now)
 	}
+	// The state at the start is not news: it is reported as the starting state, and only
+	// a crossing during the timeline notifies.
 	for _, pool := range e.sortedPools() {
-		e.expire(pool)     // packs that expired before the timeline began
-		pool.Alerts(e.now) // the state at the start is not news
+		for _, f := range pool.Expire(e.now) { // packs that expired before the timeline began
+			e.forfeit[pool.Team] += f.Tokens
+		}
+		pool.Alerts(e.now)
+		b := e.balance(pool)
+		e.res.Start = append(e.res.Start, b)
+		text := fmt.Sprintf("team %s starts with %d tokens available (%d unexpired, %d debt); low-balance threshold %d",
+			b.Team, b.Available, b.Unexpired, b.Debt, b.Threshold)
+		if pool.Low {
+			text += ": already below it, so no notice until it rises above and falls again"
+		}
+		e.line(Line{At: e.now, Kind: "start", Tokens: b.Available, Text: text})
 	}
 	for _, ev := range tl.Events {
 		if err := e.until(ev.At.Time); err != nil {
@@ -130,7 +187,12 @@ func Run(tl *Timeline) (*Result, error) {
 		}
 		e.now = ev.At.Time
 		if err := e.apply(ev); err != nil {
-			return nil, fmt.Errorf("line %d: %w", ev.line, err)
+			var r refusal
+			if !errors.As(err, &r) {
+				return nil, fmt.Errorf("line %d: %w", ev.line, err)
+			}
+			e.line(Line{At: e.now, Device: ev.Device, User: ev.User, Product: ev.Start + ev.End, Kind: "refused", Reason: r.code,
+				Text: fmt.Sprintf("line %d refused: %s", ev.line, r.msg)})
 		}
 	}
 	// Let sessions whose last process ended settle their merge gap.
@@ -229,8 +291,12 @@ func (e *engine) apply(ev Event) error {
 	case ev.Buy != nil:
 		k, err := charge.NewPack(ev.Buy.ID, ev.Buy.Team, ev.Buy.Tokens, ev.At.Time)
 		if err != nil {
-			e.line(Line{At: e.now, Kind: "refused", Text: fmt.Sprintf("team %s's order of pack %s refused: %v", ev.Buy.Team, ev.Buy.ID, err)})
-			return nil
+			code := "order_too_large"
+			if errors.Is(err, charge.ErrSmallOrder) {
+				code = "order_too_small"
+			}
+			e.refused[ev.Buy.ID] = err.Error()
+			return refusal{code, fmt.Sprintf("team %s's order of pack %s: %v", ev.Buy.Team, ev.Buy.ID, err)}
 		}
 		if !ev.Buy.Bought.IsZero() {
 			k.Bought = ev.Buy.Bought.Time
@@ -242,6 +308,12 @@ func (e *engine) apply(ev Event) error {
 		return nil
 	case ev.Transfer != nil:
 		return e.transfer(*ev.Transfer)
+	case ev.Report:
+		e.report()
+		return nil
+	case ev.Rate != nil, ev.Subscribe != nil, ev.Assign != nil, ev.Unassign != nil, ev.Restrict != nil, ev.Threshold != nil:
+		e.admin(ev)
+		return nil
 	}
 	d := e.device(ev.Device)
 	switch {
@@ -273,7 +345,7 @@ func (e *engine) apply(ev Event) error {
 			return nil
 		}
 		if len(ids) == 0 || i < 0 {
-			return fmt.Errorf("end: no running process of %s for %s on %s; add its start before this line", ev.End, ev.User, d.name)
+			return refusal{"no_such_process", fmt.Sprintf("%s ends %s on %s, but no such process is running there: nothing changes (check its start)", ev.User, e.productName(ev.End), d.name)}
 		}
 		id := ids[i]
 		d.procs[k] = slices.Delete(ids, i, i+1)
@@ -328,12 +400,22 @@ func (e *engine) transfer(m Move) error {
 		}
 	}
 	if from == nil {
-		return fmt.Errorf("transfer: pack %q is not in any team", m.Pack)
+		why := "it is in no team"
+		if r, ok := e.refused[m.Pack]; ok {
+			why = "its purchase was refused (" + r + ")"
+		}
+		return refusal{"unknown_pack", fmt.Sprintf("transfer of pack %s to team %s: %s", m.Pack, m.To, why)}
 	}
 	k, err := from.Take(m.Pack, m.Tokens, e.now)
 	if err != nil {
-		e.line(Line{At: e.now, Kind: "refused", Text: "transfer refused: " + err.Error()})
-		return nil
+		code := "unknown_pack"
+		switch {
+		case errors.Is(err, charge.ErrPartialTransfer):
+			code = "partial_transfer"
+		case errors.Is(err, charge.ErrPackExpiredOrder):
+			code = "pack_expired"
+		}
+		return refusal{code, fmt.Sprintf("transfer of pack %s to team %s: %v", m.Pack, m.To, err)}
 	}
 	to := e.pools[m.To]
 	to.Add(k, e.now)
@@ -346,7 +428,7 @@ func (e *engine) transfer(m Move) error {
 // online drains what a device journaled while offline, as the agent's sync loop does.
 func (e *engine) online(d *device) {
 	d.offline = false
-	e.line(Line{At: e.now, Device: d.name, Kind: "online", Text: fmt.Sprintf("%s reached the ledger: syncing what it journaled offline (%d charges)", d.name, len(d.queue))})
+	e.line(Line{At: e.now, Device: d.name, Kind: "online", Text: fmt.Sprintf("%s reached the ledger: syncing what it journaled offline (%s)", d.name, plural(len(d.queue), "charge"))})
 	q := d.queue
 	d.queue = nil
 	for _, f := range q {

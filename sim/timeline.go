@@ -25,6 +25,8 @@ type Timeline struct {
 	Packs    []Pack    `yaml:"packs"`
 	Users    []User    `yaml:"users"`
 	Events   []Event   `yaml:"events"`
+
+	at map[string][]int // the line of each entry of each list, for error messages
 }
 
 // Policy is charge.Policy in the timeline's words.
@@ -48,13 +50,13 @@ type Team struct {
 	Threshold charge.Threshold `yaml:"threshold"`
 }
 
-// Pack is a purchase made before the timeline starts (or at Bought, if later).
+// Pack is a purchase made before the timeline starts, or by a buy event.
 type Pack struct {
 	ID     string `yaml:"id"`
 	Team   string `yaml:"team"`
 	Tokens int64  `yaml:"tokens"`
-	Left   *int64 `yaml:"left"` // what is left of it when the timeline starts; default all
-	Bought Time   `yaml:"bought"`
+	Left   *int64 `yaml:"left"`   // what is left of it when the timeline starts; default all
+	Bought Time   `yaml:"bought"` // sets its expiry; default the timeline's start (a buy: the event's time)
 }
 
 // User is a licensing identity.
@@ -90,7 +92,55 @@ type Event struct {
 	Buy      *Pack     `yaml:"buy"`
 	Transfer *Move     `yaml:"transfer"`
 
+	// What the ledger's admins change, applied as the ledger applies it.
+	Report    bool             `yaml:"report"` // print where things stand at this instant
+	Rate      *RateChange      `yaml:"rate"`
+	Subscribe *Subscribe       `yaml:"subscribe"`
+	Assign    *Assign          `yaml:"assign"`
+	Unassign  *Unassign        `yaml:"unassign"`
+	Restrict  *Restrict        `yaml:"restrict"`
+	Threshold *ThresholdChange `yaml:"threshold"`
+
 	line int
+}
+
+// RateChange sets a product's daily rate; windows starting after it cost the new rate.
+type RateChange struct {
+	Product string `yaml:"product"`
+	Tokens  int64  `yaml:"tokens"`
+}
+
+// Subscribe gives a user a subscription to a product.
+type Subscribe struct {
+	User    string `yaml:"user"`
+	Product string `yaml:"product"`
+	From    Time   `yaml:"from"`  // default the event's time
+	Until   Time   `yaml:"until"` // default open-ended
+}
+
+// Assign assigns a user to a team's token pool (moving them when they were in another).
+type Assign struct {
+	User string `yaml:"user"`
+	Team string `yaml:"team"`
+}
+
+// Unassign takes a user off their team's token pool.
+type Unassign struct {
+	User string `yaml:"user"`
+}
+
+// Restrict sets the products a team's tokens cover, or a user may use; empty lifts it.
+type Restrict struct {
+	Team     string          `yaml:"team"`
+	User     string          `yaml:"user"`
+	Products charge.Products `yaml:"products"`
+}
+
+// ThresholdChange sets a team's low-balance threshold.
+type ThresholdChange struct {
+	Team     string `yaml:"team"`
+	Percent  int64  `yaml:"percent"`
+	Absolute int64  `yaml:"absolute"`
 }
 
 // Move transfers a pack to another team.
@@ -168,22 +218,36 @@ func Parse(name string, data []byte) (*Timeline, error) {
 	return &tl, nil
 }
 
-// lines records each event's line for error messages after decoding.
+// lines records the line of every entry of every list, for error messages after decoding.
 func (tl *Timeline) lines(root *yaml.Node) {
+	tl.at = map[string][]int{}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return
 	}
 	m := root.Content[0]
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value != "events" {
-			continue
-		}
-		for j, n := range m.Content[i+1].Content {
-			if j < len(tl.Events) {
-				tl.Events[j].line = n.Line
-			}
+		for _, n := range m.Content[i+1].Content {
+			tl.at[m.Content[i].Value] = append(tl.at[m.Content[i].Value], n.Line)
 		}
 	}
+	for j := range tl.Events {
+		tl.Events[j].line = tl.line("events", j)
+	}
+}
+
+func (tl *Timeline) line(list string, i int) int {
+	if ls := tl.at[list]; i < len(ls) {
+		return ls[i]
+	}
+	return 0
+}
+
+// where names entry i of a list by its line, or by its index when the line is unknown.
+func (tl *Timeline) where(list string, i int) string {
+	if n := tl.line(list, i); n > 0 {
+		return fmt.Sprintf("line %d", n)
+	}
+	return fmt.Sprintf("%s[%d]", list, i)
 }
 
 func (tl *Timeline) check() error {
@@ -193,15 +257,20 @@ func (tl *Timeline) check() error {
 	if err := (charge.Policy{RenewalWhenEmpty: tl.Policy.RenewalWhenEmpty, OfflineMaxAge: time.Duration(tl.Policy.OfflineMaxAge), CloseAfter: time.Duration(tl.Policy.CloseAfter)}).Validate(); err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
+	if len(tl.Events) == 0 {
+		return errors.New("events: the timeline has no events; add at least one process start")
+	}
+	start := tl.Events[0].At.Time
 	products := map[string]bool{}
 	for i, p := range tl.Products {
+		where := tl.where("products", i)
 		switch {
 		case !idRE.MatchString(p.ID):
-			return fmt.Errorf("products[%d]: id %q: use letters, digits and - . _", i, p.ID)
+			return fmt.Errorf("%s: product id %q: use letters, digits and - . _", where, p.ID)
 		case products[p.ID]:
-			return fmt.Errorf("products[%d]: product %q is listed twice", i, p.ID)
+			return fmt.Errorf("%s: product %q is listed twice: give each product one entry", where, p.ID)
 		case p.Rate <= 0 || p.Rate > 1_000_000:
-			return fmt.Errorf("products[%d] %q: rate %d: a daily rate is 1 to 1000000 tokens", i, p.ID, p.Rate)
+			return fmt.Errorf("%s: product %q: rate %d: a daily rate is 1 to 1000000 tokens", where, p.ID, p.Rate)
 		}
 		products[p.ID] = true
 	}
@@ -214,41 +283,52 @@ func (tl *Timeline) check() error {
 		return nil
 	}
 	teams := map[string]bool{}
-	for i, t := range tl.Teams {
-		if !idRE.MatchString(t.ID) || teams[t.ID] {
-			return fmt.Errorf("teams[%d]: id %q is empty, malformed or listed twice", i, t.ID)
+	checkThreshold := func(t charge.Threshold, where string) error {
+		if t.Absolute < 0 || t.Percent < 0 || t.Percent > 100 {
+			return fmt.Errorf("%s: threshold: write {percent: 0 to 100} or {absolute: a positive number of tokens}", where)
 		}
-		if err := known(t.Products, fmt.Sprintf("teams[%d] %q", i, t.ID)); err != nil {
+		return nil
+	}
+	for i, t := range tl.Teams {
+		where := tl.where("teams", i)
+		if !idRE.MatchString(t.ID) || teams[t.ID] {
+			return fmt.Errorf("%s: team id %q is empty, malformed or listed twice: use letters, digits and - . _, once each", where, t.ID)
+		}
+		if err := known(t.Products, fmt.Sprintf("%s: team %q", where, t.ID)); err != nil {
 			return err
 		}
-		if t.Threshold.Absolute < 0 || t.Threshold.Percent < 0 || t.Threshold.Percent > 100 {
-			return fmt.Errorf("teams[%d] %q: threshold: absolute must be positive, percent 0 to 100", i, t.ID)
+		if err := checkThreshold(t.Threshold, fmt.Sprintf("%s: team %q", where, t.ID)); err != nil {
+			return err
 		}
 		teams[t.ID] = true
+	}
+	teamErr := func(where, team string) error {
+		return fmt.Errorf("%s: unknown team %q; the teams are %s", where, team, strings.Join(tl.teamIDs(), ", "))
 	}
 	packs := map[string]bool{}
 	checkPack := func(p Pack, where string) error {
 		if !idRE.MatchString(p.ID) || packs[p.ID] {
-			return fmt.Errorf("%s: pack id %q is empty, malformed or used twice", where, p.ID)
+			return fmt.Errorf("%s: pack id %q is empty, malformed or used twice: give each pack its own id", where, p.ID)
 		}
 		if !teams[p.Team] {
-			return fmt.Errorf("%s: pack %q: unknown team %q", where, p.ID, p.Team)
+			return teamErr(fmt.Sprintf("%s: pack %q", where, p.ID), p.Team)
 		}
 		packs[p.ID] = true
 		return nil
 	}
-	for i, p := range tl.Packs {
-		where := fmt.Sprintf("packs[%d]", i)
-		if err := checkPack(p, where); err != nil {
+	for i := range tl.Packs {
+		p := &tl.Packs[i]
+		where := tl.where("packs", i)
+		if err := checkPack(*p, where); err != nil {
 			return err
+		}
+		if p.Bought.IsZero() {
+			p.Bought.Time = start // the documented default: bought as the timeline starts
 		}
 		if _, err := charge.NewPack(p.ID, p.Team, p.Tokens, p.Bought.Time); err != nil {
 			return fmt.Errorf("%s: pack %q: %w", where, p.ID, err)
 		}
-		if p.Bought.IsZero() {
-			return fmt.Errorf("%s: pack %q: missing bought: the purchase date sets its expiry", where, p.ID)
-		}
-		if len(tl.Events) > 0 && p.Bought.After(tl.Events[0].At.Time) {
+		if p.Bought.After(start) {
 			return fmt.Errorf("%s: pack %q is bought after the first event: list it as a buy event at its time", where, p.ID)
 		}
 		if p.Left != nil && (*p.Left < 0 || *p.Left > p.Tokens) {
@@ -256,33 +336,43 @@ func (tl *Timeline) check() error {
 		}
 	}
 	users := map[string]bool{}
+	checkSub := func(s Subscription, where string) error {
+		if !products[s.Product] {
+			return fmt.Errorf("%s: unknown product %q; the catalogue has %s", where, s.Product, strings.Join(tl.productIDs(), ", "))
+		}
+		if !s.Until.IsZero() && !s.Until.After(s.From.Time) {
+			return fmt.Errorf("%s: until %s is not after from %s", where, s.Until.Format(time.RFC3339), s.From.Format(time.RFC3339))
+		}
+		return nil
+	}
 	for i, u := range tl.Users {
-		where := fmt.Sprintf("users[%d] %q", i, u.ID)
+		where := fmt.Sprintf("%s: user %q", tl.where("users", i), u.ID)
 		switch {
 		case !idRE.MatchString(u.ID) || users[u.ID]:
-			return fmt.Errorf("users[%d]: id %q is empty, malformed or listed twice", i, u.ID)
+			return fmt.Errorf("%s: user id is empty, malformed or listed twice: use letters, digits and - . _ @ +, once each", where)
 		case !teams[u.Team]:
-			return fmt.Errorf("%s: unknown team %q", where, u.Team)
+			return teamErr(where, u.Team)
 		}
 		if err := known(u.Products, where); err != nil {
 			return err
 		}
 		for j, s := range u.Subscriptions {
-			if !products[s.Product] {
-				return fmt.Errorf("%s: subscriptions[%d]: unknown product %q", where, j, s.Product)
-			}
-			if !s.Until.IsZero() && !s.Until.After(s.From.Time) {
-				return fmt.Errorf("%s: subscriptions[%d]: until %s is not after from %s", where, j, s.Until.Format(time.RFC3339), s.From.Format(time.RFC3339))
+			if err := checkSub(s, fmt.Sprintf("%s: subscriptions[%d]", where, j)); err != nil {
+				return err
 			}
 		}
 		users[u.ID] = true
 	}
-	if len(tl.Events) == 0 {
-		return errors.New("events: the timeline has no events; add at least one process start")
+	userErr := func(where, user string) error {
+		if user == "" {
+			return fmt.Errorf("%s: missing user", where)
+		}
+		return fmt.Errorf("%s: unknown user %q; list them under users", where, user)
 	}
 	var last time.Time
-	for i, e := range tl.Events {
-		where := fmt.Sprintf("line %d: events[%d]", e.line, i)
+	for i := range tl.Events {
+		e := &tl.Events[i]
+		where := tl.where("events", i)
 		if e.At.IsZero() {
 			return fmt.Errorf("%s: missing at: every event needs a time", where)
 		}
@@ -291,39 +381,103 @@ func (tl *Timeline) check() error {
 		}
 		last = e.At.Time
 		n := 0
-		for _, set := range []bool{e.Start != "", e.End != "", e.Offline, e.Online, e.Sleep, e.Wake, e.Clock != nil, e.Buy != nil, e.Transfer != nil} {
+		for _, set := range []bool{e.Start != "", e.End != "", e.Offline, e.Online, e.Sleep, e.Wake, e.Clock != nil, e.Buy != nil, e.Transfer != nil,
+			e.Report, e.Rate != nil, e.Subscribe != nil, e.Assign != nil, e.Unassign != nil, e.Restrict != nil, e.Threshold != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
-			return fmt.Errorf("%s: an event does exactly one thing (start, end, offline, online, sleep, wake, clock, buy or transfer); this one does %d", where, n)
+			return fmt.Errorf("%s: an event does exactly one thing (%s); this one does %d", where, eventKinds, n)
 		}
 		if e.Clock != nil && (*e.Clock > Duration(maxSimDuration) || *e.Clock < -Duration(maxSimDuration)) {
 			return fmt.Errorf("%s: clock %v: a device's clock may jump at most %v (400 days) either way", where, time.Duration(*e.Clock), maxSimDuration)
 		}
-		needsDevice := e.Buy == nil && e.Transfer == nil
+		needsDevice := e.Start != "" || e.End != "" || e.Offline || e.Online || e.Sleep || e.Wake || e.Clock != nil
 		if needsDevice && e.Device == "" {
-			return fmt.Errorf("%s: missing device", where)
+			return fmt.Errorf("%s: missing device: name the computer this happened on", where)
 		}
 		if p := e.Start + e.End; p != "" {
 			if !products[p] {
 				return fmt.Errorf("%s: unknown product %q; the catalogue has %s", where, p, strings.Join(tl.productIDs(), ", "))
 			}
 			if !users[e.User] {
-				return fmt.Errorf("%s: unknown user %q", where, e.User)
+				return userErr(where, e.User)
 			}
 		}
-		if e.Buy != nil {
+		switch {
+		case e.Buy != nil:
 			if err := checkPack(*e.Buy, where+": buy"); err != nil {
 				return err
 			}
-		}
-		if e.Transfer != nil && (!packs[e.Transfer.Pack] || !teams[e.Transfer.To]) {
-			return fmt.Errorf("%s: transfer: unknown pack %q or team %q", where, e.Transfer.Pack, e.Transfer.To)
+		case e.Transfer != nil:
+			if !packs[e.Transfer.Pack] {
+				return fmt.Errorf("%s: transfer: unknown pack %q: list it under packs or buy it earlier", where, e.Transfer.Pack)
+			}
+			if !teams[e.Transfer.To] {
+				return teamErr(where+": transfer", e.Transfer.To)
+			}
+		case e.Rate != nil:
+			if !products[e.Rate.Product] {
+				return fmt.Errorf("%s: rate: unknown product %q; the catalogue has %s", where, e.Rate.Product, strings.Join(tl.productIDs(), ", "))
+			}
+			if e.Rate.Tokens <= 0 || e.Rate.Tokens > 1_000_000 {
+				return fmt.Errorf("%s: rate: tokens %d: a daily rate is 1 to 1000000 tokens", where, e.Rate.Tokens)
+			}
+		case e.Subscribe != nil:
+			if !users[e.Subscribe.User] {
+				return userErr(where+": subscribe", e.Subscribe.User)
+			}
+			if e.Subscribe.From.IsZero() {
+				e.Subscribe.From.Time = e.At.Time
+			}
+			if err := checkSub(Subscription{Product: e.Subscribe.Product, From: e.Subscribe.From, Until: e.Subscribe.Until}, where+": subscribe"); err != nil {
+				return err
+			}
+		case e.Assign != nil:
+			if !users[e.Assign.User] {
+				return userErr(where+": assign", e.Assign.User)
+			}
+			if !teams[e.Assign.Team] {
+				return teamErr(where+": assign", e.Assign.Team)
+			}
+		case e.Unassign != nil:
+			if !users[e.Unassign.User] {
+				return userErr(where+": unassign", e.Unassign.User)
+			}
+		case e.Restrict != nil:
+			r := e.Restrict
+			switch {
+			case (r.Team == "") == (r.User == ""):
+				return fmt.Errorf("%s: restrict: name either a team or a user", where)
+			case r.Team != "" && !teams[r.Team]:
+				return teamErr(where+": restrict", r.Team)
+			case r.User != "" && !users[r.User]:
+				return userErr(where+": restrict", r.User)
+			}
+			if err := known(r.Products, where+": restrict"); err != nil {
+				return err
+			}
+		case e.Threshold != nil:
+			if !teams[e.Threshold.Team] {
+				return teamErr(where+": threshold", e.Threshold.Team)
+			}
+			if err := checkThreshold(charge.Threshold{Percent: e.Threshold.Percent, Absolute: e.Threshold.Absolute}, where); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+const eventKinds = "start, end, offline, online, sleep, wake, clock, buy, transfer, report, rate, subscribe, assign, unassign, restrict or threshold"
+
+func (tl *Timeline) teamIDs() []string {
+	ids := make([]string, len(tl.Teams))
+	for i, t := range tl.Teams {
+		ids[i] = t.ID
+	}
+	return ids
 }
 
 func (tl *Timeline) productIDs() []string {
