@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -14,8 +13,6 @@ import (
 	"tollgate/config"
 	"tollgate/platform"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // TestStatusGolden: what `tollgate status` prints for a person, in the states they meet.
 func TestStatusGolden(t *testing.T) {
