@@ -10,8 +10,9 @@ import (
 
 // terminal is a terminal server with 1,000 users each running revit, for a team of
 // 1,000 packs. paid gives every user a window paid on another device, so that no session
-// is in grace: the baseline for the cost of grace bookkeeping.
-func terminal(b *testing.B, paid bool) (*busy, *charge.Meter) {
+// is in grace: the baseline for the cost of grace bookkeeping. The users log on every
+// stagger, the last at the returned time.
+func terminal(b *testing.B, paid bool, stagger time.Duration) (*busy, *charge.Meter) {
 	w := &busy{pool: &charge.Pool{Team: "studio"}, rates: map[string]int64{"revit": 10, "autocad": 7}, now: monday}
 	for i := range 1000 {
 		p, err := charge.NewPack(fmt.Sprint("p", i), "studio", 100+int64(i), monday.AddDate(0, 0, -i/4))
@@ -27,7 +28,10 @@ func terminal(b *testing.B, paid bool) (*busy, *charge.Meter) {
 		if paid {
 			m.Learn(charge.Window{Key: charge.Key{Team: "studio", User: user, Product: "revit", Start: monday.Add(-time.Hour)}, Tokens: 10})
 		}
-		m.Start(charge.Reading{Wall: w.now}, charge.Proc{ID: fmt.Sprint("proc", i), User: user, Product: "revit"}, w)
+		if i > 0 {
+			w.now = w.now.Add(stagger)
+		}
+		m.Start(charge.Reading{Wall: w.now, Mono: w.now.Sub(monday)}, charge.Proc{ID: fmt.Sprint("proc", i), User: user, Product: "revit"}, w)
 	}
 	return w, m
 }
@@ -43,7 +47,7 @@ func tick(w *busy, m *charge.Meter, d time.Duration) {
 // launchAfter times one launch of a new (user, product) on a terminal after its 1,000
 // sessions ran for 4m50s, ticked every second: in grace all that time, or paid.
 func launchAfter(b *testing.B, paid bool) {
-	w, m := terminal(b, paid)
+	w, m := terminal(b, paid, 0)
 	tick(w, m, 4*time.Minute+50*time.Second)
 	for _, s := range m.Sessions()[:1] {
 		if want := map[bool]string{false: "grace", true: "paid"}[paid]; s.State != want {
@@ -71,22 +75,23 @@ func launchAfter(b *testing.B, paid bool) {
 func BenchmarkLaunchGrace(b *testing.B) { launchAfter(b, false) }
 func BenchmarkLaunchPaid(b *testing.B)  { launchAfter(b, true) }
 
-// catchUp times one Advance gap after 1,000 sessions started in grace: a device that
-// slept through its timer (gap 10 minutes, every grace runs out and is charged on the
-// way), or the baseline, the next tick (gap 1 ms).
+// catchUp times one Advance gap after 1,000 sessions started in grace, one every 100 ms:
+// a device whose timer was late (gap 10 minutes, every grace runs out and is charged on
+// the way, each at its own instant), or the baseline, the next tick (gap 1 ms).
 func catchUp(b *testing.B, gap time.Duration, want string) {
-	w, m := terminal(b, false)
+	w, m := terminal(b, false, 100*time.Millisecond)
 	st := m.Save()
+	last := w.now
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		m = charge.Restore(st)
-		w.now = monday.Add(gap)
+		w.now = last.Add(gap)
 		b.StartTimer()
-		m.Advance(charge.Reading{Wall: w.now, Mono: gap}, w)
+		m.Advance(charge.Reading{Wall: w.now, Mono: w.now.Sub(monday)}, w)
 		b.StopTimer()
-		if got := m.Sessions()[999].State; got != want {
+		if got := m.Sessions()[0].State; got != want {
 			b.Fatalf("got a session in %s after %v, want %s", got, gap, want)
 		}
 		b.StartTimer()
