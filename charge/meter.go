@@ -251,6 +251,7 @@ func (m *Meter) join(k up, s *session, p Proc, out []Effect) (Decision, []Effect
 			}
 			if m.now.After(from) {
 				m.addUse(k, m.now, m.now.Sub(from))
+				m.touch(s) // the gap brought its deadline nearer: re-key it
 			}
 		}
 		out = m.fire(out)
