@@ -2,6 +2,7 @@ package charge
 
 import (
 	"cmp"
+	"container/heap"
 	"slices"
 	"time"
 )
@@ -66,7 +67,13 @@ type session struct {
 	closeAt  time.Time
 	reason   Reason // why a closed session was closed, when not for tokens
 	warned   bool
-	use      time.Duration
+	use      time.Duration // up to mark; see sync
+
+	k     up
+	mark  time.Duration // the device's use clock when use was last counted in
+	at    time.Time     // the key in the deadline heap
+	idx   int           // the index in the deadline heap; -1 when not in it
+	dirty bool          // to be re-keyed
 }
 
 func (s *session) running() bool { return s.gapFrom.IsZero() }
@@ -100,6 +107,11 @@ type Meter struct {
 	windows  map[up][]Window // windows known for (user, product), own and learned
 	asleep   []Proc          // processes to resume at wake
 	sleeping bool
+
+	clock time.Duration // use counted on the device since the meter was made or restored
+	ticks []tick        // that use over the trailing Day, as spans
+	due   deadlines
+	dirty []*session
 
 	// The caller applies effects after a call returns, so within one call the meter keeps
 	// its own tally of what it spent and subtracts it from what the source answers.
@@ -181,8 +193,9 @@ func (m *Meter) start(p Proc, out []Effect) (Decision, []Effect) {
 		return d, append(out, Effect{Kind: Denied, At: m.now, Device: m.device, User: p.User, Product: p.Product,
 			Reason: d.Reason, Procs: []string{p.ID}, Decision: &d})
 	}
-	s := &session{team: e.Team, start: m.now, procs: map[string]bool{p.ID: true}, rate: d.Rate, hold: p.Hold}
+	s := &session{team: e.Team, start: m.now, procs: map[string]bool{p.ID: true}, rate: d.Rate, hold: p.Hold, k: k, mark: m.clock, idx: -1}
 	m.sessions[k] = s
+	m.touch(s)
 	m.procs[p.ID] = k
 	opened := Effect{Kind: Opened, At: m.now, Device: m.device, User: p.User, Product: p.Product, Reason: d.Reason, Until: d.Until, Decision: &d}
 	switch d.Reason {
@@ -208,6 +221,7 @@ func (m *Meter) start(p Proc, out []Effect) (Decision, []Effect) {
 // product) are one session, and a gap shorter than MergeGap does not end it.
 func (m *Meter) join(k up, s *session, p Proc, out []Effect) (Decision, []Effect) {
 	d := Decision{Allowed: true, User: k.user, Team: s.team, Product: k.product, Rate: s.rate}
+	m.touch(s)
 	switch s.state {
 	case stClosing, stClosed:
 		d.Allowed, d.Reason = false, s.closedFor()
@@ -236,7 +250,8 @@ func (m *Meter) join(k up, s *session, p Proc, out []Effect) (Decision, []Effect
 				from = s.start
 			}
 			if m.now.After(from) {
-				m.used[k] = append(m.used[k], chunk{end: m.now, d: m.now.Sub(from)})
+				m.addUse(k, m.now, m.now.Sub(from))
+				m.touch(s) // the gap brought its deadline nearer: re-key it
 			}
 		}
 		out = m.fire(out)
@@ -262,6 +277,7 @@ func (m *Meter) Exit(r Reading, id string, ents Entitlements) []Effect {
 	}
 	delete(m.procs, id)
 	s := m.sessions[k]
+	m.touch(s)
 	delete(s.procs, id)
 	if len(s.procs) == 0 {
 		s.gapFrom = m.now
@@ -280,6 +296,7 @@ func (m *Meter) Sleep(r Reading, ents Entitlements) []Effect {
 	m.sleeping = true
 	for _, k := range m.keys() {
 		s := m.sessions[k]
+		m.touch(s)
 		for _, id := range sortedKeys(s.procs) {
 			m.asleep = append(m.asleep, Proc{ID: id, User: k.user, Product: k.product})
 		}
@@ -325,6 +342,7 @@ func (m *Meter) Recheck(r Reading, user string, ents Entitlements) []Effect {
 		if k.user != user || s.state != stGrace {
 			continue
 		}
+		m.touch(s)
 		e := m.ent(user)
 		if sub, ok := e.Subscribed(k.product, m.now); ok {
 			if s.held {
@@ -373,6 +391,7 @@ func (m *Meter) Learn(w Window) []Effect {
 	if !ok {
 		return nil
 	}
+	m.touch(s)
 	switch {
 	case s.state == stGrace && w.Covers(s.start):
 		out := []Effect{m.release(k, s), {Kind: Folded, At: m.now, Device: m.device, User: k.user, Product: k.product, Key: w.Key, Until: w.End()}}
@@ -399,6 +418,7 @@ func (m *Meter) Sessions() []Session {
 	out := make([]Session, 0, len(m.sessions))
 	for _, k := range m.keys() {
 		s := m.sessions[k]
+		m.sync(s)
 		v := Session{User: k.user, Product: k.product, Team: s.team, Start: s.start, Use: s.use, Procs: len(s.procs), Running: s.running()}
 		switch s.state {
 		case stGrace:
@@ -432,23 +452,22 @@ type Session struct {
 // Next is when the next deadline falls, in the meter's time: the caller calls Advance
 // then (or earlier; early calls are harmless).
 func (m *Meter) Next() (time.Time, bool) {
-	var next time.Time
-	for k, s := range m.sessions {
-		if d, ok := m.deadline(k, s); ok && (next.IsZero() || d.Before(next)) {
-			next = d
-		}
+	s, ok := m.top()
+	if !ok {
+		return time.Time{}, false
 	}
-	return next, !next.IsZero()
+	return s.at, !s.at.IsZero()
 }
 
 // deadline is the next instant session s needs attention.
-func (m *Meter) deadline(k up, s *session) (time.Time, bool) {
+func (m *Meter) deadline(s *session) (time.Time, bool) {
 	if !s.running() {
 		return s.gapFrom.Add(MergeGap), true
 	}
 	switch s.state {
 	case stGrace:
-		return m.now.Add(max(0, Grace-m.trailing(k))), true
+		m.sync(s)
+		return m.now.Add(max(0, Grace-m.trailing(s.k))), true
 	case stPaid:
 		if !s.warned {
 			return s.window.End().Add(-RenewalNotice), true
@@ -516,15 +535,7 @@ func (m *Meter) advance(t time.Time, budget *time.Duration) {
 	u := min(t.Sub(m.now), *budget)
 	*budget -= u
 	if u > 0 {
-		for k, s := range m.sessions {
-			if !s.running() {
-				continue
-			}
-			s.use += u
-			if s.state == stGrace {
-				m.used[k] = append(m.used[k], chunk{end: m.now.Add(u), d: u})
-			}
-		}
+		m.count(m.now.Add(u), u) // every running session's, taken at its next sync
 	}
 	m.now = t
 }
@@ -533,15 +544,11 @@ func (m *Meter) advance(t time.Time, budget *time.Duration) {
 // being reported: a process that starts exactly MergeGap after the last one exited starts
 // a new session.
 func (m *Meter) settle(out []Effect) []Effect {
-	var due []up
-	for k, s := range m.sessions {
-		if !s.running() && !s.gapFrom.Add(MergeGap).After(m.now) {
-			due = append(due, k)
+	for _, s := range m.popDue() {
+		if s.running() { // due now, but fires after the event
+			continue
 		}
-	}
-	slices.SortFunc(due, upCmp)
-	for _, k := range due {
-		s := m.sessions[k]
+		k := s.k
 		if s.state == stGrace && m.trailing(k) >= Grace {
 			out = m.commit(k, s, out)
 		}
@@ -552,15 +559,8 @@ func (m *Meter) settle(out []Effect) []Effect {
 
 // fire carries out every deadline due at the current time, in a stable order.
 func (m *Meter) fire(out []Effect) []Effect {
-	var due []up
-	for k, s := range m.sessions {
-		if d, ok := m.deadline(k, s); ok && !d.After(m.now) {
-			due = append(due, k)
-		}
-	}
-	slices.SortFunc(due, upCmp)
-	for _, k := range due {
-		s := m.sessions[k]
+	for _, s := range m.popDue() {
+		k := s.k
 		if !s.running() {
 			// Use that reached the grace as the last process exited is charged.
 			if s.state == stGrace && m.trailing(k) >= Grace {
@@ -743,6 +743,9 @@ func (m *Meter) end(k up, s *session, out []Effect) []Effect {
 		delete(m.procs, id)
 	}
 	delete(m.sessions, k)
+	if s.idx >= 0 {
+		heap.Remove(&m.due, s.idx)
+	}
 	return append(out, Effect{Kind: Ended, At: s.gapFrom, Device: m.device, User: k.user, Product: k.product, Use: s.use})
 }
 
@@ -765,6 +768,11 @@ func (m *Meter) prune() {
 	}
 	m.pruned = m.now
 	from := m.now.Add(-Day)
+	i := slices.IndexFunc(m.ticks, func(t tick) bool { return t.end.After(from) })
+	if i < 0 {
+		i = len(m.ticks)
+	}
+	m.ticks = slices.Delete(m.ticks, 0, i)
 	for k, cs := range m.used {
 		cs = slices.DeleteFunc(cs, func(c chunk) bool { return !c.end.After(from) })
 		if len(cs) == 0 {

@@ -54,8 +54,16 @@ func (p Pack) Live(t time.Time) bool { return t.Before(p.Expires()) }
 
 // drawOrder sorts packs in the order tokens are drawn: the one expiring first, the
 // smallest first among equals, then by id so the order is total.
-func drawOrder(a, b Pack) int {
-	if c := a.Expires().Compare(b.Expires()); c != 0 {
+func drawOrder(a, b Pack) int { return drawAfter(a, b, a.Expires().Compare(b.Expires())) }
+
+// drawIndex is drawOrder over indices of Packs, with the cached expiries.
+func (p *Pool) drawIndex(exp []expiry) func(i, j int) int {
+	return func(i, j int) int { return drawAfter(p.Packs[i], p.Packs[j], exp[i].at.Compare(exp[j].at)) }
+}
+
+// drawAfter is drawOrder given the comparison of the expiries.
+func drawAfter(a, b Pack, c int) int {
+	if c != 0 {
 		return c
 	}
 	if a.Left != b.Left {
@@ -123,13 +131,56 @@ type Pool struct {
 	// Alert state: set once per crossing, cleared when the balance is back above.
 	Low   bool `json:"low,omitempty"`
 	Empty bool `json:"empty,omitempty"`
+
+	exp []expiry // Packs' expiries, see expiries
+}
+
+// expiry is a pack's expiry, cached with the purchase time it was computed from.
+type expiry struct{ bought, at time.Time }
+
+// expiries returns each pack's expiry, computed once per pack: the calendar arithmetic
+// costs more than the rest of a balance, which a launch computes over every pack. Callers
+// change Packs directly, so every entry is checked against its pack's purchase time and
+// a changed list gets a new slice; the old one is never written, as a copy of the Pool
+// may share it.
+func (p *Pool) expiries() []expiry {
+	if len(p.exp) == len(p.Packs) && p.fresh() {
+		return p.exp
+	}
+	old := p.exp
+	exp := make([]expiry, len(p.Packs))
+	j := 0
+	for i, k := range p.Packs {
+		// Packs are appended and deleted, so an entry is found where it was or a little after.
+		for j < len(old) && old[j].bought != k.Bought && j+1 < len(old) && old[j+1].bought == k.Bought {
+			j++
+		}
+		if j < len(old) && old[j].bought == k.Bought {
+			exp[i] = old[j]
+			j++
+			continue
+		}
+		exp[i] = expiry{bought: k.Bought, at: k.Expires()}
+	}
+	p.exp = exp
+	return exp
+}
+
+func (p *Pool) fresh() bool {
+	for i, k := range p.Packs {
+		if p.exp[i].bought != k.Bought {
+			return false
+		}
+	}
+	return true
 }
 
 // Unexpired is the tokens left in packs live at t.
 func (p *Pool) Unexpired(t time.Time) int64 {
 	var n int64
-	for _, k := range p.Packs {
-		if k.Live(t) {
+	exp := p.expiries()
+	for i, k := range p.Packs {
+		if t.Before(exp[i].at) {
 			n += k.Left
 		}
 	}
@@ -150,11 +201,12 @@ func (p *Pool) Held() int64 {
 // expired (see Expire). It goes negative only through overdrawn renewals.
 func (p *Pool) Available(t time.Time) int64 {
 	var live, expired int64
-	for _, k := range p.Packs {
+	exp := p.expiries()
+	for i, k := range p.Packs {
 		if k.Left == 0 {
 			continue
 		}
-		if k.Live(t) {
+		if t.Before(exp[i].at) {
 			live += k.Left
 		} else {
 			expired += k.Left
@@ -167,8 +219,9 @@ func (p *Pool) Available(t time.Time) int64 {
 // Bought is the tokens bought in packs live at t, the base of the percent threshold.
 func (p *Pool) Bought(t time.Time) int64 {
 	var n int64
-	for _, k := range p.Packs {
-		if k.Live(t) {
+	exp := p.expiries()
+	for i, k := range p.Packs {
+		if t.Before(exp[i].at) {
 			n += k.Tokens
 		}
 	}
@@ -237,13 +290,14 @@ func (p *Pool) Debit(t time.Time, n int64, hold string, overdraw bool) ([]Draw, 
 		return nil, fmt.Errorf("%w: %d needed, %d available", ErrInsufficient, n, avail)
 	}
 	delete(p.Holds, hold)
+	exp := p.expiries()
 	idx := make([]int, 0, len(p.Packs))
 	for i, k := range p.Packs {
-		if k.Left > 0 && (k.Live(t) || held > 0) {
+		if k.Left > 0 && (t.Before(exp[i].at) || held > 0) {
 			idx = append(idx, i)
 		}
 	}
-	slices.SortFunc(idx, func(a, b int) int { return drawOrder(p.Packs[a], p.Packs[b]) })
+	slices.SortFunc(idx, p.drawIndex(exp))
 	var draws []Draw
 	rest := n
 	expired := min(held, n) // what an expired pack may still give: only what it backed a hold with
@@ -252,7 +306,7 @@ func (p *Pool) Debit(t time.Time, n int64, hold string, overdraw bool) ([]Draw, 
 			break
 		}
 		take := min(rest, p.Packs[i].Left)
-		if !p.Packs[i].Live(t) {
+		if !t.Before(exp[i].at) {
 			take = min(take, expired)
 			expired -= take
 		}
@@ -270,9 +324,9 @@ func (p *Pool) Debit(t time.Time, n int64, hold string, overdraw bool) ([]Draw, 
 // NextExpiry is the earliest expiry after t of a pack that still holds tokens.
 func (p *Pool) NextExpiry(t time.Time) (time.Time, bool) {
 	var next time.Time
-	for _, k := range p.Packs {
-		if k.Left > 0 && k.Expires().After(t) && (next.IsZero() || k.Expires().Before(next)) {
-			next = k.Expires()
+	for i, k := range p.Packs {
+		if at := p.expiries()[i].at; k.Left > 0 && at.After(t) && (next.IsZero() || at.Before(next)) {
+			next = at
 		}
 	}
 	return next, !next.IsZero()
@@ -285,13 +339,14 @@ func (p *Pool) NextExpiry(t time.Time) (time.Time, bool) {
 // again after holds are released and what was kept back is forfeited then.
 func (p *Pool) Expire(t time.Time) []Forfeit {
 	need := p.Held() - p.Unexpired(t)
+	exp := p.expiries()
 	idx := make([]int, 0, len(p.Packs))
 	for i, k := range p.Packs {
-		if !k.Live(t) && k.Left > 0 {
+		if !t.Before(exp[i].at) && k.Left > 0 {
 			idx = append(idx, i)
 		}
 	}
-	slices.SortFunc(idx, func(a, b int) int { return drawOrder(p.Packs[a], p.Packs[b]) })
+	slices.SortFunc(idx, p.drawIndex(exp))
 	var out []Forfeit
 	for _, i := range idx {
 		k := &p.Packs[i]

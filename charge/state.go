@@ -60,6 +60,7 @@ func (m *Meter) Save() State {
 		Pruned: m.pruned, Asleep: slices.Clone(m.asleep), Sleeping: m.sleeping, Denied: sortedKeys(m.denied)}
 	for _, k := range m.keys() {
 		s := m.sessions[k]
+		m.sync(s)
 		st.Sessions = append(st.Sessions, SessionState{User: k.user, Product: k.product, Team: s.team, Start: s.start,
 			Procs: sortedKeys(s.procs), State: stateNames[s.state], Rate: s.rate, Held: s.held, Hold: s.hold, Window: s.window,
 			SubUntil: s.subUntil, GapFrom: s.gapFrom, CloseAt: s.closeAt, Reason: s.reason, Warned: s.warned, Use: s.use})
@@ -88,7 +89,8 @@ func Restore(st State) *Meter {
 	for _, ss := range st.Sessions {
 		k := up{ss.User, ss.Product}
 		s := &session{team: ss.Team, start: ss.Start, procs: map[string]bool{}, rate: ss.Rate, held: ss.Held, hold: ss.Hold,
-			window: ss.Window, subUntil: ss.SubUntil, gapFrom: ss.GapFrom, closeAt: ss.CloseAt, reason: ss.Reason, warned: ss.Warned, use: ss.Use}
+			window: ss.Window, subUntil: ss.SubUntil, gapFrom: ss.GapFrom, closeAt: ss.CloseAt, reason: ss.Reason, warned: ss.Warned, use: ss.Use,
+			k: k, idx: -1}
 		for st, name := range stateNames {
 			if name == ss.State {
 				s.state = st
@@ -99,16 +101,20 @@ func Restore(st State) *Meter {
 			m.procs[id] = k
 		}
 		m.sessions[k] = s
+		m.touch(s)
 	}
 	for _, u := range st.Use {
 		k := up{u.User, u.Product}
+		// Checkpoints written before chunks were merged hold one chunk per tick: they are
+		// merged here, which leaves every trailing sum as it was.
 		for i := range u.Ends {
-			m.used[k] = append(m.used[k], chunk{end: u.Ends[i], d: u.Lengths[i]})
+			m.addUse(k, u.Ends[i], u.Lengths[i])
 		}
 	}
 	for _, w := range st.Windows {
 		m.learn(up{w.Key.User, w.Key.Product}, w)
 	}
+	m.flush() // the deadline heap, built now rather than on the first call
 	return m
 }
 
