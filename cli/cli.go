@@ -33,7 +33,7 @@ type Env struct {
 	Path string
 }
 
-// Command is one verb, or a group of verbs when Verbs is set.
+// Command is one verb, or a group of verbs when Verbs is set (a group has no Run).
 type Command struct {
 	Name    string // one word: "buy"
 	Summary string // one line, for the parent's list
@@ -163,7 +163,8 @@ func Run(ctx context.Context, c *Command, path string, e Env, args []string) err
 	}
 	if c.Args != nil {
 		if err := c.Args(pos); err != nil {
-			return &UsageError{Path: path, Msg: strings.TrimPrefix(path, "tollgate ") + " " + err.Error()}
+			_, verb, _ := strings.Cut(path, " ")
+			return &UsageError{Path: path, Msg: verb + " " + err.Error()}
 		}
 	}
 	e.Path = path
