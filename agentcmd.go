@@ -15,65 +15,42 @@ import (
 	"time"
 
 	"tollgate/agent"
+	"tollgate/cli"
 	"tollgate/installer"
 	"tollgate/platform"
 )
 
-// exitDenied is `check`'s and `launch`'s exit code for a launch that is not allowed.
-const exitDenied = 3
-
-func newFlags(e env, name, usage string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprint(e.stderr, usage)
-		fs.PrintDefaults()
-	}
-	return fs
+// runFlags are the flags of `tollgate run`.
+type runFlags struct {
+	cfgPath, state, socket, clockFile string
+	gate, events, asService           bool
+	retryMax                          time.Duration
 }
 
-// parseAll parses flags wherever they stand among the positional arguments, as people
-// type them (`tollgate check revit --json`), and returns the positional ones.
-func parseAll(fs *flag.FlagSet, args []string) ([]string, bool, error) {
-	var pos []string
-	for {
-		if ok, err := parse(fs, args); !ok {
-			return nil, false, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, true, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
+func runCommand() *cli.Command {
+	var f runFlags
+	return &cli.Command{
+		Name: "run", Summary: "run the agent in the foreground (what the service runs)",
+		Usage: "[--config PATH]", Help: "Runs the agent in the foreground, as the service does, until interrupted.",
+		Args: cli.NoArgs,
+		Flags: func(fs *flag.FlagSet) {
+			paths := platform.DefaultPaths()
+			fs.StringVar(&f.cfgPath, "config", paths.ConfigFile, "the main config file; drop-ins go in conf.d beside it")
+			fs.StringVar(&f.state, "state", paths.StateDir, "the state folder (journal, device credential)")
+			fs.StringVar(&f.socket, "socket", paths.Socket, "the local API's socket or pipe")
+			fs.StringVar(&f.clockFile, "clock-file", "", "read the time from this root-owned file (tests only)")
+			fs.BoolVar(&f.gate, "gate", true, "refuse denied launches before they run, where the OS allows it")
+			fs.BoolVar(&f.events, "process-events", true, "use the kernel's process events where available; false scans every poll interval")
+			fs.DurationVar(&f.retryMax, "sync-retry-max", agent.DefaultRetryMax, "the longest wait between attempts to reach the ledger")
+			fs.BoolVar(&f.asService, "service", false, "run as the service manager expects: stop within a bound, exit non-zero on a fatal error (what install sets up)")
+		},
+		Run: func(ctx context.Context, _ cli.Env, _ []string) error { return runAgent(ctx, &f) },
 	}
 }
 
-// parse handles --help (exit 0) and usage errors (exit 2) the same way for every verb.
-func parse(fs *flag.FlagSet, args []string) (bool, error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return false, nil
-		}
-		return false, &usageError{msg: err.Error()}
-	}
-	return true, nil
-}
-
-func runAgent(ctx context.Context, e env, args []string) error {
-	paths := platform.DefaultPaths()
-	fs := newFlags(e, "run", "Usage: tollgate run [--config PATH]\n\nRuns the agent in the foreground, as the service does, until interrupted.\n")
-	cfgPath := fs.String("config", paths.ConfigFile, "the main config file; drop-ins go in conf.d beside it")
-	state := fs.String("state", paths.StateDir, "the state folder (journal, device credential)")
-	socket := fs.String("socket", paths.Socket, "the local API's socket or pipe")
-	clockFile := fs.String("clock-file", "", "read the time from this root-owned file (tests only)")
-	gate := fs.Bool("gate", true, "refuse denied launches before they run, where the OS allows it")
-	events := fs.Bool("process-events", true, "use the kernel's process events where available; false scans every poll interval")
-	retryMax := fs.Duration("sync-retry-max", agent.DefaultRetryMax, "the longest wait between attempts to reach the ledger")
-	asService := fs.Bool("service", false, "run as the service manager expects: stop within a bound, exit non-zero on a fatal error (what install sets up)")
-	if ok, err := parse(fs, args); !ok {
-		return err
-	}
+func runAgent(ctx context.Context, f *runFlags) error {
+	cfgPath, state, socket, clockFile := &f.cfgPath, &f.state, &f.socket, &f.clockFile
+	gate, events, retryMax, asService := &f.gate, &f.events, &f.retryMax, &f.asService
 	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate, PollOnly: !*events, RetryMax: *retryMax,
 		OnConfig: launchGateSync}
 	if *clockFile != "" {
@@ -102,8 +79,8 @@ func runAgent(ctx context.Context, e env, args []string) error {
 	return start(ctx)
 }
 
-func socketFlag(fs *flag.FlagSet) *string {
-	return fs.String("socket", os.Getenv("TOLLGATE_SOCKET"), "the agent's local API (or set TOLLGATE_SOCKET; default: the service's, else the one `tollgate up` registered)")
+func socketFlag(fs *flag.FlagSet, socket *string) {
+	fs.StringVar(socket, "socket", os.Getenv("TOLLGATE_SOCKET"), "the agent's local API (or set TOLLGATE_SOCKET; default: the service's, else the one 'tollgate up' registered)")
 }
 
 // findAgent picks the local API to talk to: the one given (--socket, TOLLGATE_SOCKET), else
@@ -130,13 +107,23 @@ func findAgent(ctx context.Context, given string) string {
 	return candidates[len(candidates)-1]
 }
 
-func runStatus(ctx context.Context, e env, args []string) error {
-	fs := newFlags(e, "status", "Usage: tollgate status [--json]\n\nShows your sessions, your team's balance, the sync backlog and the config's health.\n")
-	asJSON := fs.Bool("json", false, "print JSON")
-	socket := socketFlag(fs)
-	if ok, err := parse(fs, args); !ok {
-		return err
+func statusCommand() *cli.Command {
+	asJSON, socket := new(bool), new(string)
+	return &cli.Command{
+		Name: "status", Summary: "show sessions, balance, sync backlog and config health",
+		Usage: "[--json]", Help: "Shows your sessions, your team's balance, the sync backlog and the config's health.",
+		Args: cli.NoArgs,
+		Flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(asJSON, "json", false, "print JSON")
+			socketFlag(fs, socket)
+		},
+		Run: func(ctx context.Context, e cli.Env, _ []string) error {
+			return runStatus(ctx, envOf(e), asJSON, socket)
+		},
 	}
+}
+
+func runStatus(ctx context.Context, e env, asJSON *bool, socket *string) error {
 	st, err := agent.NewClient(findAgent(ctx, *socket)).Status(ctx)
 	if err != nil {
 		return agentErr(err)
@@ -236,18 +223,24 @@ func humanNetErr(e string) string {
 	return e
 }
 
-func runCheck(ctx context.Context, e env, args []string) error {
-	fs := newFlags(e, "check", "Usage: tollgate check PRODUCT [--user U] [--json]\n\nSays whether a launch would be allowed now, and why. Exit 0: allowed; 3: denied.\n")
-	user := fs.String("user", "", "ask for another user (administrators only)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	socket := socketFlag(fs)
-	pos, ok, err := parseAll(fs, args)
-	if !ok {
-		return err
+func checkCommand() *cli.Command {
+	user, asJSON, socket := new(string), new(bool), new(string)
+	return &cli.Command{
+		Name: "check", Summary: "say whether a launch would be allowed now, and why (exit 0 / 3)",
+		Usage: "PRODUCT [--user U] [--json]", Help: "Says whether a launch would be allowed now, and why. Exit 0: allowed; 3: denied.",
+		Args: cli.Exactly(1, "takes one product, e.g. tollgate check revit"),
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(user, "user", "", "ask for another user (administrators only)")
+			fs.BoolVar(asJSON, "json", false, "print JSON")
+			socketFlag(fs, socket)
+		},
+		Run: func(ctx context.Context, e cli.Env, pos []string) error {
+			return runCheck(ctx, envOf(e), pos, user, asJSON, socket)
+		},
 	}
-	if len(pos) != 1 {
-		return &usageError{msg: "check takes one product, e.g. tollgate check revit"}
-	}
+}
+
+func runCheck(ctx context.Context, e env, pos []string, user *string, asJSON *bool, socket *string) error {
 	res, err := agent.NewClient(findAgent(ctx, *socket)).Check(ctx, pos[0], *user)
 	if err != nil {
 		return agentErr(err)
@@ -260,7 +253,7 @@ func runCheck(ctx context.Context, e env, args []string) error {
 		printDecision(e.stdout, res)
 	}
 	if !res.Allowed {
-		return &exitError{code: exitDenied}
+		return &cli.ExitError{Code: cli.ExitDenied}
 	}
 	return nil
 }
@@ -276,19 +269,26 @@ func printDecision(w io.Writer, res agent.CheckResult) {
 	}
 }
 
-func runLaunch(ctx context.Context, e env, args []string) error {
-	fs := newFlags(e, "launch", "Usage: tollgate launch PRODUCT -- CMD [ARGS]\n\nAsks the agent first and starts the product only when it is allowed; a denial says why.\n")
-	socket := socketFlag(fs)
-	before, cmd := args, []string(nil)
-	if i := slices.Index(args, "--"); i >= 0 {
-		before, cmd = args[:i], args[i+1:]
+func launchCommand() *cli.Command {
+	socket := new(string)
+	return &cli.Command{
+		Name: "launch", Summary: "start a product only if it is allowed",
+		Usage: "PRODUCT -- CMD [ARGS]", Help: "Asks the agent first and starts the product only when it is allowed; a denial says why.",
+		Dash:  true,
+		Flags: func(fs *flag.FlagSet) { socketFlag(fs, socket) },
+		Run: func(ctx context.Context, e cli.Env, args []string) error {
+			return runLaunch(ctx, envOf(e), args, socket)
+		},
 	}
-	pos, ok, err := parseAll(fs, before)
-	if !ok {
-		return err
+}
+
+func runLaunch(ctx context.Context, e env, args []string, socket *string) error {
+	pos, cmd := args, []string(nil)
+	if i := slices.Index(args, "--"); i >= 0 {
+		pos, cmd = args[:i], args[i+1:]
 	}
 	if len(pos) != 1 || len(cmd) == 0 {
-		return &usageError{msg: "launch takes a product and, after --, the command to start, e.g. tollgate launch revit -- \"C:/Program Files/Autodesk/Revit 2026/Revit.exe\""}
+		return cli.Usagef("launch takes a product and, after --, the command to start, e.g. tollgate launch revit -- \"C:/Program Files/Autodesk/Revit 2026/Revit.exe\"")
 	}
 	product := pos[0]
 	res, err := agent.NewClient(findAgent(ctx, *socket)).Check(ctx, product, "")
@@ -306,7 +306,7 @@ func runLaunch(ctx context.Context, e env, args []string) error {
 	}
 	if !res.Allowed {
 		printDecision(e.stderr, res)
-		return &exitError{code: exitDenied}
+		return &cli.ExitError{Code: cli.ExitDenied}
 	}
 	c := exec.Command(cmd[0], cmd[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -319,12 +319,18 @@ func runLaunch(ctx context.Context, e env, args []string) error {
 	return c.Process.Release()
 }
 
-func runReload(ctx context.Context, e env, args []string) error {
-	fs := newFlags(e, "reload", "Usage: tollgate reload\n\nMakes the agent re-read its configuration now (administrators only).\n")
-	socket := socketFlag(fs)
-	if ok, err := parse(fs, args); !ok {
-		return err
+func reloadCommand() *cli.Command {
+	socket := new(string)
+	return &cli.Command{
+		Name: "reload", Summary: "make the agent re-read its configuration (administrators)",
+		Help:  "Makes the agent re-read its configuration now (administrators only).",
+		Args:  cli.NoArgs,
+		Flags: func(fs *flag.FlagSet) { socketFlag(fs, socket) },
+		Run:   func(ctx context.Context, e cli.Env, _ []string) error { return runReload(ctx, envOf(e), socket) },
 	}
+}
+
+func runReload(ctx context.Context, e env, socket *string) error {
 	if err := agent.NewClient(findAgent(ctx, *socket)).Reload(ctx); err != nil {
 		return agentErr(err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"tollgate/agent"
+	"tollgate/cli"
 	"tollgate/platform"
 )
 
@@ -41,22 +43,27 @@ const (
 // maxSkew is how far this computer's clock may be from the ledger's before doctor warns.
 const maxSkew = 2 * time.Minute
 
-func runDoctor(ctx context.Context, e env, args []string) error {
-	fs := newFlags(e, "doctor", `Usage: tollgate doctor [--json]
-
-Checks this computer the way support would: the agent running and reachable, the ledger
+func doctorCommand() *cli.Command {
+	asJSON, socket := new(bool), new(string)
+	return &cli.Command{
+		Name: "doctor", Summary: "check this computer's tollgate the way support would, and say what to fix",
+		Usage: "[--json]",
+		Help: `Checks this computer the way support would: the agent running and reachable, the ledger
 reachable and its clock, enrollment, the configuration and its last push, the pre-exec
 gate, the sync backlog and the disk the journal is on. Each finding says what to do.
-Exit 0 when nothing failed (warnings allowed), 1 when something did.
-`)
-	asJSON := fs.Bool("json", false, "print JSON")
-	socket := socketFlag(fs)
-	if ok, err := parse(fs, args); !ok {
-		return err
+Exit 0 when nothing failed (warnings allowed), 1 when something did.`,
+		Args: cli.NoArgs,
+		Flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(asJSON, "json", false, "print JSON")
+			socketFlag(fs, socket)
+		},
+		Run: func(ctx context.Context, e cli.Env, _ []string) error {
+			return runDoctor(ctx, envOf(e), asJSON, socket)
+		},
 	}
-	if fs.NArg() > 0 {
-		return &usageError{msg: "doctor takes no arguments"}
-	}
+}
+
+func runDoctor(ctx context.Context, e env, asJSON *bool, socket *string) error {
 	fs2 := diagnose(ctx, findAgent(ctx, *socket), http.DefaultClient, time.Now)
 	if *asJSON {
 		if err := printJSON(e.stdout, fs2); err != nil {
@@ -67,7 +74,7 @@ Exit 0 when nothing failed (warnings allowed), 1 when something did.
 	}
 	for _, f := range fs2 {
 		if f.Status == statusFail {
-			return &exitError{code: 1}
+			return &cli.ExitError{Code: cli.ExitFailed}
 		}
 	}
 	return nil

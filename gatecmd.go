@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"tollgate/cli"
 
 	"tollgate/agent"
 	"tollgate/config"
@@ -109,7 +110,7 @@ func runGateLine(ctx context.Context, g gateLine, configFile string, osx gateOS)
 				body += "\nContact " + res.Contact + "."
 			}
 			osx.notify(res.Name+" was not started", body)
-			return exitDenied, nil
+			return cli.ExitDenied, nil
 		}
 	}
 	wait, err := osx.start(g.product)
@@ -122,7 +123,7 @@ func runGateLine(ctx context.Context, g gateLine, configFile string, osx gateOS)
 // runGate is `tollgate gate`: Windows runs it in place of a gated product.
 func runGate(ctx context.Context, e env, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprint(e.stderr, `Usage: tollgate gate PRODUCT [ARGS...]
+		fmt.Fprint(e.stdout, `Usage: tollgate gate PRODUCT [ARGS...]
 
 Not run by hand: with the launch gate on (install --launch-gate), Windows runs it in place
 of each catalogue product, with the product's command line. It asks the agent, starts the
@@ -132,14 +133,14 @@ product when it is allowed and shows why when it is not.
 	}
 	g, err := parseGateLine(gateCommandLine())
 	if err != nil {
-		return &usageError{msg: err.Error()}
+		return &cli.UsageError{Path: "tollgate gate", Msg: err.Error()}
 	}
 	code, err := runGateLine(ctx, g, defaultConfigFile(), systemGate())
 	if err != nil {
 		return err
 	}
 	if code != 0 {
-		return &exitError{code: code}
+		return &cli.ExitError{Code: code}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"tollgate/cli"
 
 	"tollgate/agent"
 	"tollgate/charge"
@@ -59,7 +60,7 @@ func TestGateDecision(t *testing.T) {
 		wantCode   int
 	}{
 		{"allowed", `C:\Autodesk\REVIT.EXE`, allowed, nil, "revit", true, "", 7},
-		{"denied", `C:\Autodesk\Revit.exe`, denied, nil, "revit", false, "Autodesk Revit was not started|Your team has 3 tokens; a day costs 10.\nContact it@studio.example.", exitDenied},
+		{"denied", `C:\Autodesk\Revit.exe`, denied, nil, "revit", false, "Autodesk Revit was not started|Your team has 3 tokens; a day costs 10.\nContact it@studio.example.", cli.ExitDenied},
 		{"agent does not answer", `C:\Autodesk\Revit.exe`, agent.CheckResult{}, agent.ErrAgentTimeout, "revit", true, "", 7},
 		{"not in the catalogue", `C:\Windows\notepad.exe`, denied, nil, "", true, "", 7},
 	}

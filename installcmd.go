@@ -6,32 +6,39 @@ import (
 	"fmt"
 	"strings"
 
+	"tollgate/cli"
 	"tollgate/installer"
 )
 
 // serviceFlags are the flags every service verb takes.
-func serviceFlags(fs *flag.FlagSet) (root *string, dryRun *bool) {
-	root = fs.String("root", "", "act on an install beneath this folder (tests and trials): no service manager is called")
-	dryRun = fs.Bool("dry-run", false, "print what would be written where, and change nothing")
-	return root, dryRun
+func serviceFlags(fs *flag.FlagSet, root *string, dryRun *bool) {
+	fs.StringVar(root, "root", "", "act on an install beneath this folder (tests and trials): no service manager is called")
+	fs.BoolVar(dryRun, "dry-run", false, "print what would be written where, and change nothing")
 }
 
-func runInstall(ctx context.Context, e env, args []string) error {
-	fs := newFlags(e, "install", `Usage: tollgate install [--config FILE] [--root DIR] [--dry-run]
-
-Installs this tollgate binary, where it is, as the system service that runs the agent at
+func installCommand() *cli.Command {
+	cfg, root, dryRun, launchGate := new(string), new(string), new(bool), new(bool)
+	return &cli.Command{
+		Name: "install", Summary: "install or upgrade the agent as the system service (administrators)",
+		Usage: "[--config FILE] [--launch-gate] [--root DIR] [--dry-run]",
+		Help: `Installs this tollgate binary, where it is, as the system service that runs the agent at
 boot, and the notifier in every user's desktop session; creates the config, state, log and
 socket folders with their owners and modes. Over an existing install it upgrades in place:
 the journal is kept, with its unsent charges, and so is the config unless --config is given.
-Needs root or an elevated administrator.
-
-`)
-	cfg := fs.String("config", "", "place this config file as the main config (checked first, with the drop-ins in place); default: keep the one in place, or write the documented default")
-	launchGate := fs.Bool("launch-gate", false, "Windows: run tollgate gate before each catalogue product starts (Image File Execution Options), so a denied launch never starts")
-	root, dryRun := serviceFlags(fs)
-	if ok, err := parseNone(fs, args); !ok {
-		return err
+Needs root or an elevated administrator.`,
+		Args: cli.NoArgs,
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(cfg, "config", "", "place this config file as the main config (checked first, with the drop-ins in place); default: keep the one in place, or write the documented default")
+			fs.BoolVar(launchGate, "launch-gate", false, "Windows: run tollgate gate before each catalogue product starts (Image File Execution Options), so a denied launch never starts")
+			serviceFlags(fs, root, dryRun)
+		},
+		Run: func(ctx context.Context, e cli.Env, _ []string) error {
+			return runInstall(ctx, envOf(e), cfg, root, dryRun, launchGate)
+		},
 	}
+}
+
+func runInstall(ctx context.Context, e env, cfg, root *string, dryRun, launchGate *bool) error {
 	opts := installer.Options{Root: *root, Config: *cfg, Version: version, LaunchGate: *launchGate}
 	if *dryRun {
 		return describe(e, opts)
@@ -67,19 +74,26 @@ Needs root or an elevated administrator.
 	return nil
 }
 
-func runUninstall(ctx context.Context, e env, args []string) error {
-	fs := newFlags(e, "uninstall", `Usage: tollgate uninstall [--purge] [--root DIR] [--dry-run]
-
-Stops and removes the service and the notifier's autostart. The config, the journal and the
+func uninstallCommand() *cli.Command {
+	purge, root, dryRun := new(bool), new(string), new(bool)
+	return &cli.Command{
+		Name: "uninstall", Summary: "remove the service; --purge also its config, journal and logs (administrators)",
+		Usage: "[--purge] [--root DIR] [--dry-run]",
+		Help: `Stops and removes the service and the notifier's autostart. The config, the journal and the
 logs stay, unless --purge is given (which also clears what an earlier uninstall kept).
-Needs root or an elevated administrator.
-
-`)
-	purge := fs.Bool("purge", false, "also remove the config, state (with any unsent charges) and log folders")
-	root, dryRun := serviceFlags(fs)
-	if ok, err := parseNone(fs, args); !ok {
-		return err
+Needs root or an elevated administrator.`,
+		Args: cli.NoArgs,
+		Flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(purge, "purge", false, "also remove the config, state (with any unsent charges) and log folders")
+			serviceFlags(fs, root, dryRun)
+		},
+		Run: func(ctx context.Context, e cli.Env, _ []string) error {
+			return runUninstall(ctx, envOf(e), purge, root, dryRun)
+		},
 	}
+}
+
+func runUninstall(ctx context.Context, e env, purge *bool, root *string, dryRun *bool) error {
 	opts := installer.Options{Root: *root, Version: version}
 	if *dryRun {
 		p, err := installer.NewPlan(opts)
@@ -127,25 +141,21 @@ Needs root or an elevated administrator.
 	return nil
 }
 
-func runStart(ctx context.Context, e env, args []string) error {
-	return controlVerb(ctx, e, args, "start", "Starts the installed service.", installer.Start, "started")
-}
-
-func runStop(ctx context.Context, e env, args []string) error {
-	return controlVerb(ctx, e, args, "stop", "Stops the installed service; the agent flushes its journal first.", installer.Stop, "stopped")
-}
-
-func runRestart(ctx context.Context, e env, args []string) error {
-	return controlVerb(ctx, e, args, "restart", "Stops the installed service if it runs, then starts it.", installer.Restart, "restarted")
-}
-
-func controlVerb(ctx context.Context, e env, args []string, name, what string,
-	f func(context.Context, installer.Options) error, done string) error {
-	fs := newFlags(e, name, fmt.Sprintf("Usage: tollgate %s [--root DIR] [--dry-run]\n\n%s Needs root or an elevated administrator.\n\n", name, what))
-	root, dryRun := serviceFlags(fs)
-	if ok, err := parseNone(fs, args); !ok {
-		return err
+// controlCommand is start, stop or restart of the installed service.
+func controlCommand(name, summary, what string, f func(context.Context, installer.Options) error, done string) *cli.Command {
+	root, dryRun := new(string), new(bool)
+	return &cli.Command{
+		Name: name, Summary: summary, Usage: "[--root DIR] [--dry-run]",
+		Help:  what + " Needs root or an elevated administrator.",
+		Args:  cli.NoArgs,
+		Flags: func(fs *flag.FlagSet) { serviceFlags(fs, root, dryRun) },
+		Run: func(ctx context.Context, e cli.Env, _ []string) error {
+			return controlVerb(ctx, envOf(e), name, f, done, root, dryRun)
+		},
 	}
+}
+
+func controlVerb(ctx context.Context, e env, name string, f func(context.Context, installer.Options) error, done string, root *string, dryRun *bool) error {
 	opts := installer.Options{Root: *root, Version: version}
 	if *dryRun {
 		p, err := installer.NewPlan(opts)
@@ -169,15 +179,4 @@ func describe(e env, opts installer.Options) error {
 		return err
 	}
 	return p.Describe(e.stdout)
-}
-
-// parseNone parses flags and refuses positional arguments.
-func parseNone(fs *flag.FlagSet, args []string) (bool, error) {
-	if ok, err := parse(fs, args); !ok {
-		return false, err
-	}
-	if fs.NArg() > 0 {
-		return false, &usageError{msg: fmt.Sprintf("%s takes no arguments, only flags; got %q", fs.Name(), fs.Arg(0))}
-	}
-	return true, nil
 }

@@ -9,13 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tollgate/cli"
 )
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	err := run(context.Background(), env{stdout: &out, stderr: &errb, stdin: strings.NewReader("")}, args)
-	code = exitCode(err, &errb)
+	code = cli.ExitCode(err, &errb)
 	return out.String(), errb.String(), code
 }
 
@@ -33,7 +35,7 @@ func TestVerbs(t *testing.T) {
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
 		{[]string{"version", "extra"}, 2, "", "version takes no arguments"},
 		{[]string{"simulate"}, 2, "", "simulate takes one timeline file"},
-		{[]string{"simulate", "--help"}, 0, "", "Usage: tollgate simulate FILE"},
+		{[]string{"simulate", "--help"}, 0, "Usage: tollgate simulate FILE", ""},
 		{[]string{"simulate", "does-not-exist.yaml"}, 1, "", "no such file"},
 		{[]string{"simulate", "examples/studio-month.yaml"}, 0, "mary@studio.example charged 10 tokens for Autodesk Revit (window renewed)", ""},
 	}

@@ -2,29 +2,36 @@ package main
 
 import (
 	"context"
+	"flag"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"tollgate/agent/notifier"
+	"tollgate/cli"
 	"tollgate/platform"
 )
 
-func runNotifier(ctx context.Context, e env, args []string) error {
-	fs := newFlags(e, "notifier", `Usage: tollgate notifier [--print] [--socket S]
-
-Shows the agent's messages about your launches (a product not started and why, grace,
+func notifierCommand() *cli.Command {
+	print, socket := new(bool), new(string)
+	return &cli.Command{
+		Name: "notifier", Summary: "show the agent's messages to the person at this desk",
+		Usage: "[--print] [--socket S]",
+		Help: `Shows the agent's messages about your launches (a product not started and why, grace,
 charges, renewals, closings) as desktop notifications until interrupted. It runs in each
-person's session, as that person; when the agent is not running it waits for it.
-`)
-	print := fs.Bool("print", false, "write each message to standard output, one line each, instead of the desktop")
-	socket := socketFlag(fs)
-	if ok, err := parse(fs, args); !ok {
-		return err
+person's session, as that person; when the agent is not running it waits for it.`,
+		Args: cli.NoArgs,
+		Flags: func(fs *flag.FlagSet) {
+			fs.BoolVar(print, "print", false, "write each message to standard output, one line each, instead of the desktop")
+			socketFlag(fs, socket)
+		},
+		Run: func(ctx context.Context, e cli.Env, _ []string) error {
+			return runNotifier(ctx, envOf(e), print, socket)
+		},
 	}
-	if fs.NArg() > 0 {
-		return &usageError{msg: "notifier takes no arguments"}
-	}
+}
+
+func runNotifier(ctx context.Context, e env, print *bool, socket *string) error {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	enc.EncodeLevel = zapcore.CapitalLevelEncoder

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -12,24 +13,27 @@ import (
 	"strings"
 	"time"
 
+	"tollgate/cli"
 	"tollgate/sim"
 )
 
-func runSimulate(_ context.Context, e env, args []string) error {
-	fs := newFlags(e, "simulate", `Usage: tollgate simulate FILE [--json]
-
-Replays a usage timeline (YAML; see docs/simulate.md) through the charging rules and prints every
+func simulateCommand() *cli.Command {
+	asJSON := new(bool)
+	return &cli.Command{
+		Name: "simulate", Summary: "replay a usage timeline and print what it would cost in tokens",
+		Usage: "FILE [--json]",
+		Help: `Replays a usage timeline (YAML; see docs/simulate.md) through the charging rules and prints every
 decision, charge, window, hold release, forfeiture and notice, then the tokens per user, per
-product and per team, and each team's balance.
-`)
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	pos, ok, err := parseAll(fs, args)
-	if !ok {
-		return err
+product and per team, and each team's balance.`,
+		Args:  cli.Exactly(1, "takes one timeline file"),
+		Flags: func(fs *flag.FlagSet) { fs.BoolVar(asJSON, "json", false, "print the result as JSON") },
+		Run: func(ctx context.Context, e cli.Env, pos []string) error {
+			return runSimulate(ctx, envOf(e), pos, asJSON)
+		},
 	}
-	if len(pos) != 1 {
-		return &usageError{msg: "simulate takes one timeline file"}
-	}
+}
+
+func runSimulate(_ context.Context, e env, pos []string, asJSON *bool) error {
 	file := pos[0]
 	data, err := os.ReadFile(file)
 	if err != nil {

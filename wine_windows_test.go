@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"tollgate/cli"
 
 	"tollgate/agent"
 	"tollgate/platform"
@@ -155,7 +156,7 @@ func TestUpWindows(t *testing.T) {
 		t.Errorf("status: got exit %d, stdout %q, stderr %q, want exit 0 and the ledger online", code, stdout, stderr)
 	}
 	stdout, stderr, code = runCLI(t, "check", "--socket", pipe, "revit")
-	if (code != 0 && code != exitDenied) || !strings.HasPrefix(stdout, "Autodesk Revit: ") {
+	if (code != 0 && code != cli.ExitDenied) || !strings.HasPrefix(stdout, "Autodesk Revit: ") {
 		t.Errorf("check revit: got exit %d, stdout %q, stderr %q, want a decision", code, stdout, stderr)
 	}
 

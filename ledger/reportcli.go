@@ -13,13 +13,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"tollgate/cli"
 	"tollgate/ledger/api"
 )
 
 // reportTeams is the teams a report covers: --team, or every team the token may see.
-func (c *call) reportTeams(ctx context.Context) ([]string, error) {
-	if c.o.team != "" {
-		return []string{c.o.team}, nil
+func (c *call) reportTeams(ctx context.Context, team string) ([]string, error) {
+	if team != "" {
+		return []string{team}, nil
 	}
 	var ts []api.Team
 	if err := c.c.Do(ctx, "GET", "/v1/admin/teams", nil, &ts); err != nil {
@@ -42,26 +43,26 @@ func (c *call) reportPath(team, kind string, q url.Values) string {
 // report prints a usage or token report of one team, or of every team the token sees,
 // as an aligned table with totals (default), JSON or CSV; --section picks a part of the
 // token report in every format.
-func (c *call) report(ctx context.Context, kind string) error {
-	if c.o.json && c.o.csv {
-		return fmt.Errorf("give --json or --csv, not both")
+func (c *call) report(ctx context.Context, kind string, o reportOpts) error {
+	if c.json && o.csv {
+		return cli.Usagef("give --json or --csv, not both")
 	}
-	if kind == "tokens" && c.o.section != "" && !slices.Contains(sections, c.o.section) {
-		return fmt.Errorf("--section %q: want one of %s", c.o.section, strings.Join(sections, ", "))
+	if kind == "tokens" && o.section != "" && !slices.Contains(sections, o.section) {
+		return cli.Usagef("--section %q: want one of %s", o.section, strings.Join(sections, ", "))
 	}
-	teams, err := c.reportTeams(ctx)
+	teams, err := c.reportTeams(ctx, o.team)
 	if err != nil {
 		return err
 	}
 	q := url.Values{}
-	if c.o.from != "" {
-		q.Set("from", c.o.from)
+	if o.from != "" {
+		q.Set("from", o.from)
 	}
-	if c.o.until2 != "" {
-		q.Set("to", c.o.until2)
+	if o.to != "" {
+		q.Set("to", o.to)
 	}
-	if c.o.csv {
-		return c.reportCSV(ctx, kind, teams, q)
+	if o.csv {
+		return c.reportCSV(ctx, kind, o.section, teams, q)
 	}
 	usage := map[string][]api.UsageRow{}
 	var reps []api.TokenReport
@@ -80,13 +81,13 @@ func (c *call) report(ctx context.Context, kind string) error {
 		}
 		reps = append(reps, rep)
 	}
-	if c.o.json {
+	if c.json {
 		var v any = usage
-		if c.o.team != "" {
-			v = usage[c.o.team]
+		if o.team != "" {
+			v = usage[o.team]
 		}
 		if kind == "tokens" {
-			v = tokenJSON(reps, c.o.section, c.o.team != "")
+			v = tokenJSON(reps, o.section, o.team != "")
 		}
 		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
@@ -96,7 +97,7 @@ func (c *call) report(ctx context.Context, kind string) error {
 	if kind == "usage" {
 		usageTable(tw, teams, usage)
 	} else {
-		tokenTables(tw, reps, c.o.section)
+		tokenTables(tw, reps, o.section)
 	}
 	return tw.Flush()
 }
@@ -229,10 +230,10 @@ func heading(w io.Writer, section, title string) {
 
 // reportCSV prints the server's CSV; over several teams, one header and a team column
 // where the section has none.
-func (c *call) reportCSV(ctx context.Context, kind string, teams []string, q url.Values) error {
+func (c *call) reportCSV(ctx context.Context, kind, section string, teams []string, q url.Values) error {
 	q.Set("format", "csv")
-	if kind == "tokens" && c.o.section != "" {
-		q.Set("section", c.o.section)
+	if kind == "tokens" && section != "" {
+		q.Set("section", section)
 	}
 	out := csv.NewWriter(c.stdout)
 	for i, team := range teams {

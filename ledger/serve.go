@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"tollgate/cli"
 	"tollgate/ledger/store"
 	"tollgate/platform"
 )
@@ -42,73 +43,77 @@ func defaultData() string {
 // start, in the data directory, readable by its owner only.
 const TokenFile = "admin-token"
 
-func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
-	fs := flag.NewFlagSet("tollgate ledger serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	data := fs.String("data", defaultData(), "data directory: the SQLite database and the super-admin token")
-	db := fs.String("db", "", "database: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite:DATA/ledger.db)")
-	listen := fs.String("listen", "127.0.0.1:7480", "address to listen on")
-	cert := fs.String("tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
-	key := fs.String("tls-key", "", "TLS key file (PEM)")
-	clockFile := fs.String("clock-file", "", "read the time from this root-owned file (tests only)")
-	metricsTokenFile := fs.String("metrics-token-file", "", "serve each team's balance at /metrics/teams to a scraper that sends the token in this file (default: team metrics off)")
-	allowInternal := fs.Bool("webhook-allow-internal", false, "let team webhooks point at this machine or link-local addresses (169.254.0.0/16, fe80::/10)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: tollgate ledger serve [flags]\n\nServe the ledger's agent and admin API. On first start a super-admin token is\ncreated, printed, and written to DATA/%s (mode 0600).\n\nFlags:\n", TokenFile)
-		fs.PrintDefaults()
+// serveOpts are the flags of 'ledger serve'.
+type serveOpts struct {
+	data, db, listen, cert, key, clockFile, metricsTokenFile string
+	allowInternal                                            bool
+}
+
+func serveCommand() *cli.Command {
+	var o serveOpts
+	return &cli.Command{
+		Name:    "serve",
+		Usage:   "[--db URL] [--listen ADDR] [--data DIR] [--tls-cert F --tls-key F]",
+		Summary: "serve the ledger's API",
+		Help: "Serve the ledger's agent and admin API. On first start a super-admin token is\n" +
+			"created, printed, and written to DATA/" + TokenFile + " (mode 0600).",
+		Args: cli.NoArgs,
+		Flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&o.data, "data", defaultData(), "data directory: the SQLite database and the super-admin token")
+			fs.StringVar(&o.db, "db", "", "database: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite:DATA/ledger.db)")
+			fs.StringVar(&o.listen, "listen", "127.0.0.1:7480", "address to listen on")
+			fs.StringVar(&o.cert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key, serve HTTPS")
+			fs.StringVar(&o.key, "tls-key", "", "TLS key file (PEM)")
+			fs.StringVar(&o.clockFile, "clock-file", "", "read the time from this root-owned file (tests only)")
+			fs.StringVar(&o.metricsTokenFile, "metrics-token-file", "", "serve each team's balance at /metrics/teams to a scraper that sends the token in this file (default: team metrics off)")
+			fs.BoolVar(&o.allowInternal, "webhook-allow-internal", false, "let team webhooks point at this machine or link-local addresses (169.254.0.0/16, fe80::/10)")
+		},
+		Run: func(ctx context.Context, e cli.Env, _ []string) error { return serve(ctx, e.Stdout, e.Stderr, o) },
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.Usage()
-			return nil
-		}
-		return fmt.Errorf("%w; run 'tollgate ledger serve --help'", err)
+}
+
+func serve(ctx context.Context, stdout, stderr io.Writer, o serveOpts) error {
+	if (o.cert == "") != (o.key == "") {
+		return cli.Usagef("give both --tls-cert and --tls-key, or neither")
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("ledger serve takes no arguments (got %q); run 'tollgate ledger serve --help'", fs.Args())
-	}
-	if (*cert == "") != (*key == "") {
-		return errors.New("give both --tls-cert and --tls-key, or neither")
-	}
-	if err := os.MkdirAll(*data, 0o700); err != nil {
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	if *db == "" {
-		*db = "sqlite:" + filepath.Join(*data, "ledger.db")
+	if o.db == "" {
+		o.db = "sqlite:" + filepath.Join(o.data, "ledger.db")
 	}
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder
 	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(stderr), zap.InfoLevel))
 	defer log.Sync()
 
-	st, err := store.Open(ctx, *db)
+	st, err := store.Open(ctx, o.db)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := bootstrap(ctx, st, *data, stdout); err != nil {
+	if err := bootstrap(ctx, st, o.data, stdout); err != nil {
 		return err
 	}
-	opts := Options{Store: st, Logger: log, WebhookAllowInternal: *allowInternal}
-	if *metricsTokenFile != "" {
-		b, err := os.ReadFile(*metricsTokenFile)
+	opts := Options{Store: st, Logger: log, WebhookAllowInternal: o.allowInternal}
+	if o.metricsTokenFile != "" {
+		b, err := os.ReadFile(o.metricsTokenFile)
 		if err != nil {
 			return fmt.Errorf("metrics token: %w", err)
 		}
 		if opts.MetricsToken = strings.TrimSpace(string(b)); len(opts.MetricsToken) < 16 {
-			return fmt.Errorf("metrics token in %s: want at least 16 characters", *metricsTokenFile)
+			return fmt.Errorf("metrics token in %s: want at least 16 characters", o.metricsTokenFile)
 		}
 	}
-	if *clockFile != "" {
-		c, err := platform.NewFileClock(*clockFile)
+	if o.clockFile != "" {
+		c, err := platform.NewFileClock(o.clockFile)
 		if err != nil {
 			return err
 		}
 		opts.Clock = c
 	}
 	srv := New(opts)
-	ln, err := net.Listen("tcp", *listen)
+	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
@@ -120,7 +125,7 @@ func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 		IdleTimeout:       2 * time.Minute,
 	}
 	scheme := "http"
-	if *cert != "" {
+	if o.cert != "" {
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "ledger listening on %s://%s (%s database); admin console at %s://%s/admin/\n", scheme, ln.Addr(), st.Dialect(), scheme, ln.Addr())
@@ -135,8 +140,8 @@ func serve(ctx context.Context, stdout, stderr io.Writer, args []string) error {
 		defer stop()
 		hs.Shutdown(sctx)
 	})
-	if *cert != "" {
-		err = hs.ServeTLS(ln, *cert, *key)
+	if o.cert != "" {
+		err = hs.ServeTLS(ln, o.cert, o.key)
 	} else {
 		err = hs.Serve(ln)
 	}
