@@ -204,7 +204,10 @@ func TestWebhookRefusesInternalAddresses(t *testing.T) {
 			tm, err := e.db.SetSettings(ctx, "studio", api.Settings{Webhook: &rc.srv.URL}, e.clock.Now())
 			must(t, err)
 			rc.secret.Store(tm.WebhookSecret)
-			_, err = e.db.Ingest(ctx, "studio", "pc", []api.Event{charged("big", "studio", "john.studio", "revit", bought, 90, "")}, e.clock.Now())
+			// A product whose day costs 90 takes the pool below its threshold at once.
+			_, err = e.db.PutProduct(ctx, api.Product{ID: "bigcad", Name: "BigCAD", Rate: 90}, bought)
+			must(t, err)
+			_, err = e.db.Ingest(ctx, "studio", "pc", []api.Event{charged("big", "studio", "john.studio", "bigcad", bought, 90, "")}, e.clock.Now())
 			must(t, err)
 			must(t, strict.Deliver(ctx))
 			if k := rc.kinds(); len(k) != 0 {
