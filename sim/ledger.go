@@ -41,6 +41,13 @@ func (e *engine) entitlement(user string) charge.Entitlement {
 	for _, s := range u.Subscriptions {
 		en.Subscriptions = append(en.Subscriptions, charge.Subscription{Product: s.Product, From: s.From.Time, Until: s.Until.Time})
 	}
+	n := 0
+	for _, p := range e.tl.Products {
+		n += len(e.windows[pu{user, p.ID}])
+	}
+	if n > 0 {
+		en.Windows = make([]charge.Window, 0, n)
+	}
 	for _, p := range e.tl.Products {
 		en.Windows = append(en.Windows, e.windows[pu{user, p.ID}]...)
 	}
@@ -75,9 +82,11 @@ func (e *engine) release(d *device, f charge.Effect) {
 		}
 		return
 	}
-	for _, p := range e.sortedPools() {
-		if _, ok := p.Holds[f.HoldID()]; ok {
-			team = p.Team
+	id := f.HoldID()
+	for _, name := range slices.Backward(e.dl.poolNames) { // the last pool by name holding it, as before
+		if _, ok := e.pools[name].Holds[id]; ok {
+			team = name
+			break
 		}
 	}
 	e.pools[team].Release(f.HoldID())

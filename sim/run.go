@@ -401,7 +401,8 @@ func (e *engine) apply(ev Event) error {
 
 func (e *engine) transfer(m Move) error {
 	var from *charge.Pool
-	for _, p := range e.sortedPools() {
+	for _, name := range e.dl.poolNames {
+		p := e.pools[name]
 		if slices.ContainsFunc(p.Packs, func(k charge.Pack) bool { return k.ID == m.Pack }) {
 			from = p
 		}
