@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -42,6 +41,13 @@ func (e *engine) entitlement(user string) charge.Entitlement {
 	for _, s := range u.Subscriptions {
 		en.Subscriptions = append(en.Subscriptions, charge.Subscription{Product: s.Product, From: s.From.Time, Until: s.Until.Time})
 	}
+	n := 0
+	for _, p := range e.tl.Products {
+		n += len(e.windows[pu{user, p.ID}])
+	}
+	if n > 0 {
+		en.Windows = make([]charge.Window, 0, n)
+	}
 	for _, p := range e.tl.Products {
 		en.Windows = append(en.Windows, e.windows[pu{user, p.ID}]...)
 	}
@@ -76,12 +82,15 @@ func (e *engine) release(d *device, f charge.Effect) {
 		}
 		return
 	}
-	for _, p := range e.sortedPools() {
-		if _, ok := p.Holds[f.HoldID()]; ok {
-			team = p.Team
+	id := f.HoldID()
+	for _, name := range slices.Backward(e.dl.poolNames) { // the last pool by name holding it, as before
+		if _, ok := e.pools[name].Holds[id]; ok {
+			team = name
+			break
 		}
 	}
 	e.pools[team].Release(f.HoldID())
+	e.moved(e.pools[team])
 	e.expire(e.pools[team]) // tokens kept back for the hold in an expired pack go now
 }
 
@@ -112,6 +121,7 @@ func (e *engine) effect(d *device, f charge.Effect) {
 			d.spent[team] += f.Tokens
 		} else {
 			e.pools[team].Hold(f.HoldID(), f.Tokens)
+			e.moved(e.pools[team])
 		}
 	case charge.Released:
 		l.Text = fmt.Sprintf("hold of %d tokens for %s's %s released after %s of use, nothing charged", f.Tokens, f.User, name, span(f.Use))
@@ -179,6 +189,9 @@ func (e *engine) effect(d *device, f charge.Effect) {
 func (e *engine) take(d *device, f charge.Effect, synced bool) []charge.Draw {
 	c := Charge{Key: f.Key, Device: d.name, Tokens: f.Tokens, Renewal: f.Renewal, At: e.now, Draws: []charge.Draw{}}
 	pool := e.pools[f.Key.Team]
+	// Whatever happens below may move the pool's balance or its packs.
+	e.moved(pool)
+	e.touchPool(pool)
 	k := pu{f.User, f.Product}
 	if prev, ok := e.keys[f.Key]; ok {
 		pool.Release(f.HoldID())
@@ -198,6 +211,7 @@ func (e *engine) take(d *device, f charge.Effect, synced bool) []charge.Draw {
 		e.res.Charges = append(e.res.Charges, c)
 		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "folded",
 			Text: fmt.Sprintf("ledger folded %s's %s charge into the window %s to %s already paid on %s: no tokens", f.User, e.productName(f.Product), stamp(w.Key.Start), stamp(w.End()), w.Device)})
+		e.touch(d)
 		e.effects(d, d.meter.Learn(w))
 		return nil
 	}
@@ -237,6 +251,7 @@ func packList(draws []charge.Draw) string {
 }
 
 func (e *engine) alerts(p *charge.Pool) {
+	delete(e.dl.pendingAlerts, p.Team)
 	for _, a := range p.Alerts(e.now) {
 		text := fmt.Sprintf("team %s is low on tokens: %d available, below its threshold of %d; admins notified", a.Team, a.Available, a.Threshold)
 		if a.Kind == charge.AlertEmpty {
@@ -286,7 +301,7 @@ func (e *engine) productName(id string) string {
 
 func (e *engine) sortedDevices() []*device {
 	out := make([]*device, 0, len(e.devices))
-	for _, k := range slices.Sorted(maps.Keys(e.devices)) {
+	for _, k := range e.dl.devNames {
 		out = append(out, e.devices[k])
 	}
 	return out
@@ -294,7 +309,7 @@ func (e *engine) sortedDevices() []*device {
 
 func (e *engine) sortedPools() []*charge.Pool {
 	out := make([]*charge.Pool, 0, len(e.pools))
-	for _, k := range slices.Sorted(maps.Keys(e.pools)) {
+	for _, k := range e.dl.poolNames {
 		out = append(out, e.pools[k])
 	}
 	return out

@@ -133,6 +133,8 @@ type engine struct {
 	forfeit map[string]int64
 	spent   map[string]int64
 	refused map[string]string // packs whose purchase was refused, and why
+	dl      deadlines
+	seen    map[string][]string // device -> the users its events name, for its offline snapshot
 }
 
 // Run replays the timeline and returns what it cost.
@@ -141,6 +143,8 @@ func Run(tl *Timeline) (*Result, error) {
 		tl: tl, rates: map[string]int64{}, users: map[string]User{}, teams: map[string]Team{},
 		pools: map[string]*charge.Pool{}, keys: map[charge.Key]charge.Window{}, windows: map[pu][]charge.Window{},
 		devices: map[string]*device{}, forfeit: map[string]int64{}, spent: map[string]int64{}, refused: map[string]string{},
+		dl:   deadlines{dirtyDev: map[string]bool{}, dirtyPool: map[string]bool{}, pendingAlerts: map[string]bool{}},
+		seen: map[string][]string{},
 		res: &Result{Start: []Balance{}, Lines: []Line{}, Charges: []Charge{}, Users: map[string]int64{}, Prods: map[string]int64{},
 			Teams: []Balance{}, Running: []Running{}},
 	}
@@ -153,6 +157,13 @@ func Run(tl *Timeline) (*Result, error) {
 	for _, t := range tl.Teams {
 		e.teams[t.ID] = t
 		e.pools[t.ID] = &charge.Pool{Team: t.ID, Threshold: t.Threshold}
+		e.dl.poolNames = append(e.dl.poolNames, t.ID)
+	}
+	slices.Sort(e.dl.poolNames)
+	for _, ev := range tl.Events {
+		if ev.Device != "" && ev.User != "" && !slices.Contains(e.seen[ev.Device], ev.User) {
+			e.seen[ev.Device] = append(e.seen[ev.Device], ev.User)
+		}
 	}
 	for _, u := range tl.Users {
 		e.users[u.ID] = u
@@ -164,6 +175,7 @@ func Run(tl *Timeline) (*Result, error) {
 			k.Left = *p.Left
 		}
 		e.pools[p.Team].Add(k, e.now)
+		e.touchPool(e.pools[p.Team])
 	}
 	// The state at the start is not news: it is reported as the starting state, and only
 	// a crossing during the timeline notifies.
@@ -209,6 +221,7 @@ func (e *engine) device(name string) *device {
 		d = &device{name: name, meter: charge.NewMeter(name, e.policy()), procs: map[pu][]string{}, closed: map[pu]int{},
 			spent: map[string]int64{}, held: map[string]hold{}, lastTrue: e.now}
 		e.devices[name] = d
+		e.addDeviceName(name)
 		// The meter's high-water mark starts with the device, before anything moves its clock.
 		d.meter.Advance(e.reading(d, e.now), e.ents(d))
 	}
@@ -230,6 +243,7 @@ func (e *engine) reading(d *device, t time.Time) charge.Reading {
 		mono = d.sleepAt.Sub(e.epoch) - d.slept
 	}
 	d.lastTrue = t
+	e.touch(d) // every meter call takes a reading: its deadline may have moved
 	if !d.offline {
 		d.offset = -d.skew // online, the agent knows the ledger's time
 	}
@@ -240,27 +254,17 @@ func (e *engine) reading(d *device, t time.Time) charge.Reading {
 // order across devices.
 func (e *engine) until(t time.Time) error {
 	for range 10_000_000 {
+		e.refresh()
 		var next time.Time
 		var who *device
 		var pool *charge.Pool
 		found := false
-		for _, d := range e.sortedDevices() {
-			n, ok := d.meter.Next()
-			if !ok || d.asleep {
-				continue
-			}
-			at := d.lastTrue.Add(n.Sub(d.meter.Now()))
-			if at.Before(d.lastTrue) {
-				at = d.lastTrue
-			}
-			if at.Before(t) && (!found || at.Before(next)) {
-				next, who, found = at, d, true
-			}
+		if x, ok := e.nextDevice(); ok && x.at.Before(t) {
+			next, who, found = x.at, e.devices[x.name], true
 		}
-		for _, p := range e.sortedPools() {
-			if x, ok := p.NextExpiry(e.now); ok && !x.After(t) && (!found || x.Before(next)) {
-				next, who, pool, found = x, nil, p, true
-			}
+		// A device's deadline goes before a pool's expiry at the same instant.
+		if x, ok := e.nextPool(); ok && !x.at.After(t) && (!found || x.at.Before(next)) {
+			next, who, pool, found = x.at, nil, e.pools[x.name], true
 		}
 		if !found {
 			return nil
@@ -278,6 +282,7 @@ func (e *engine) until(t time.Time) error {
 }
 
 func (e *engine) expire(p *charge.Pool) {
+	e.touchPool(p)
 	for _, f := range p.Expire(e.now) {
 		e.forfeit[p.Team] += f.Tokens
 		e.line(Line{At: f.At, Kind: "forfeited", Tokens: f.Tokens,
@@ -303,6 +308,7 @@ func (e *engine) apply(ev Event) error {
 		}
 		p := e.pools[k.Team]
 		p.Add(k, e.now)
+		e.touchPool(p)
 		e.line(Line{At: e.now, Kind: "bought", Tokens: k.Tokens, Text: fmt.Sprintf("team %s bought pack %s: %d tokens, expiring on %s", k.Team, k.ID, k.Tokens, k.Expires().Format(time.DateOnly))})
 		e.alerts(p)
 		return nil
@@ -354,7 +360,8 @@ func (e *engine) apply(ev Event) error {
 		if !d.offline {
 			d.offline = true
 			d.snap = map[string]charge.Entitlement{}
-			for id := range e.users {
+			// Only users whose events are on this device ever ask it for an entitlement.
+			for _, id := range e.seen[d.name] {
 				d.snap[id] = e.entitlement(id)
 			}
 			d.spent = map[string]int64{}
@@ -394,7 +401,8 @@ func (e *engine) apply(ev Event) error {
 
 func (e *engine) transfer(m Move) error {
 	var from *charge.Pool
-	for _, p := range e.sortedPools() {
+	for _, name := range e.dl.poolNames {
+		p := e.pools[name]
 		if slices.ContainsFunc(p.Packs, func(k charge.Pack) bool { return k.ID == m.Pack }) {
 			from = p
 		}
@@ -419,6 +427,8 @@ func (e *engine) transfer(m Move) error {
 	}
 	to := e.pools[m.To]
 	to.Add(k, e.now)
+	e.touchPool(from)
+	e.touchPool(to)
 	e.line(Line{At: e.now, Kind: "transferred", Tokens: k.Left, Text: fmt.Sprintf("pack %s moved from team %s to team %s with its %d tokens left", k.ID, from.Team, m.To, k.Left)})
 	e.alerts(from)
 	e.alerts(to)
@@ -436,8 +446,12 @@ func (e *engine) online(d *device) {
 	}
 	for id, h := range d.held {
 		e.pools[h.team].Hold(id, h.tokens)
+		e.moved(e.pools[h.team])
 	}
-	for _, p := range e.sortedPools() {
-		e.alerts(p)
+	// Only a pool whose balance moved since its last check can cross its threshold.
+	for _, team := range e.dl.poolNames {
+		if e.dl.pendingAlerts[team] {
+			e.alerts(e.pools[team])
+		}
 	}
 }
