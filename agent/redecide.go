@@ -70,7 +70,12 @@ func (a *Agent) recheckLocked(user string) error {
 	if !inGrace {
 		return nil
 	}
-	r := a.reading()
+	// At the last reading, not a new one: a recheck moves no clock, so a sleep between
+	// readings is still seen as one by the next advance.
+	r := a.lastRead
+	if r.Wall.IsZero() {
+		r = a.reading()
+	}
 	effs, err := a.record(journal.Input{Kind: "recheck", Reading: r, Proc: charge.Proc{User: user}}, func(e charge.Entitlements) []charge.Effect {
 		return a.meter.Recheck(r, user, e)
 	})
@@ -101,6 +106,10 @@ func (a *Agent) refreshBeforeCharge() {
 	}
 	a.mu.Lock()
 	r := a.reading()
+	if last := a.lastRead; !last.Wall.IsZero() && r.Wall.Sub(last.Wall)-(r.Mono-last.Mono) > sleepGap {
+		a.mu.Unlock()
+		return // a sleep: advance asks the ledger at the wake
+	}
 	ahead := r.Wall.Sub(a.meter.Now())
 	var users []string
 	for u, at := range a.preCharge {
