@@ -24,8 +24,26 @@ func (a *Agent) gate(ctx context.Context) error {
 		return nil
 	}
 	a.gateOn = true
+	a.gateH = g
 	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.gateH = nil
+		a.mu.Unlock()
+	}()
 	return g.Run(ctx)
+}
+
+// gateHandle is the part of the running gate a push changes; *platform.Gate is one.
+type gateHandle interface {
+	SetPaths(paths []string) error
+}
+
+// runningGate returns the running gate, or nil.
+func (a *Agent) runningGate() gateHandle {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.gateH
 }
 
 // gateState is the gate as status shows it; the caller holds a.mu.
@@ -73,6 +91,8 @@ func gatePaths(cfg *config.Config) []string {
 // launching process, and the meter. It changes nothing: the launch, if allowed, is seen
 // by the process source like any other.
 func (a *Agent) gateDecide(req platform.GateRequest) bool {
+	a.swap.RLock() // decided by one configuration, whole
+	defer a.swap.RUnlock()
 	cfg := a.config()
 	p, ok := cfg.Match(req.Exe, nil, goos())
 	if !ok {

@@ -73,7 +73,9 @@ type Source struct {
 	pollOnly   bool
 	safetyPoll time.Duration
 	log        *zap.Logger
-	mode       atomic.Value // string
+	mode       atomic.Value  // string
+	interval   atomic.Int64  // poll interval set by Retune, in ns; 0: Run's argument
+	retuned    chan struct{} // Retune asks Run for a scan under the new filter
 
 	mu     sync.Mutex
 	rd     procReader
@@ -137,6 +139,7 @@ func newSource(opts SourceOptions, rd procReader) *Source {
 		log:        opts.Logger,
 		rd:         rd,
 		procs:      make(map[int32]*procTracked),
+		retuned:    make(chan struct{}, 1),
 	}
 	if s.safetyPoll <= 0 {
 		s.safetyPoll = procDefaultSafety
@@ -152,6 +155,27 @@ func newSource(opts SourceOptions, rd procReader) *Source {
 func (s *Source) Mode() string {
 	m, _ := s.mode.Load().(string)
 	return m
+}
+
+// Retune swaps in a new filter and poll interval, as on a config push, and has Run scan at
+// once: the processes the old filter passed over are read again, so that one already running
+// that the new filter admits is reported as started. Run hands that out like any other diff,
+// on its own goroutine, so a start is never delivered after its exit. interval <= 0 keeps
+// the interval Run was given.
+func (s *Source) Retune(filter func(string) bool, interval time.Duration) {
+	s.mu.Lock()
+	s.filter = filter
+	for pid, t := range s.procs {
+		if !t.reported {
+			delete(s.procs, pid)
+		}
+	}
+	s.mu.Unlock()
+	s.interval.Store(int64(interval))
+	select {
+	case s.retuned <- struct{}{}:
+	default:
+	}
 }
 
 // Scan lists the running processes and returns the changes since the last look.
@@ -170,6 +194,9 @@ func (s *Source) Scan(ctx context.Context) (Diff, error) {
 // process that was running when Run started (or that no earlier Scan reported). Run returns
 // an error only when the first scan fails; it logs later errors and carries on.
 func (s *Source) Run(ctx context.Context, interval time.Duration, fn func(Diff)) error {
+	if d := time.Duration(s.interval.Load()); d > 0 {
+		interval = d
+	}
 	if interval <= 0 {
 		interval = procDefaultPoll
 	}
@@ -200,6 +227,14 @@ func (s *Source) poll(ctx context.Context, interval time.Duration, fn func(Diff)
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-s.retuned:
+			if d := time.Duration(s.interval.Load()); d > 0 && d != interval {
+				interval = d
+				t.Reset(interval)
+			}
+			if err := s.deliverScan(ctx, fn, false); err != nil {
+				s.log.Warn("scanning processes", zap.Error(err))
+			}
 		case <-t.C:
 			if err := s.deliverScan(ctx, fn, false); err != nil {
 				s.log.Warn("scanning processes", zap.Error(err))
