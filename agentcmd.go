@@ -165,6 +165,9 @@ func runStatus(ctx context.Context, e env, args []string) error {
 		cfg = "last push refused: " + st.Config.Err
 	}
 	fmt.Fprintf(tw, "config\t%s\n", cfg)
+	if len(st.Config.Restart) > 0 {
+		fmt.Fprintf(tw, "waiting for a restart\t%s (pushed, but the agent applies them only when it restarts)\n", strings.Join(st.Config.Restart, ", "))
+	}
 	fmt.Fprintf(tw, "pre-exec gate\t%s\n", st.Gate)
 	if st.Rollbacks > 0 {
 		fmt.Fprintf(tw, "clock\tmoved backwards %d times; ignored\n", st.Rollbacks)
