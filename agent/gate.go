@@ -15,17 +15,22 @@ import (
 // gate runs the pre-exec gate where the OS allows it. Where it does not, launches that
 // are denied are closed after they start; that is logged once and shown by `status`.
 func (a *Agent) gate(ctx context.Context) error {
+	// Made under reconf, so that a push either lands before and is in its paths, or after
+	// and finds it running.
+	a.reconf.Lock()
 	g, err := platform.NewGate(platform.GateOptions{Paths: gatePaths(a.config()), Decide: a.gateDecide, Logger: a.log})
 	a.mu.Lock()
 	if err != nil {
 		a.gateErr = err.Error()
 		a.mu.Unlock()
+		a.reconf.Unlock()
 		a.log.Info("pre-exec gate unavailable; denied launches are closed after start", zap.Error(err))
 		return nil
 	}
 	a.gateOn = true
 	a.gateH = g
 	a.mu.Unlock()
+	a.reconf.Unlock()
 	defer func() {
 		a.mu.Lock()
 		a.gateH = nil

@@ -3,6 +3,7 @@
 package agent_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -131,11 +132,20 @@ func TestPushPollInterval(t *testing.T) {
 	r.Start()
 	r.Launch("bin/revit")
 	r.WaitFor("revit in grace", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.State == "grace" })
-	r.SetClock(agenttest.Day1.Add(6 * time.Minute))
-	st := r.Settled(func(st agent.Status) bool { return true })
+	// The clock moves past the grace, unseen by the rig's waits, which expect a tick.
+	at := agenttest.Day1.Add(6 * time.Minute)
+	agenttest.Write(t, r.Clock.Path, at.Format(time.RFC3339Nano))
+	time.Sleep(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	st, err := r.Client.Status(ctx)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s, _ := agenttest.SessionOf(st, "revit"); s.State != "grace" {
 		t.Fatalf("got state %q with no tick for an hour, want grace still (the test shows nothing otherwise)", s.State)
 	}
+	r.SetClock(at)
 	pushDropin(t, r, "10-slow.yaml", "policy:\n  poll_interval: 50ms\n")
 	r.WaitFor("the grace charged by a tick", func(st agent.Status) bool { s, _ := agenttest.SessionOf(st, "revit"); return s.State == "paid" })
 }

@@ -117,6 +117,7 @@ type procTracked struct {
 	comm     string // the name as read when the process was first seen or last exec'd
 	exe      string // Process.Exe, if it was read
 	reported bool   // Started was handed out, so Exited must be
+	replay   bool   // Retune asked for Started again: the caller's idea of a product changed
 	rechecks int    // scans left that re-read the name to catch an exec in place
 	gen      uint32
 }
@@ -158,15 +159,19 @@ func (s *Source) Mode() string {
 }
 
 // Retune swaps in a new filter and poll interval, as on a config push, and has Run scan at
-// once: the processes the old filter passed over are read again, so that one already running
-// that the new filter admits is reported as started. Run hands that out like any other diff,
-// on its own goroutine, so a start is never delivered after its exit. interval <= 0 keeps
-// the interval Run was given.
+// once: every running process is reported as started again (the caller's catalogue
+// changed, so one it passed over may be a product now), and those the old filter passed
+// over are read again under the new one. A process reported before stays tracked, so its
+// exit is still reported. Run hands the scan out like any other diff, on its own
+// goroutine, so a start is never delivered after its exit. interval <= 0 keeps the
+// interval Run was given.
 func (s *Source) Retune(filter func(string) bool, interval time.Duration) {
 	s.mu.Lock()
 	s.filter = filter
 	for pid, t := range s.procs {
-		if !t.reported {
+		if t.reported {
+			t.replay = true
+		} else {
 			delete(s.procs, pid)
 		}
 	}
@@ -296,6 +301,12 @@ func (s *Source) scanLocked(ctx context.Context, d *Diff) error {
 					seen++
 				}
 				continue
+			}
+		}
+		if t.replay {
+			t.replay = false
+			if p, err := s.rd.details(ctx, t.key, t.comm, l); err == nil {
+				d.Started = append(d.Started, p)
 			}
 		}
 		seen++
