@@ -146,9 +146,13 @@ func (a *Agent) apply(cfg *config.Config) (refused, fatal error) {
 	default:
 	}
 	a.tickEvery <- cfg.Policy.PollInterval
-	a.watcher.SetRestart(a.needsRestart(cfg))
+	restart := a.needsRestart(cfg)
+	a.watcher.SetRestart(restart)
 	a.log.Info("config applied", zap.Int("products", len(cfg.Products)), zap.Duration("poll_interval", cfg.Policy.PollInterval),
-		zap.Bool("ledger_relinked", relink), zap.Strings("waiting_for_restart", a.needsRestart(cfg)))
+		zap.Bool("ledger_relinked", relink))
+	if len(restart) > 0 {
+		a.log.Warn("pushed settings take effect when the agent restarts; the others are in force", zap.Strings("waiting_for_restart", restart))
+	}
 	return nil, nil
 }
 
