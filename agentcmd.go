@@ -160,6 +160,9 @@ func printStatus(w io.Writer, st agent.Status, notices platform.NoticeHealth, lo
 		cfg = "last push refused: " + st.Config.Err
 	}
 	fmt.Fprintf(tw, "config\t%s\n", cfg)
+	if len(st.Config.Restart) > 0 {
+		fmt.Fprintf(tw, "waiting for a restart\t%s (pushed, but the agent applies them only when it restarts)\n", strings.Join(st.Config.Restart, ", "))
+	}
 	fmt.Fprintf(tw, "pre-exec gate\t%s\n", st.Gate)
 	if !notices.OK {
 		fmt.Fprintf(tw, "notices\t%s\n", notices.Problem)

@@ -82,8 +82,19 @@ type Agent struct {
 	waking   atomic.Bool   // the meter sleeps while the ledger is asked about the products to wake
 	synced   atomic.Value  // string: every outbox entry up to this id has the ledger's answer
 
+	// swap is held for reading by each launch decision, from its first look at the
+	// catalogue to its answer, and for writing while a push is swapped in.
+	swap sync.RWMutex
+	// reconf serialises pushes (the watcher's, `tollgate reload`); it guards syncStop.
+	reconf    sync.Mutex
+	syncStop  func()             // stops the sync loop of the current link, and waits
+	loops     sync.WaitGroup     // sync loops, each started by Run or a push
+	tickEvery chan time.Duration // a push's poll interval, for tick
+	boot      *config.Config     // the config the agent started with, for what needs a restart
+
 	mu        sync.Mutex // guards everything below
 	cfg       *config.Config
+	gateH     gateHandle // the running pre-exec gate; nil when off
 	meter     *charge.Meter
 	tracked   map[string]platform.ProcKey // processes of products, by meter id
 	first     bool                        // the next process diff is the first after start
@@ -150,7 +161,7 @@ func New(opts Options) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true, warnedLow: map[string]bool{}, preCharge: map[string]time.Time{},
-		kick: make(chan struct{}, 1)}
+		kick: make(chan struct{}, 1), tickEvery: make(chan time.Duration, 1), boot: cfg}
 	a.synced.Store("")
 	a.log = opts.Logger
 	if a.log == nil {
@@ -340,13 +351,16 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.opts.Gate {
 		run("pre-exec gate", a.gate)
 	}
-	if a.cfg.Ledger.URL != "" {
-		run("ledger sync", a.sync)
+	if a.link != nil {
+		a.reconf.Lock()
+		a.startSync()
+		a.reconf.Unlock()
 	}
 	a.log.Info("agent running", zap.String("device", a.device), zap.String("socket", a.opts.Socket))
 	<-ctx.Done()
 	api.close()
 	wg.Wait()
+	a.loops.Wait()
 	a.closing.Wait()
 	a.mu.Lock()
 	if len(a.unwritten) > 0 {
@@ -415,43 +429,21 @@ func (a *Agent) followConfig(ctx context.Context) error {
 	}
 }
 
-func (a *Agent) reconfigure(cfg *config.Config) error {
-	if a.opts.OnConfig != nil {
-		a.opts.OnConfig(cfg, a.log)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.cfg = cfg
-	if cfg.EntitlementFile != "" {
-		snap, err := LoadSnapshot(cfg.EntitlementFile)
-		if err != nil {
-			a.log.Warn("entitlement file not reloaded; the previous one stays in force", zap.Error(err))
-		} else {
-			a.ents.loadFile(snap)
-			for _, s := range a.meter.Sessions() {
-				if err := a.recheckLocked(s.User); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	p := a.policy(cfg)
-	_, err := a.record(journal.Input{Kind: "policy", Reading: a.lastRead, Policy: p}, func(charge.Entitlements) []charge.Effect {
-		a.meter.SetPolicy(p)
-		return nil
-	})
-	return err
-}
-
 // tick advances the meter on the clock, so that grace ends and renewals happen on time
 // even when no process starts or stops.
 func (a *Agent) tick(ctx context.Context) error {
-	t := time.NewTicker(a.config().Policy.PollInterval)
+	every := a.config().Policy.PollInterval
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case d := <-a.tickEvery:
+			if d > 0 && d != every {
+				every = d
+				t.Reset(every)
+			}
 		case <-t.C:
 			a.refreshBeforeCharge()
 			if err := a.advance(); err != nil {
@@ -468,7 +460,11 @@ func (a *Agent) Reload() error {
 	if err != nil {
 		return err
 	}
-	return a.reconfigure(cfg)
+	refused, fatal := a.apply(cfg)
+	if fatal != nil {
+		return fatal
+	}
+	return refused
 }
 
 func goos() string { return runtime.GOOS }

@@ -15,17 +15,40 @@ import (
 // gate runs the pre-exec gate where the OS allows it. Where it does not, launches that
 // are denied are closed after they start; that is logged once and shown by `status`.
 func (a *Agent) gate(ctx context.Context) error {
+	// Made under reconf, so that a push either lands before and is in its paths, or after
+	// and finds it running.
+	a.reconf.Lock()
 	g, err := platform.NewGate(platform.GateOptions{Paths: gatePaths(a.config()), Decide: a.gateDecide, Logger: a.log})
 	a.mu.Lock()
 	if err != nil {
 		a.gateErr = err.Error()
 		a.mu.Unlock()
+		a.reconf.Unlock()
 		a.log.Info("pre-exec gate unavailable; denied launches are closed after start", zap.Error(err))
 		return nil
 	}
 	a.gateOn = true
+	a.gateH = g
 	a.mu.Unlock()
+	a.reconf.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.gateH = nil
+		a.mu.Unlock()
+	}()
 	return g.Run(ctx)
+}
+
+// gateHandle is the part of the running gate a push changes; *platform.Gate is one.
+type gateHandle interface {
+	SetPaths(paths []string) error
+}
+
+// runningGate returns the running gate, or nil.
+func (a *Agent) runningGate() gateHandle {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.gateH
 }
 
 // gateState is the gate as status shows it; the caller holds a.mu.
@@ -73,6 +96,8 @@ func gatePaths(cfg *config.Config) []string {
 // launching process, and the meter. It changes nothing: the launch, if allowed, is seen
 // by the process source like any other.
 func (a *Agent) gateDecide(req platform.GateRequest) bool {
+	a.swap.RLock() // decided by one configuration, whole
+	defer a.swap.RUnlock()
 	cfg := a.config()
 	p, ok := cfg.Match(req.Exe, nil, goos())
 	if !ok {

@@ -86,18 +86,9 @@ func (a *Agent) ledger(ctx context.Context) (*client.Client, error) {
 		return nil, err
 	}
 	if cred == nil {
-		if l.token == "" {
-			return nil, errors.New("this device is not enrolled: set ledger.enrollment_token_file in the config")
-		}
-		tok, err := os.ReadFile(l.token)
+		en, err := enroll(ctx, a.device, l.url, l.token, l.hc)
 		if err != nil {
-			return nil, fmt.Errorf("enrollment token: %w", err)
-		}
-		// Enrolled under the device id its events carry, so the ledger's devices, reports and
-		// this machine's status all name it one way.
-		en, err := client.New(l.url, "", l.hc).Enroll(ctx, strings.TrimSpace(string(tok)), a.device)
-		if err != nil {
-			return nil, fmt.Errorf("enrolling with %s: %w", l.url, err)
+			return nil, err
 		}
 		cred = []byte(en.Credential)
 		if err := a.journal.Put(keyCredential, cred); err != nil {
@@ -110,6 +101,24 @@ func (a *Agent) ledger(ctx context.Context) (*client.Client, error) {
 	}
 	l.client = client.New(l.url, string(cred), l.hc)
 	return l.client, nil
+}
+
+// enroll enrolls this device with the ledger at url with the token in the file tokenFile,
+// under the device id its events carry, so the ledger's devices, reports and this
+// machine's status all name it one way.
+func enroll(ctx context.Context, device, url, tokenFile string, hc *http.Client) (api.Enrolled, error) {
+	if tokenFile == "" {
+		return api.Enrolled{}, errors.New("this device is not enrolled: set ledger.enrollment_token_file in the config")
+	}
+	tok, err := os.ReadFile(tokenFile)
+	if err != nil {
+		return api.Enrolled{}, fmt.Errorf("enrollment token: %w", err)
+	}
+	en, err := client.New(url, "", hc).Enroll(ctx, strings.TrimSpace(string(tok)), device)
+	if err != nil {
+		return api.Enrolled{}, fmt.Errorf("enrolling with %s: %w", url, err)
+	}
+	return en, nil
 }
 
 // answered notes that the ledger answered (or did not), and tells users when the agent

@@ -57,6 +57,8 @@ func (a *Agent) checkpoint() {
 // running process: those the journal knew are still in their sessions, and those it knew
 // that are gone ended while the agent was not looking.
 func (a *Agent) onDiff(d platform.Diff) {
+	a.swap.RLock() // the whole diff is decided by one configuration
+	defer a.swap.RUnlock()
 	a.mu.Lock()
 	wake := a.first && a.meter.Sleeping() && a.link != nil
 	var users []string

@@ -54,6 +54,9 @@ type Health struct {
 	Warnings []string  `json:"warnings,omitempty"` // its warnings, file:line first
 	Err      string    `json:"error,omitempty"`    // why the last push was refused; "" when what is on disk is in force
 	ErrAt    time.Time `json:"error_at,omitzero"`  // when it was refused
+	// Restart lists the settings of the configuration in force that the agent cannot apply
+	// while running ("log.file"): they take effect when it restarts.
+	Restart []string `json:"restart,omitempty"`
 }
 
 // ReloadError is a push that was refused; the configuration loaded before stays in force.
@@ -89,6 +92,7 @@ type Watcher struct {
 	mu      sync.Mutex
 	loaded  time.Time
 	lastErr *ReloadError
+	restart []string
 
 	ready       chan struct{} // closed once Run watches the folders; for tests
 	onEventTest func(fsnotify.Event)
@@ -166,7 +170,32 @@ func (w *Watcher) Health() Health {
 	if w.lastErr != nil {
 		h.Err, h.ErrAt = w.lastErr.Err.Error(), w.lastErr.At
 	}
+	h.Restart = append([]string(nil), w.restart...)
 	return h
+}
+
+// Refuse undoes the swap of c, a configuration Updates delivered that its user could not
+// apply whole (a ledger that does not answer, a path the gate cannot watch): prev, the
+// configuration still in force, becomes Current again and err is reported as for a push
+// that does not load. Files unchanged since are not offered again; the next push is.
+func (w *Watcher) Refuse(c, prev *Config, err error) {
+	re := &ReloadError{At: time.Now(), Err: err}
+	if w.cur.CompareAndSwap(c, prev) {
+		w.applyLevel(prev)
+	}
+	w.mu.Lock()
+	w.lastErr = re
+	w.mu.Unlock()
+	w.log.Warn("config push refused; the previous config stays in force", zap.Error(err))
+	deliver(w.refusals, re)
+}
+
+// SetRestart records which settings of the configuration in force wait for a restart, for
+// Health.
+func (w *Watcher) SetRestart(fields []string) {
+	w.mu.Lock()
+	w.restart = append([]string(nil), fields...)
+	w.mu.Unlock()
 }
 
 // Run follows pushes until ctx is done, then closes its fsnotify watcher and returns nil.
@@ -282,9 +311,6 @@ func (w *Watcher) reload() {
 	}
 	w.cur.Store(c)
 	w.applyLevel(c)
-	if old.Log.File != c.Log.File || old.Log.MaxSizeMB != c.Log.MaxSizeMB || old.Log.MaxBackups != c.Log.MaxBackups {
-		w.log.Warn("log.file, log.max_size_mb and log.max_backups take effect when the agent restarts")
-	}
 	w.logLoaded(c)
 	deliver(w.updates, c)
 }

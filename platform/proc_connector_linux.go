@@ -83,6 +83,10 @@ func (s *Source) Watch(ctx context.Context, fn func(Diff)) error {
 			return nil
 		case <-done:
 			return fmt.Errorf("reading process events: %w", readErr)
+		case <-s.retuned:
+			if err := s.deliverScan(ctx, fn, false); err != nil {
+				s.log.Warn("scanning processes", zap.Error(err))
+			}
 		case <-safety.C:
 			if err := s.deliverScan(ctx, fn, false); err != nil {
 				s.log.Warn("scanning processes", zap.Error(err))

@@ -68,7 +68,9 @@ type Source struct {
 	pollOnly   bool
 	safetyPoll time.Duration
 	log        *zap.Logger
-	mode       atomic.Value // string
+	mode       atomic.Value  // string
+	interval   atomic.Int64  // poll interval set by Retune, in ns; 0: Run's argument
+	retuned    chan struct{} // Retune asks Run for a scan under the new filter
 
 	mu     sync.Mutex
 	rd     procReader
@@ -113,6 +115,7 @@ type procTracked struct {
 	comm     string // the name as read when the process was first seen or last exec'd
 	exe      string // Process.Exe, if it was read
 	reported bool   // Started was handed out, so Exited must be
+	replay   bool   // Retune asked for Started again: the caller's idea of a product changed
 	gen      uint32
 }
 
@@ -134,6 +137,7 @@ func newSource(opts SourceOptions, rd procReader) *Source {
 		log:        opts.Logger,
 		rd:         rd,
 		procs:      make(map[int32]*procTracked),
+		retuned:    make(chan struct{}, 1),
 	}
 	if s.safetyPoll <= 0 {
 		s.safetyPoll = procDefaultSafety
@@ -149,6 +153,31 @@ func newSource(opts SourceOptions, rd procReader) *Source {
 func (s *Source) Mode() string {
 	m, _ := s.mode.Load().(string)
 	return m
+}
+
+// Retune swaps in a new filter and poll interval, as on a config push, and has Run scan at
+// once: every running process is reported as started again (the caller's catalogue
+// changed, so one it passed over may be a product now), and those the old filter passed
+// over are read again under the new one. A process reported before stays tracked, so its
+// exit is still reported. Run hands the scan out like any other diff, on its own
+// goroutine, so a start is never delivered after its exit. interval <= 0 keeps the
+// interval Run was given.
+func (s *Source) Retune(filter func(string) bool, interval time.Duration) {
+	s.mu.Lock()
+	s.filter = filter
+	for pid, t := range s.procs {
+		if t.reported {
+			t.replay = true
+		} else {
+			delete(s.procs, pid)
+		}
+	}
+	s.mu.Unlock()
+	s.interval.Store(int64(interval))
+	select {
+	case s.retuned <- struct{}{}:
+	default:
+	}
 }
 
 // Scan lists the running processes and returns the changes since the last look.
@@ -167,6 +196,9 @@ func (s *Source) Scan(ctx context.Context) (Diff, error) {
 // process that was running when Run started (or that no earlier Scan reported). Run returns
 // an error only when the first scan fails; it logs later errors and carries on.
 func (s *Source) Run(ctx context.Context, interval time.Duration, fn func(Diff)) error {
+	if d := time.Duration(s.interval.Load()); d > 0 {
+		interval = d
+	}
 	if interval <= 0 {
 		interval = procDefaultPoll
 	}
@@ -197,6 +229,14 @@ func (s *Source) poll(ctx context.Context, interval time.Duration, fn func(Diff)
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-s.retuned:
+			if d := time.Duration(s.interval.Load()); d > 0 && d != interval {
+				interval = d
+				t.Reset(interval)
+			}
+			if err := s.deliverScan(ctx, fn, false); err != nil {
+				s.log.Warn("scanning processes", zap.Error(err))
+			}
 		case <-t.C:
 			if err := s.deliverScan(ctx, fn, false); err != nil {
 				s.log.Warn("scanning processes", zap.Error(err))
@@ -256,6 +296,12 @@ func (s *Source) scanLocked(ctx context.Context, d *Diff) error {
 				seen++
 			}
 			continue
+		}
+		if t.replay {
+			t.replay = false
+			if p, err := s.rd.details(ctx, t.key, t.comm, l); err == nil {
+				d.Started = append(d.Started, p)
+			}
 		}
 		seen++
 	}
