@@ -50,6 +50,9 @@ func entitlement(ctx context.Context, p *pool, user string) (charge.Entitlement,
 		TeamProducts: p.products, UserProducts: u.Products, Rates: r,
 		Available: p.Available(p.now), Windows: []charge.Window{}, AsOf: p.now,
 	}
+	if e.Budgets, err = p.budgets(ctx, user); err != nil {
+		return e, err
+	}
 	rows, err := p.t.query(ctx, `SELECT product, start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND start > ? ORDER BY start`,
 		p.Team, user, ns(p.now.Add(-charge.Day)))
 	if err != nil {
