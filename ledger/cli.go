@@ -41,6 +41,8 @@ type opts struct {
 	unassigned, json, csv                                                                    bool
 	id                                                                                       string
 	all                                                                                      bool
+	user                                                                                     string // budget verbs
+	day, month                                                                               int64  // budget verbs
 }
 
 // call is a command being run: its arguments, flags, output and client.
@@ -270,6 +272,57 @@ func commands() []command {
 					fmt.Fprintf(w, "team %s: low below %d tokens, webhook %q\n", t.ID, t.Balance.Limit, t.Webhook)
 					if t.WebhookSecret != "" {
 						fmt.Fprintf(w, "webhook signing secret (shown once; receivers verify the %s header with it):\n%s\n", SignatureHeader, t.WebhookSecret)
+					}
+				})
+			}},
+		{name: "budget set", summary: "cap the tokens a team, or one --user or --product of it, may start per UTC day or month",
+			flags: func(fs *flag.FlagSet, o *opts) { budgetFlags(fs, o); budgetCaps(fs, o) },
+			run: func(ctx context.Context, c *call) error {
+				b := api.SetBudget{User: c.o.user, Product: c.o.product, Period: charge.PerDay, Tokens: c.o.day}
+				if (c.o.day < 0) == (c.o.month < 0) {
+					return errors.New("give one of --day N or --month N")
+				} else if c.o.month >= 0 {
+					b.Period, b.Tokens = charge.PerMonth, c.o.month
+				}
+				var out charge.Budget
+				return c.budget(ctx, "PUT", "", b, &out, func(w io.Writer) {
+					fmt.Fprintf(w, "%s: at most %d tokens a %s (%d used)\n", out.Scope(), out.Tokens, out.Period, out.Used)
+				})
+			}},
+		{name: "budget list", summary: "list a team's caps and what is used of them", read: true, flags: team,
+			run: func(ctx context.Context, c *call) error {
+				var bs []charge.Budget
+				return c.budget(ctx, "GET", "", nil, &bs, func(w io.Writer) {
+					fmt.Fprintln(w, "CAP ON\tPERIOD\tTOKENS\tEXTRA\tUSED")
+					for _, b := range bs {
+						fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\n", b.Scope(), b.Period, b.Tokens, extraText(b), b.Used)
+					}
+				})
+			}},
+		{name: "budget remove", summary: "remove a cap",
+			flags: func(fs *flag.FlagSet, o *opts) {
+				budgetFlags(fs, o)
+				fs.StringVar(&o.section, "period", "", "day or month (required)")
+			},
+			run: func(ctx context.Context, c *call) error {
+				q := url.Values{"user": {c.o.user}, "product": {c.o.product}, "period": {c.o.section}}
+				return c.budget(ctx, "DELETE", "?"+q.Encode(), nil, nil, func(w io.Writer) { fmt.Fprintln(w, "removed") })
+			}},
+		{name: "budget extend", summary: "raise a scope's caps by --tokens until --until, once",
+			flags: func(fs *flag.FlagSet, o *opts) {
+				budgetFlags(fs, o)
+				fs.Int64Var(&o.tokens, "tokens", 0, "extra tokens (required)")
+				fs.StringVar(&o.until, "until", "", "when the extension ends, RFC 3339 or YYYY-MM-DD (required)")
+			},
+			run: func(ctx context.Context, c *call) error {
+				until, err := parseTime(c.o.until)
+				if err != nil {
+					return fmt.Errorf("--until: %w", err)
+				}
+				var bs []charge.Budget
+				return c.budget(ctx, "POST", "/extension", api.ExtendBudget{User: c.o.user, Product: c.o.product, Tokens: c.o.tokens, Until: until}, &bs, func(w io.Writer) {
+					for _, b := range bs {
+						fmt.Fprintf(w, "%s: %d tokens a %s until %s, then %d\n", b.Scope(), b.Limit(b.ExtraUntil.Add(-1)), b.Period, b.ExtraUntil.Format(time.RFC3339), b.Tokens)
 					}
 				})
 			}},
@@ -593,4 +646,30 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+func budgetFlags(fs *flag.FlagSet, o *opts) {
+	fs.StringVar(&o.team, "team", "", "the team (required)")
+	fs.StringVar(&o.user, "user", "", "cap one user of the team")
+	fs.StringVar(&o.product, "product", "", "cap one product for the team")
+}
+
+func budgetCaps(fs *flag.FlagSet, o *opts) {
+	fs.Int64Var(&o.day, "day", -1, "tokens per UTC day")
+	fs.Int64Var(&o.month, "month", -1, "tokens per UTC calendar month")
+}
+
+// budget calls the team's budget API after checking --team.
+func (c *call) budget(ctx context.Context, method, rest string, in, out any, text func(io.Writer)) error {
+	if err := c.need("team"); err != nil {
+		return err
+	}
+	return c.show(ctx, method, c.teamPath("/budgets"+rest), in, out, text)
+}
+
+func extraText(b charge.Budget) string {
+	if b.Extra == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("+%d until %s", b.Extra, b.ExtraUntil.Format(time.RFC3339))
 }
