@@ -33,7 +33,9 @@ func TestBudgetBlocksOnlyThatUser(t *testing.T) {
 		if !strings.Contains(out, "at most 10 tokens a day") {
 			t.Errorf("budget set: got %q", out)
 		}
-		first, second := s.agent(), s.agent()
+		// The second workstation has no pre-exec gate: after the extension its snapshot is
+		// behind until its next refresh, and a gate refuses on a fresh snapshot.
+		first, second := s.agent(), s.agent(func(o *agenttest.Options) { o.NoGate = true })
 		first.Launch("bin/revit")
 		first.WaitFor("revit in grace", func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 		second.Launch("bin/revit")
@@ -53,6 +55,19 @@ func TestBudgetBlocksOnlyThatUser(t *testing.T) {
 		}
 		if list := s.ledger.CLI("budget", "list", "--team", "studio"); !strings.Contains(list, "user "+me) || !strings.Contains(list, "10") {
 			t.Errorf("budget list: got %q", list)
+		}
+		// A one-off extension lets the second workstation in.
+		until := s.clock.Now.Add(time.Hour).Format(time.RFC3339)
+		if out := s.ledger.CLI("budget", "extend", "--team", "studio", "--user", me, "--tokens", "10", "--until", until); !strings.Contains(out, "20 tokens a day until") {
+			t.Errorf("budget extend: got %q", out)
+		}
+		second.Launch("bin/revit")
+		second.WaitFor("revit in grace after the extension", func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+		if out := s.ledger.CLI("budget", "remove", "--team", "studio", "--user", me, "--period", "day"); !strings.Contains(out, "removed") {
+			t.Errorf("budget remove: got %q", out)
+		}
+		if list := s.ledger.CLI("budget", "list", "--team", "studio", "--json"); strings.TrimSpace(list) != "[]" {
+			t.Errorf("budget list after remove: got %q, want []", list)
 		}
 	})
 }
