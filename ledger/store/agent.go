@@ -121,6 +121,7 @@ func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize
 		}
 		p.Hold(key, out.Decision.Rate)
 		p.meta[key] = holdMeta{device: device, user: a.User, product: a.Product}
+		p.touch(a.User, a.Product)
 		out.Hold, out.HoldTokens = a.Hold, out.Decision.Rate
 		return p.save(ctx, "hold", "")
 	})
@@ -412,6 +413,7 @@ func (p *pool) charge(ctx context.Context, device string, e api.Event, hold stri
 	if _, err := p.Debit(p.now, e.Tokens, hold, true); err != nil {
 		return r, err
 	}
+	p.touch(k.User, k.Product)
 	r.Window = &k
 	return r, p.save(ctx, MoveDebit, k.String())
 }

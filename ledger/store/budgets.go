@@ -9,6 +9,17 @@ import (
 	"tollgate/ledger/api"
 )
 
+// use is a user's use of a product, whose caps a change may have crossed.
+type use struct{ user, product string }
+
+// touch marks the caps of user and product for the notice check at the end of the change.
+func (p *pool) touch(user, product string) {
+	if p.touched == nil {
+		p.touched = map[use]bool{}
+	}
+	p.touched[use{user, product}] = true
+}
+
 // budgetRow is a cap as stored, with its notice state.
 type budgetRow struct {
 	charge.Budget
@@ -31,6 +42,11 @@ func (p *pool) budgets(ctx context.Context, user string) ([]charge.Budget, error
 }
 
 func (p *pool) budgetRows(ctx context.Context, user string) ([]budgetRow, error) {
+	return p.budgetRowsIf(ctx, user, func(charge.Budget) bool { return true })
+}
+
+// budgetRowsIf is budgetRows for the caps keep accepts; the others are not counted.
+func (p *pool) budgetRowsIf(ctx context.Context, user string, keep func(charge.Budget) bool) ([]budgetRow, error) {
 	q := `SELECT b.user_id, b.product, b.period, b.tokens, b.noticed_from, b.noticed, COALESCE(x.tokens, 0), COALESCE(x.until, 0)
 		FROM budgets b LEFT JOIN budget_extensions x ON x.team = b.team AND x.user_id = b.user_id AND x.product = b.product
 		WHERE b.team = ?`
@@ -59,7 +75,9 @@ func (p *pool) budgetRows(ctx context.Context, user string) ([]budgetRow, error)
 			r.Extra = 0
 		}
 		r.From = r.Period.Start(p.now)
-		out = append(out, r)
+		if keep(r.Budget) {
+			out = append(out, r)
+		}
 	}
 	if err := rows.Close(); err != nil {
 		return nil, err
@@ -99,8 +117,22 @@ func (p *pool) used(ctx context.Context, b charge.Budget) (int64, error) {
 // budgetNotices tells the team's admins when a cap reaches 80 % and 100 %, once per
 // crossing: once per level in a period, told again only after the cap was changed or
 // extended below what is used.
+//
+// Only the caps of the users and products whose use changed in this transaction are
+// counted, so that a team with a cap on each of hundreds of users does not count them all
+// on every charge.
 func (p *pool) budgetNotices(ctx context.Context) error {
-	rows, err := p.budgetRows(ctx, "")
+	if len(p.touched) == 0 {
+		return nil
+	}
+	rows, err := p.budgetRowsIf(ctx, "", func(b charge.Budget) bool {
+		for k := range p.touched {
+			if b.Applies(k.user, k.product) {
+				return true
+			}
+		}
+		return false
+	})
 	if err != nil {
 		return err
 	}
@@ -206,6 +238,7 @@ func (d *DB) SetBudget(ctx context.Context, team string, b api.SetBudget, now ti
 		if err := p.rearm(ctx, b.User, b.Product); err != nil {
 			return err
 		}
+		p.touch(b.User, b.Product) // a cap set below what is used is told now
 		out, err = p.findBudget(ctx, b.User, b.Product, b.Period)
 		return err
 	})
@@ -294,6 +327,7 @@ func (d *DB) ExtendBudget(ctx context.Context, team string, x api.ExtendBudget, 
 		if err := p.rearm(ctx, x.User, x.Product); err != nil {
 			return err
 		}
+		p.touch(x.User, x.Product)
 		out = out[:0]
 		rows, err = p.budgetRows(ctx, "")
 		for _, r := range rows {

@@ -42,7 +42,8 @@ type pool struct {
 	name     string
 	webhook  string
 	products charge.Products
-	debt0    int64 // the debt when the pool was locked: more at the end is an overdraw
+	debt0    int64        // the debt when the pool was locked: more at the end is an overdraw
+	touched  map[use]bool // whose caps may have crossed a notice level in this change
 }
 
 func clonePool(p charge.Pool) charge.Pool {
