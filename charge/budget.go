@@ -146,3 +146,12 @@ func BudgetLevel(used, limit int64) int64 {
 	}
 	return 0
 }
+
+// Renews reports whether the caps let a running session of product renew for rate tokens
+// at t. A renewal they do not let through follows renewal_when_empty, as one the balance
+// cannot pay: under overdraw it is charged anyway (the ledger's 100 % notice tells the
+// admins), under close the user is warned and the product closed.
+func (e Entitlement) Renews(product string, rate int64, at time.Time) bool {
+	_, over := OverBudget(e.Budgets, e.User, product, rate, at)
+	return !over
+}

@@ -108,3 +108,22 @@ func TestBudgetSpendAndLevels(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+func TestBudgetRenews(t *testing.T) {
+	month := charge.PerMonth.Start(monday)
+	e := charge.Entitlement{User: "mary", Team: "studio", Budgets: []charge.Budget{{Team: "studio", User: "mary", Period: charge.PerMonth, Tokens: 80, Used: 75, From: month}}}
+	for _, tt := range []struct {
+		product string
+		rate    int64
+		at      time.Time
+		want    bool
+	}{
+		{"rhino", 5, monday, true},
+		{"revit", 10, monday, false},
+		{"revit", 10, month.AddDate(0, 1, 0), true},
+	} {
+		if got := e.Renews(tt.product, tt.rate, tt.at); got != tt.want {
+			t.Errorf("renew %s at %v: got %v, want %v", tt.product, tt.at, got, tt.want)
+		}
+	}
+}
