@@ -41,7 +41,7 @@ type opts struct {
 	unassigned, json, csv                                                                    bool
 	id                                                                                       string
 	all                                                                                      bool
-	user                                                                                     string // budget verbs
+	user, period                                                                             string // budget verbs
 	day, month                                                                               int64  // budget verbs
 }
 
@@ -302,10 +302,10 @@ func commands() []command {
 		{name: "budget remove", summary: "remove a cap",
 			flags: func(fs *flag.FlagSet, o *opts) {
 				budgetFlags(fs, o)
-				fs.StringVar(&o.section, "period", "", "day or month (required)")
+				fs.StringVar(&o.period, "period", "", "day or month (required)")
 			},
 			run: func(ctx context.Context, c *call) error {
-				q := url.Values{"user": {c.o.user}, "product": {c.o.product}, "period": {c.o.section}}
+				q := url.Values{"user": {c.o.user}, "product": {c.o.product}, "period": {c.o.period}}
 				return c.budget(ctx, "DELETE", "?"+q.Encode(), nil, nil, func(w io.Writer) { fmt.Fprintln(w, "removed") })
 			}},
 		{name: "budget extend", summary: "raise a scope's caps by --tokens until --until, once",
