@@ -148,6 +148,9 @@ func printStatus(w io.Writer, st agent.Status, notices platform.NoticeHealth, lo
 		}
 		fmt.Fprintf(tw, "team balance\t%s (as of %s)\n", bal, st.AsOf.In(loc).Format("2006-01-02 15:04"))
 	}
+	for _, b := range st.Budgets {
+		fmt.Fprintf(tw, "budget\t%s\n", b.String(st.Now))
+	}
 	fmt.Fprintf(tw, "sync backlog\t%d\n", st.Backlog)
 	if l := st.Ledger; l != nil {
 		fmt.Fprintf(tw, "ledger\t%s (%s)\n", l.URL, ledgerState(l))

@@ -33,6 +33,7 @@ type Status struct {
 	Admin        bool             `json:"admin"`
 	Sessions     []charge.Session `json:"sessions"`
 	Available    *int64           `json:"available,omitempty"` // the caller's team's balance, as the agent knows it
+	Budgets      []charge.Budget  `json:"budgets,omitempty"`   // the caller's caps (rule 13), as the agent knows them
 	AsOf         time.Time        `json:"entitlement_as_of"`
 	Backlog      int              `json:"sync_backlog"` // journaled effects not yet answered by the ledger
 	Config       config.Health    `json:"config"`
@@ -197,7 +198,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request, c caller) {
 	if c.user != "" {
 		e := a.ents.Entitlement(c.user)
 		if e.Team != "" {
-			st.Available = &e.Available
+			st.Available, st.Budgets = &e.Available, e.Budgets
 		}
 	}
 	st.Source = a.src.Mode()

@@ -82,6 +82,8 @@ type entitlements struct {
 type spent struct {
 	id       string // the outbox entry
 	team     string
+	user     string
+	product  string
 	tokens   int64
 	at       time.Time // when it happened
 	answered time.Time // ledger time the ledger took it; zero while unsent
@@ -105,6 +107,9 @@ func (x *entitlements) Entitlement(user string) charge.Entitlement {
 	for _, s := range x.spend {
 		if s.team == e.Team && x.counts(s, e.AsOf) {
 			e.Available -= s.tokens
+			// The caps count this device's spending too, so that a device offline
+			// respects them (rule 13).
+			e.Budgets = charge.Spend(e.Budgets, s.user, s.product, s.tokens, s.at)
 		}
 	}
 	return e
@@ -161,7 +166,7 @@ func (x *entitlements) apply(effs []charge.Effect, ids []string) {
 	defer x.mu.Unlock()
 	for i, f := range effs {
 		if n := tokensOf(f); n != 0 {
-			x.spend = append(x.spend, spent{id: ids[i], team: f.Key.Team, tokens: n, at: f.At})
+			x.spend = append(x.spend, spent{id: ids[i], team: f.Key.Team, user: f.Key.User, product: f.Key.Product, tokens: n, at: f.At})
 		}
 	}
 }
@@ -222,7 +227,7 @@ func (x *entitlements) restore(entries []journal.Entry) {
 	x.spend = x.spend[:0]
 	for _, e := range entries {
 		if n := tokensOf(e.Effect); n != 0 {
-			s := spent{id: e.ID, team: e.Effect.Key.Team, tokens: n, at: e.Effect.At}
+			s := spent{id: e.ID, team: e.Effect.Key.Team, user: e.Effect.Key.User, product: e.Effect.Key.Product, tokens: n, at: e.Effect.At}
 			if e.Sent {
 				s.answered = e.AnsweredAt
 			}

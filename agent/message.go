@@ -85,6 +85,12 @@ func denialText(d *charge.Decision, name string) string {
 		return "Your administrator has not allowed " + name + " for you or your team."
 	case charge.InsufficientTokens:
 		return fmt.Sprintf("A day of %s costs %d tokens and your team has %s.", name, d.Rate, TeamLeft(d.Available))
+	case charge.BudgetExceeded:
+		if b := d.Budget; b != nil {
+			used := b.String(b.From)
+			return fmt.Sprintf("%s%s, and a day of %s costs %d more. Ask your administrator to raise the cap or grant an extension.", strings.ToUpper(used[:1]), used[1:], name, d.Rate)
+		}
+		return "A day of " + name + " would take you past a spending cap your administrator set."
 	case charge.OfflineTooLong:
 		if d.Offline > 100*365*24*time.Hour {
 			return "This computer has not reached the licence server yet, so it cannot start products that cost tokens. Connect to the studio network and try again."

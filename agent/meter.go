@@ -221,6 +221,11 @@ func (a *Agent) started(r charge.Reading, key platform.ProcKey, l launch) error 
 		// session's hold is the one the ledger placed.
 		e := a.ents.Entitlement(l.user)
 		e.Available, e.AsOf = l.auth.Decision.Available, l.auth.ServerTime
+		if b := l.auth.Decision.Budget; b != nil {
+			// The cap the ledger found full, counted under its lock, is fresher than
+			// the snapshot's count of it (rule 13).
+			e.Budgets = append([]charge.Budget{*b}, e.Budgets...)
+		}
 		a.ents.setOverride(e)
 		defer a.ents.clearOverride(l.user)
 	}

@@ -15,6 +15,8 @@ type Entitlement struct {
 	Available     int64            `json:"available"`     // unexpired tokens minus holds
 	Windows       []Window         `json:"windows"`       // this user's windows, on any device
 	AsOf          time.Time        `json:"as_of"`         // ledger time the snapshot was taken
+	// Budgets are the caps that apply to this user (rule 13), with what was used of each.
+	Budgets []Budget `json:"budgets,omitempty" yaml:"budgets"`
 }
 
 // Subscribed returns the user's subscription to p active at t.
@@ -49,6 +51,7 @@ type Decision struct {
 	Available int64         `json:"available"`            // the team's available balance
 	Until     time.Time     `json:"until,omitzero"`       // end of the paid window or subscription
 	Offline   time.Duration `json:"offline_for,omitzero"` // age of the snapshot when offline_too_long
+	Budget    *Budget       `json:"budget,omitempty"`     // the cap a budget_exceeded launch would pass
 }
 
 // Decide applies rules 1, 2, 6 and 8 to a launch of product at time at.
@@ -57,7 +60,7 @@ type Decision struct {
 // costs the pool nothing); then the admin's assignment and restrictions, which apply even
 // inside a window already paid, because an admin who removes a user expects it to take
 // effect now; then a paid window; then the offline allowance, which only guards new
-// charges; then the balance.
+// charges; then the budgets (rule 13), then the balance.
 func Decide(e Entitlement, product string, at time.Time, p Policy) Decision {
 	p = p.withDefaults()
 	d := Decision{User: e.User, Team: e.Team, Product: product, Rate: e.Rates[product], Available: e.Available}
@@ -75,6 +78,10 @@ func Decide(e Entitlement, product string, at time.Time, p Policy) Decision {
 	}
 	if age := at.Sub(e.AsOf); age > p.OfflineMaxAge {
 		d.Reason, d.Offline = OfflineTooLong, age
+		return d
+	}
+	if b, over := OverBudget(e.Budgets, e.User, product, d.Rate, at); over {
+		d.Reason, d.Budget = BudgetExceeded, &b
 		return d
 	}
 	if e.Available < d.Rate {

@@ -20,11 +20,13 @@ const (
 	// JournalUnavailable: the device cannot record charges (its disk is full or failing),
 	// so it refuses launches that would cost tokens until it can again.
 	JournalUnavailable Reason = "journal_unavailable"
+	// BudgetExceeded: the charge would take a user, product or team past a cap (rule 13).
+	BudgetExceeded Reason = "budget_exceeded"
 )
 
 // Reasons lists every reason, allowed ones first.
 func Reasons() []Reason {
-	return []Reason{Subscribed, PaidWindow, InGrace, NotAssigned, ProductRestricted, InsufficientTokens, OfflineTooLong, JournalUnavailable}
+	return []Reason{Subscribed, PaidWindow, InGrace, NotAssigned, ProductRestricted, InsufficientTokens, OfflineTooLong, JournalUnavailable, BudgetExceeded}
 }
 
 // Allows reports whether a decision with this reason lets the product run.

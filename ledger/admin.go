@@ -208,3 +208,35 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, _ sto
 	out, err := s.store.Notifications(r.Context(), r.PathValue("team"))
 	s.answer(w, r, http.StatusOK, out, err)
 }
+
+func (s *Server) listBudgets(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	out, err := s.store.Budgets(r.Context(), r.PathValue("team"), s.now())
+	if out == nil {
+		out = []charge.Budget{}
+	}
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) setBudget(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v api.SetBudget
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	out, err := s.store.SetBudget(r.Context(), r.PathValue("team"), v, s.now())
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) removeBudget(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	q := r.URL.Query()
+	err := s.store.RemoveBudget(r.Context(), r.PathValue("team"), q.Get("user"), q.Get("product"), charge.Period(q.Get("period")), s.now())
+	s.answer(w, r, http.StatusOK, map[string]bool{"removed": true}, err)
+}
+
+func (s *Server) extendBudget(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v api.ExtendBudget
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	out, err := s.store.ExtendBudget(r.Context(), r.PathValue("team"), v, s.now())
+	s.answer(w, r, http.StatusOK, out, err)
+}

@@ -56,6 +56,11 @@ type Store interface {
 	Usage(ctx context.Context, team string, from, to time.Time) ([]api.UsageRow, error)
 	Tokens(ctx context.Context, team string, from, to, now time.Time) (api.TokenReport, error)
 	Notifications(ctx context.Context, team string) ([]api.Notification, error)
+
+	Budgets(ctx context.Context, team string, now time.Time) ([]charge.Budget, error)
+	SetBudget(ctx context.Context, team string, b api.SetBudget, now time.Time) (charge.Budget, error)
+	RemoveBudget(ctx context.Context, team, user, product string, period charge.Period, now time.Time) error
+	ExtendBudget(ctx context.Context, team string, x api.ExtendBudget, now time.Time) ([]charge.Budget, error)
 	Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.Delivery, error)
 	Delivered(ctx context.Context, id int64, now time.Time, failure string, next time.Time, giveUp bool) error
 	Sweep(ctx context.Context, now time.Time) error

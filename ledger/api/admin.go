@@ -238,3 +238,29 @@ type DeadLetter struct {
 type Retried struct {
 	Results []Result `json:"results"`
 }
+
+// SetBudget sets a cap (rule 13): on the team when User and Product are empty, else on
+// one user or one product of it.
+type SetBudget struct {
+	User    string        `json:"user,omitempty"`
+	Product string        `json:"product,omitempty"`
+	Period  charge.Period `json:"period"`
+	Tokens  int64         `json:"tokens"`
+}
+
+// ExtendBudget raises a scope's caps by Tokens until Until, once.
+type ExtendBudget struct {
+	User    string    `json:"user,omitempty"`
+	Product string    `json:"product,omitempty"`
+	Tokens  int64     `json:"tokens"`
+	Until   time.Time `json:"until"`
+}
+
+// BudgetNotice is the payload of a "budget" notification: a cap reached Level percent.
+type BudgetNotice struct {
+	Kind   string        `json:"kind"` // "budget"
+	Level  int64         `json:"level"`
+	Budget charge.Budget `json:"budget"`
+	Limit  int64         `json:"limit"`
+	At     time.Time     `json:"at"`
+}

@@ -50,6 +50,9 @@ func entitlement(ctx context.Context, p *pool, user string) (charge.Entitlement,
 		TeamProducts: p.products, UserProducts: u.Products, Rates: r,
 		Available: p.Available(p.now), Windows: []charge.Window{}, AsOf: p.now,
 	}
+	if e.Budgets, err = p.budgets(ctx, user); err != nil {
+		return e, err
+	}
 	rows, err := p.t.query(ctx, `SELECT product, start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND start > ? ORDER BY start`,
 		p.Team, user, ns(p.now.Add(-charge.Day)))
 	if err != nil {
@@ -118,6 +121,7 @@ func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize
 		}
 		p.Hold(key, out.Decision.Rate)
 		p.meta[key] = holdMeta{device: device, user: a.User, product: a.Product}
+		p.touch(a.User, a.Product)
 		out.Hold, out.HoldTokens = a.Hold, out.Decision.Rate
 		return p.save(ctx, "hold", "")
 	})
@@ -409,6 +413,7 @@ func (p *pool) charge(ctx context.Context, device string, e api.Event, hold stri
 	if _, err := p.Debit(p.now, e.Tokens, hold, true); err != nil {
 		return r, err
 	}
+	p.touch(k.User, k.Product)
 	r.Window = &k
 	return r, p.save(ctx, MoveDebit, k.String())
 }

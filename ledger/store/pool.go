@@ -42,7 +42,8 @@ type pool struct {
 	name     string
 	webhook  string
 	products charge.Products
-	debt0    int64 // the debt when the pool was locked: more at the end is an overdraw
+	debt0    int64        // the debt when the pool was locked: more at the end is an overdraw
+	touched  map[use]bool // whose caps may have crossed a notice level in this change
 }
 
 func clonePool(p charge.Pool) charge.Pool {
@@ -113,18 +114,20 @@ func loadPool(ctx context.Context, t tx, team string, now time.Time, lock bool) 
 		return loaded{}, err
 	}
 	created := map[string]int64{}
-	rows, err = t.query(ctx, `SELECT id, tokens, created FROM holds WHERE team = ?`, team)
+	rows, err = t.query(ctx, `SELECT id, tokens, created, device, user_id, product FROM holds WHERE team = ?`, team)
 	if err != nil {
 		return loaded{}, fmt.Errorf("holds: %w", err)
 	}
 	for rows.Next() {
 		var id string
 		var n, c int64
-		if err := rows.Scan(&id, &n, &c); err != nil {
+		var m holdMeta
+		if err := rows.Scan(&id, &n, &c, &m.device, &m.user, &m.product); err != nil {
 			rows.Close()
 			return loaded{}, err
 		}
 		p.Hold(id, n)
+		p.meta[id] = m // budgets count holds by user and product (rule 13)
 		created[id] = c
 	}
 	if err := rows.Close(); err != nil {
@@ -229,6 +232,9 @@ func (p *pool) finish(ctx context.Context) error {
 		if err := notify(ctx, p.t, p.Team, string(a.Kind), a, p.now); err != nil {
 			return err
 		}
+	}
+	if err := p.budgetNotices(ctx); err != nil {
+		return err
 	}
 	if err := p.overdrawn(ctx); err != nil {
 		return err
