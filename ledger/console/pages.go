@@ -187,15 +187,25 @@ func sums(m map[string]*sum, price int64) []sum {
 	return out
 }
 
-func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session, team string) {
+// usageRows reads the usage rows of the span the request's filter names; a bad filter or a
+// store error is answered, and ok is false.
+func (c *Console) usageRows(w http.ResponseWriter, r *http.Request, s *session, team string) (f filter, rows []api.UsageRow, ok bool) {
 	f, bad := c.filter(r)
 	if bad != "" {
 		c.problem(w, r, s, http.StatusBadRequest, bad)
-		return
+		return f, nil, false
 	}
 	rows, err := c.store.Usage(r.Context(), team, f.from, f.to)
 	if err != nil {
 		c.fail(w, r, s, err)
+		return f, nil, false
+	}
+	return f, rows, true
+}
+
+func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session, team string) {
+	f, rows, ok := c.usageRows(w, r, s, team)
+	if !ok {
 		return
 	}
 	prices, err := c.store.Prices(r.Context(), team)
@@ -288,14 +298,8 @@ func keys[V any](m map[string]V) []string {
 }
 
 func (c *Console) usageCSV(w http.ResponseWriter, r *http.Request, s *session, team string) {
-	f, bad := c.filter(r)
-	if bad != "" {
-		c.problem(w, r, s, http.StatusBadRequest, bad)
-		return
-	}
-	rows, err := c.store.Usage(r.Context(), team, f.from, f.to)
-	if err != nil {
-		c.fail(w, r, s, err)
+	f, rows, ok := c.usageRows(w, r, s, team)
+	if !ok {
 		return
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
