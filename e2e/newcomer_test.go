@@ -107,7 +107,7 @@ func TestNewcomer(t *testing.T) {
 
 	// The newcomer's notifier, started as they would from their session, before they launch.
 	cli := strings.TrimSuffix(try[1], " status")
-	notes := exec.Command("sh", "-c", cli+" notifier --print")
+	notes := exec.Command("sh", "-c", "exec "+cli+" notifier --print") // exec: killing it kills the notifier
 	notes.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	notesOut, err := notes.StdoutPipe()
 	if err != nil {
