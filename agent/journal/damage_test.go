@@ -240,10 +240,10 @@ func TestRandomBytesInAPage(t *testing.T) {
 			name string
 			off  int
 		}{{"header", 0}, {"first element", 16}, {"data", p.data}} {
+			if at.off == 0 && at.name == "data" {
+				continue // only leaves and branches hold keys and values: no such case
+			}
 			t.Run(fmt.Sprintf("page%d-%s-%s", p.id, p.typ, at.name), func(t *testing.T) {
-				if at.off == 0 && at.name == "data" {
-					t.Skip("only leaves and branches hold keys and values")
-				}
 				path := filepath.Join(t.TempDir(), "journal.db")
 				bad := bytes.Clone(orig)
 				junk := make([]byte, 48)
