@@ -164,10 +164,16 @@ func (e *engine) effect(d *device, f charge.Effect) {
 		l.Text = fmt.Sprintf("%s's %s window ends at %s: still open then, it renews for %d tokens", f.User, name, stamp(f.Until), f.Tokens)
 	case charge.Closing:
 		l.Text = fmt.Sprintf("%s's %s window ended and the pool cannot pay %d tokens: it closes at %s", f.User, name, f.Tokens, stamp(f.Until))
+		if f.Reason == charge.BudgetExceeded {
+			l.Reason = string(f.Reason)
+			l.Text = fmt.Sprintf("%s's %s window ended and renewing it for %d tokens would pass a cap (%s): it closes at %s", f.User, name, f.Tokens, explain(f.Decision), stamp(f.Until))
+		}
 	case charge.Close:
 		l.Reason = string(f.Reason)
 		l.Text = fmt.Sprintf("%s's %s was closed: no tokens to renew it", f.User, name)
-		if f.Reason != "" && f.Reason != charge.InsufficientTokens {
+		if f.Reason == charge.BudgetExceeded {
+			l.Text = fmt.Sprintf("%s's %s was closed: renewing it would pass a cap (%s)", f.User, name, explain(f.Decision))
+		} else if f.Reason != "" && f.Reason != charge.InsufficientTokens {
 			l.Text = fmt.Sprintf("%s's %s was closed in grace, nothing charged: %s", f.User, name, explain(f.Decision))
 		}
 		e.line(l)
@@ -350,6 +356,17 @@ func explain(d *charge.Decision) string {
 		return fmt.Sprintf("a day costs %d tokens and the team has %d available", d.Rate, d.Available)
 	case charge.OfflineTooLong:
 		return fmt.Sprintf("this computer has not reached the licence server for %s", strings.TrimSuffix(d.Offline.Round(time.Minute).String(), "0s"))
+	case charge.BudgetExceeded:
+		if b := d.Budget; b != nil {
+			return fmt.Sprintf("%s: %d of %d tokens used %s, a day costs %d", b.Scope(), b.UsedAt(b.From), b.Limit(b.From), budgetSpan(b.Period), d.Rate)
+		}
 	}
 	return string(d.Reason)
+}
+
+func budgetSpan(p charge.Period) string {
+	if p == charge.PerMonth {
+		return "this month"
+	}
+	return "today"
 }
