@@ -95,4 +95,3 @@ func ParseMilli(v string) (int64, error) {
 	}
 	return int64(math.Round(f * 1000)), nil
 }
-
