@@ -136,7 +136,7 @@ type engine struct {
 	spent   map[string]int64
 	refused map[string]string // packs whose purchase was refused, and why
 	dl      deadlines
-	seen    map[string][]string // device -> the users its events name, for its offline snapshot
+	seen    map[string][]string        // device -> the users its events name, for its offline snapshot
 	caps    map[string][]charge.Budget // team -> its caps, without what is used of them
 	holders map[string]hold            // online holds by id: whose they are, for the caps
 }
