@@ -61,10 +61,16 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 		m.Kind, m.Urgent = "closing", true
 		m.Title = fmt.Sprintf("%s will close at %s", name, clock(f.Until))
 		m.Body = fmt.Sprintf("Your team has no tokens left to keep %s open for another day (%d tokens). Save your work: it closes at %s.%s", name, f.Tokens, clock(f.Until), ask)
+		if f.Reason == charge.BudgetExceeded {
+			m.Body = fmt.Sprintf("%s Save your work: %s closes at %s.%s", denialText(f.Decision, name), name, clock(f.Until), ask)
+		}
 	case charge.Close:
 		m.Kind, m.Urgent = "closed", true
 		m.Title = name + " was closed"
 		m.Body = "Your team has no tokens left to keep " + name + " open." + ask
+		if f.Reason == charge.BudgetExceeded {
+			m.Body = denialText(f.Decision, name) + " It was closed rather than renewed." + ask
+		}
 		if f.Reason == charge.NotAssigned || f.Reason == charge.ProductRestricted {
 			m.Body = denialText(f.Decision, name) + " It was closed before its 5 free minutes ran out: nothing was charged." + ask
 		}

@@ -34,7 +34,7 @@ type Effect struct {
 	Key      Key           `json:"key,omitzero"`      // held, released, charged, folded: the window's key
 	Hold     string        `json:"hold,omitempty"`    // held, released, charged: the hold's name when the caller named it
 	Tokens   int64         `json:"tokens,omitempty"`  // held, released, charged
-	Reason   Reason        `json:"reason,omitempty"`  // opened, denied
+	Reason   Reason        `json:"reason,omitempty"`  // opened, denied; closing, close: when not for tokens
 	Renewal  bool          `json:"renewal,omitempty"` // charged: at a window's end, without grace
 	Overdraw bool          `json:"overdraw,omitempty"`
 	Use      time.Duration `json:"use,omitempty"`   // released, ended: use in the session

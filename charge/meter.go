@@ -117,25 +117,45 @@ type Meter struct {
 	// its own tally of what it spent and subtracts it from what the source answers.
 	src   Entitlements
 	spent map[string]int64
+	// What this call spent, by whom, so that the caps (rule 13) count it too: two products
+	// of one user renewing in the same call must not both pass a cap only one fits.
+	capped []capSpend
+}
+
+type capSpend struct {
+	team, user, product string
+	n                   int64
+	at                  time.Time
 }
 
 func (m *Meter) begin(ents Entitlements) {
 	m.src = ents
 	clear(m.spent)
+	m.capped = m.capped[:0]
 }
 
 // ent is the user's entitlement less what this call has already spent.
 func (m *Meter) ent(user string) Entitlement {
 	e := m.src.Entitlement(user)
 	e.Available -= m.spent[e.Team]
+	if len(e.Budgets) > 0 {
+		for _, c := range m.capped {
+			if c.team == e.Team {
+				e.Budgets = Spend(e.Budgets, c.user, c.product, c.n, c.at)
+			}
+		}
+	}
 	return e
 }
 
-func (m *Meter) spend(team string, n int64) {
+// spend counts n tokens of k's session, starting a charge or a hold at at, against the
+// team's balance and its caps for the rest of this call.
+func (m *Meter) spend(team string, k up, n int64, at time.Time) {
 	if m.spent == nil {
 		m.spent = make(map[string]int64)
 	}
 	m.spent[team] += n
+	m.capped = append(m.capped, capSpend{team, k.user, k.product, n, at})
 }
 
 // NewMeter returns a Meter for device.
@@ -209,7 +229,7 @@ func (m *Meter) start(p Proc, out []Effect) (Decision, []Effect) {
 		out = append(out, opened)
 	default:
 		s.state, s.held = stGrace, true
-		m.spend(s.team, s.rate)
+		m.spend(s.team, k, s.rate, m.now)
 		out = append(out, opened, Effect{Kind: Held, At: m.now, Device: m.device, User: p.User, Product: p.Product,
 			Key: m.graceKey(k, s), Hold: s.hold, Tokens: s.rate})
 		out = m.fire(out) // cumulative use may already be spent
@@ -621,7 +641,7 @@ func (m *Meter) commit(k up, s *session, out []Effect) []Effect {
 	if s.held {
 		held = s.rate
 	} else {
-		m.spend(e.Team, s.rate)
+		m.spend(e.Team, k, s.rate, s.start)
 	}
 	w := Window{Key: key, Tokens: s.rate, Device: m.device}
 	hold := ""
@@ -670,14 +690,14 @@ func (m *Meter) renew(k up, s *session, at time.Time, out []Effect) []Effect {
 			return append(out, Effect{Kind: Folded, At: at, Device: m.device, User: k.user, Product: k.product, Key: w.Key, Until: w.End()})
 		}
 	}
-	if e.Available < rate && m.policy.RenewalWhenEmpty == EmptyClose {
-		s.state, s.closeAt = stClosing, at.Add(m.policy.CloseAfter)
+	if r, d := m.cannotRenew(e, k.product, rate, at); r != "" && m.policy.RenewalWhenEmpty == EmptyClose {
+		s.state, s.closeAt, s.reason = stClosing, at.Add(m.policy.CloseAfter), capReason(r)
 		return append(out, Effect{Kind: Closing, At: at, Device: m.device, User: k.user, Product: k.product,
-			Key: key, Tokens: rate, Until: s.closeAt})
+			Key: key, Tokens: rate, Until: s.closeAt, Reason: r, Decision: d})
 	}
 	w := Window{Key: key, Tokens: rate, Device: m.device}
 	s.window, s.rate, s.warned = w, rate, false
-	m.spend(e.Team, rate)
+	m.spend(e.Team, k, rate, at)
 	m.learn(k, w)
 	return append(out, Effect{Kind: Charged, At: at, Device: m.device, User: k.user, Product: k.product,
 		Key: key, Tokens: rate, Renewal: true, Overdraw: e.Available < rate, Until: w.End()})
@@ -688,13 +708,36 @@ func (m *Meter) renew(k up, s *session, at time.Time, out []Effect) []Effect {
 func (m *Meter) closeDue(k up, s *session, out []Effect) []Effect {
 	e := m.ent(k.user)
 	at := s.window.End()
-	if e.Available >= e.Rates[k.product] {
-		s.state = stPaid
+	r, d := m.cannotRenew(e, k.product, e.Rates[k.product], at)
+	if r == "" {
+		s.state, s.reason = stPaid, ""
 		return m.renew(k, s, at, out)
 	}
-	s.state = stClosed
+	s.state, s.reason = stClosed, capReason(r)
 	return append(out, Effect{Kind: Close, At: m.now, Device: m.device, User: k.user, Product: k.product,
-		Reason: InsufficientTokens, Procs: sortedKeys(s.procs)})
+		Reason: r, Procs: sortedKeys(s.procs), Decision: d})
+}
+
+// cannotRenew says why the pool or the caps cannot pay a renewal of rate tokens at at, or
+// "" when they can: the balance first, as a launch is told, then the caps (rule 13). A
+// renewal past a cap follows renewal_when_empty like one the balance cannot pay.
+func (m *Meter) cannotRenew(e Entitlement, product string, rate int64, at time.Time) (Reason, *Decision) {
+	if e.Available < rate {
+		return InsufficientTokens, nil
+	}
+	if b, over := OverBudget(e.Budgets, e.User, product, rate, at); over {
+		return BudgetExceeded, &Decision{User: e.User, Team: e.Team, Product: product, Reason: BudgetExceeded,
+			Rate: rate, Available: e.Available, Budget: &b}
+	}
+	return "", nil
+}
+
+// capReason is the reason a closing session keeps: none for tokens, the default.
+func capReason(r Reason) Reason {
+	if r == InsufficientTokens {
+		return ""
+	}
+	return r
 }
 
 // subEnded applies rule 3 from the moment a subscription ends under a running session.
@@ -712,14 +755,14 @@ func (m *Meter) subEnded(k up, s *session, out []Effect) []Effect {
 		}
 	}
 	s.team, s.start, s.rate = e.Team, at, e.Rates[k.product]
-	if e.Available < s.rate && m.policy.RenewalWhenEmpty == EmptyClose {
-		s.state, s.closeAt = stClosing, at.Add(m.policy.CloseAfter)
+	if r, d := m.cannotRenew(e, k.product, s.rate, at); r != "" && m.policy.RenewalWhenEmpty == EmptyClose {
+		s.state, s.closeAt, s.reason = stClosing, at.Add(m.policy.CloseAfter), capReason(r)
 		s.window = Window{Key: Key{Team: e.Team, User: k.user, Product: k.product, Start: at.Add(-Day)}}
 		return append(out, Effect{Kind: Closing, At: at, Device: m.device, User: k.user, Product: k.product,
-			Tokens: s.rate, Until: s.closeAt})
+			Tokens: s.rate, Until: s.closeAt, Reason: r, Decision: d})
 	}
 	s.state, s.held = stGrace, true
-	m.spend(e.Team, s.rate)
+	m.spend(e.Team, k, s.rate, at)
 	return append(out,
 		Effect{Kind: Opened, At: at, Device: m.device, User: k.user, Product: k.product, Reason: InGrace},
 		Effect{Kind: Held, At: at, Device: m.device, User: k.user, Product: k.product, Key: m.graceKey(k, s), Tokens: s.rate})
@@ -727,7 +770,7 @@ func (m *Meter) subEnded(k up, s *session, out []Effect) []Effect {
 
 func (m *Meter) release(k up, s *session) Effect {
 	s.held = false
-	m.spend(s.team, -s.rate)
+	m.spend(s.team, k, -s.rate, s.start)
 	return Effect{Kind: Released, At: m.now, Device: m.device, User: k.user, Product: k.product,
 		Key: m.graceKey(k, s), Hold: s.hold, Tokens: s.rate, Use: s.use}
 }

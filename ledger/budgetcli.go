@@ -30,25 +30,49 @@ func budgetVerbs() []*cli.Command {
 func budgetSet() *cli.Command {
 	var s budgetScope
 	var day, month cli.OptInt
-	return admin(&cli.Command{Name: "set", Usage: "--team T [--user U | --product P] (--day N | --month N)",
+	var dayCost, monthCost string
+	return admin(&cli.Command{Name: "set", Usage: "--team T [--user U | --product P] (--day N | --month N | --day-cost AMOUNT | --month-cost AMOUNT)",
 		Summary: "cap the tokens a team, or one --user or --product of it, may start per UTC day or month",
 		Args:    cli.NoArgs, Required: []string{"team"},
 		Flags: func(fs *flag.FlagSet) {
 			s.flags(fs)
 			fs.Var(&day, "day", "tokens per UTC day")
 			fs.Var(&month, "month", "tokens per UTC calendar month")
+			fs.StringVar(&dayCost, "day-cost", "", "a day's cap in the team's currency, such as 120.50: turned into tokens at its token price")
+			fs.StringVar(&monthCost, "month-cost", "", "a month's cap in the team's currency: turned into tokens at its token price")
 		},
 	}, false, func(ctx context.Context, c *call) error {
-		if day.Given == month.Given {
-			return cli.Usagef("give one of --day N or --month N")
+		given := 0
+		for _, g := range []bool{day.Given, month.Given, dayCost != "", monthCost != ""} {
+			if g {
+				given++
+			}
+		}
+		if given != 1 {
+			return cli.Usagef("give one of --day N, --month N, --day-cost AMOUNT or --month-cost AMOUNT")
 		}
 		b := api.SetBudget{User: s.user, Product: s.product, Period: charge.PerDay, Tokens: day.Value}
-		if month.Given {
+		cost := dayCost
+		switch {
+		case month.Given:
 			b.Period, b.Tokens = charge.PerMonth, month.Value
+		case monthCost != "":
+			b.Period, cost = charge.PerMonth, monthCost
+		}
+		if cost != "" {
+			m, err := api.ParseMilli(cost)
+			if err != nil || m == 0 {
+				return cli.Usagef("--%s-cost %q: give an amount in the team's currency, such as 120.50", b.Period, cost)
+			}
+			b.CostMilli = m
 		}
 		var out charge.Budget
 		return c.show(ctx, "PUT", teamPath(s.team, "/budgets"), b, &out, func(w io.Writer) {
-			fmt.Fprintf(w, "%s: at most %d tokens a %s (%d used)\n", out.Scope(), out.Tokens, out.Period, out.Used)
+			fmt.Fprintf(w, "%s: at most %d tokens a %s (%d used)", out.Scope(), out.Tokens, out.Period, out.Used)
+			if cost != "" {
+				fmt.Fprintf(w, ": what %s buys at the team's token price, kept in tokens from now on", cost)
+			}
+			fmt.Fprintln(w)
 		})
 	})
 }

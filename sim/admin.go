@@ -86,6 +86,19 @@ func (e *engine) admin(ev Event) {
 			l.Text = fmt.Sprintf("%s may now use %s: anything else is refused, and closes now if in grace", r.User, what)
 			affected = []string{r.User}
 		}
+	case ev.Budget != nil:
+		c := *ev.Budget
+		b := charge.Budget{Team: c.Team, User: c.User, Product: c.Product, Period: c.Period, Tokens: c.Tokens, Extra: c.Extra, ExtraUntil: c.Until.Time}
+		caps := slices.DeleteFunc(slices.Clone(e.caps[c.Team]), func(o charge.Budget) bool {
+			return o.User == b.User && o.Product == b.Product && o.Period == b.Period
+		})
+		e.caps[c.Team] = append(caps, b)
+		l.Kind, l.User, l.Product, l.Tokens = "budget", c.User, c.Product, c.Tokens
+		l.Text = fmt.Sprintf("%s may start at most %d tokens of charges a %s", b.Scope(), c.Tokens, c.Period)
+		if c.Extra > 0 {
+			l.Text += fmt.Sprintf(", %d until %s", c.Tokens+c.Extra, stamp(c.Until.Time))
+		}
+		l.Text += ": launches past it are refused; renewals past it follow renewal_when_empty"
 	case ev.Threshold != nil:
 		t := *ev.Threshold
 		p := e.pools[t.Team]

@@ -24,6 +24,15 @@ func (x ents) Entitlement(user string) charge.Entitlement {
 	}
 	en := x.d.snap[user]
 	en.Available -= x.d.spent[en.Team]
+	if len(en.Budgets) > 0 {
+		// What the device spent since its snapshot counts against the caps, as on an agent.
+		for _, f := range x.d.queue {
+			en.Budgets = charge.Spend(en.Budgets, f.User, f.Product, f.Tokens, f.Key.Start)
+		}
+		for _, h := range x.d.held {
+			en.Budgets = charge.Spend(en.Budgets, h.user, h.product, h.tokens, h.at)
+		}
+	}
 	return en
 }
 
@@ -51,7 +60,39 @@ func (e *engine) entitlement(user string) charge.Entitlement {
 	for _, p := range e.tl.Products {
 		en.Windows = append(en.Windows, e.windows[pu{user, p.ID}]...)
 	}
+	en.Budgets = e.budgets(u.Team, user)
 	return en
+}
+
+// budgets are the caps that apply to user in team now, with what is used of each: the
+// charges whose window starts in the period and the holds now, as the ledger counts them
+// (rule 13). Only a team with caps pays for the count.
+func (e *engine) budgets(team, user string) []charge.Budget {
+	var out []charge.Budget
+	for _, b := range e.caps[team] {
+		if b.User != "" && b.User != user {
+			continue
+		}
+		b.From = b.Period.Start(e.now)
+		end := b.Period.End(e.now)
+		for k, ws := range e.windows {
+			if !b.Applies(k.user, k.product) {
+				continue
+			}
+			for _, w := range ws {
+				if w.Key.Team == team && !w.Key.Start.Before(b.From) && w.Key.Start.Before(end) {
+					b.Used += w.Tokens
+				}
+			}
+		}
+		for id, n := range e.pools[team].Holds {
+			if h, ok := e.holders[id]; ok && b.Applies(h.user, h.product) {
+				b.Used += n
+			}
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // effects carries out what a device's meter decided.
@@ -117,9 +158,12 @@ func (e *engine) effect(d *device, f charge.Effect) {
 	case charge.Held:
 		l.Text = fmt.Sprintf("%d tokens held for %s's %s while in grace", f.Tokens, f.User, name)
 		if d.offline {
-			d.held[f.HoldID()] = hold{team, f.Tokens}
+			d.held[f.HoldID()] = hold{team, f.User, f.Product, f.Tokens, f.At}
 			d.spent[team] += f.Tokens
 		} else {
+			if len(e.caps[team]) > 0 {
+				e.holders[f.HoldID()] = hold{team, f.User, f.Product, f.Tokens, f.At}
+			}
 			e.pools[team].Hold(f.HoldID(), f.Tokens)
 			e.moved(e.pools[team])
 		}
@@ -164,10 +208,16 @@ func (e *engine) effect(d *device, f charge.Effect) {
 		l.Text = fmt.Sprintf("%s's %s window ends at %s: still open then, it renews for %d tokens", f.User, name, stamp(f.Until), f.Tokens)
 	case charge.Closing:
 		l.Text = fmt.Sprintf("%s's %s window ended and the pool cannot pay %d tokens: it closes at %s", f.User, name, f.Tokens, stamp(f.Until))
+		if f.Reason == charge.BudgetExceeded {
+			l.Reason = string(f.Reason)
+			l.Text = fmt.Sprintf("%s's %s window ended and renewing it for %d tokens would pass a cap (%s): it closes at %s", f.User, name, f.Tokens, explain(f.Decision), stamp(f.Until))
+		}
 	case charge.Close:
 		l.Reason = string(f.Reason)
 		l.Text = fmt.Sprintf("%s's %s was closed: no tokens to renew it", f.User, name)
-		if f.Reason != "" && f.Reason != charge.InsufficientTokens {
+		if f.Reason == charge.BudgetExceeded {
+			l.Text = fmt.Sprintf("%s's %s was closed: renewing it would pass a cap (%s)", f.User, name, explain(f.Decision))
+		} else if f.Reason != "" && f.Reason != charge.InsufficientTokens {
 			l.Text = fmt.Sprintf("%s's %s was closed in grace, nothing charged: %s", f.User, name, explain(f.Decision))
 		}
 		e.line(l)
@@ -350,6 +400,17 @@ func explain(d *charge.Decision) string {
 		return fmt.Sprintf("a day costs %d tokens and the team has %d available", d.Rate, d.Available)
 	case charge.OfflineTooLong:
 		return fmt.Sprintf("this computer has not reached the licence server for %s", strings.TrimSuffix(d.Offline.Round(time.Minute).String(), "0s"))
+	case charge.BudgetExceeded:
+		if b := d.Budget; b != nil {
+			return fmt.Sprintf("%s: %d of %d tokens used %s, a day costs %d", b.Scope(), b.UsedAt(b.From), b.Limit(b.From), budgetSpan(b.Period), d.Rate)
+		}
 	}
 	return string(d.Reason)
+}
+
+func budgetSpan(p charge.Period) string {
+	if p == charge.PerMonth {
+		return "this month"
+	}
+	return "today"
 }

@@ -27,7 +27,8 @@ type world struct {
 	packs  []genPack
 	procs  []genProc
 	clocks []genClock
-	sleeps []span // the device asleep
+	sleeps []span    // the device asleep
+	caps   []sim.Cap // set at the first event (property_caps_test.go)
 }
 
 type genProd struct {
@@ -313,6 +314,13 @@ func (w world) events() []genEvent {
 	slices.SortStableFunc(evs, func(a, b genEvent) int {
 		return cmp.Or(a.At.Compare(b.At.Time), cmp.Compare(a.order, b.order))
 	})
+	if len(evs) > 0 && len(w.caps) > 0 {
+		caps := make([]genEvent, len(w.caps))
+		for i := range w.caps {
+			caps[i] = genEvent{sim.Event{At: evs[0].At, Budget: &w.caps[i]}, 0}
+		}
+		evs = append(caps, evs...)
+	}
 	return evs
 }
 
@@ -354,6 +362,9 @@ func (w world) yaml() string {
 		switch {
 		case ev.Buy != nil:
 			fmt.Fprintf(&b, "  - {at: %s, buy: {id: %s, team: %s, tokens: %d}}\n", ts(ev.At.Time), ev.Buy.ID, ev.Buy.Team, ev.Buy.Tokens)
+		case ev.Budget != nil:
+			c := ev.Budget
+			fmt.Fprintf(&b, "  - {at: %s, budget: {team: %s, user: %q, product: %q, period: %s, tokens: %d}}\n", ts(ev.At.Time), c.Team, c.User, c.Product, c.Period, c.Tokens)
 		case ev.Clock != nil:
 			fmt.Fprintf(&b, "  - {at: %s, device: %s, clock: %s}\n", ts(ev.At.Time), ev.Device, time.Duration(*ev.Clock))
 		case ev.Sleep:

@@ -95,8 +95,10 @@ func (r refusal) Error() string { return r.msg }
 type pu struct{ user, product string }
 
 type hold struct {
-	team   string
-	tokens int64
+	team          string
+	user, product string
+	tokens        int64
+	at            time.Time
 }
 
 type device struct {
@@ -134,7 +136,9 @@ type engine struct {
 	spent   map[string]int64
 	refused map[string]string // packs whose purchase was refused, and why
 	dl      deadlines
-	seen    map[string][]string // device -> the users its events name, for its offline snapshot
+	seen    map[string][]string        // device -> the users its events name, for its offline snapshot
+	caps    map[string][]charge.Budget // team -> its caps, without what is used of them
+	holders map[string]hold            // online holds by id: whose they are, for the caps
 }
 
 // Run replays the timeline and returns what it cost.
@@ -144,7 +148,7 @@ func Run(tl *Timeline) (*Result, error) {
 		pools: map[string]*charge.Pool{}, keys: map[charge.Key]charge.Window{}, windows: map[pu][]charge.Window{},
 		devices: map[string]*device{}, forfeit: map[string]int64{}, spent: map[string]int64{}, refused: map[string]string{},
 		dl:   deadlines{dirtyDev: map[string]bool{}, dirtyPool: map[string]bool{}, pendingAlerts: map[string]bool{}},
-		seen: map[string][]string{},
+		seen: map[string][]string{}, caps: map[string][]charge.Budget{}, holders: map[string]hold{},
 		res: &Result{Start: []Balance{}, Lines: []Line{}, Charges: []Charge{}, Users: map[string]int64{}, Prods: map[string]int64{},
 			Teams: []Balance{}, Running: []Running{}},
 	}
@@ -317,7 +321,7 @@ func (e *engine) apply(ev Event) error {
 	case ev.Report:
 		e.report()
 		return nil
-	case ev.Rate != nil, ev.Subscribe != nil, ev.Assign != nil, ev.Unassign != nil, ev.Restrict != nil, ev.Threshold != nil:
+	case ev.Rate != nil, ev.Subscribe != nil, ev.Assign != nil, ev.Unassign != nil, ev.Restrict != nil, ev.Threshold != nil, ev.Budget != nil:
 		e.admin(ev)
 		return nil
 	}

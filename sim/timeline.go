@@ -100,6 +100,7 @@ type Event struct {
 	Unassign  *Unassign        `yaml:"unassign"`
 	Restrict  *Restrict        `yaml:"restrict"`
 	Threshold *ThresholdChange `yaml:"threshold"`
+	Budget    *Cap             `yaml:"budget"`
 
 	line int
 }
@@ -134,6 +135,19 @@ type Restrict struct {
 	Team     string          `yaml:"team"`
 	User     string          `yaml:"user"`
 	Products charge.Products `yaml:"products"`
+}
+
+// Cap sets a cap (rule 13) on the tokens a team, or one user or one product of it, may
+// start charges for per UTC day or month, as `tollgate ledger budget set` does; Extra with
+// Until grants a one-off extension, as `budget extend` does.
+type Cap struct {
+	Team    string        `yaml:"team"` // default: the user's team
+	User    string        `yaml:"user"`
+	Product string        `yaml:"product"`
+	Period  charge.Period `yaml:"period"`
+	Tokens  int64         `yaml:"tokens"`
+	Extra   int64         `yaml:"extra"`
+	Until   Time          `yaml:"until"`
 }
 
 // ThresholdChange sets a team's low-balance threshold.
@@ -382,7 +396,7 @@ func (tl *Timeline) check() error {
 		last = e.At.Time
 		n := 0
 		for _, set := range []bool{e.Start != "", e.End != "", e.Offline, e.Online, e.Sleep, e.Wake, e.Clock != nil, e.Buy != nil, e.Transfer != nil,
-			e.Report, e.Rate != nil, e.Subscribe != nil, e.Assign != nil, e.Unassign != nil, e.Restrict != nil, e.Threshold != nil} {
+			e.Report, e.Rate != nil, e.Subscribe != nil, e.Assign != nil, e.Unassign != nil, e.Restrict != nil, e.Threshold != nil, e.Budget != nil} {
 			if set {
 				n++
 			}
@@ -458,6 +472,10 @@ func (tl *Timeline) check() error {
 			if err := known(r.Products, where+": restrict"); err != nil {
 				return err
 			}
+		case e.Budget != nil:
+			if err := checkCap(e.Budget, e.At.Time, where+": budget", tl, teams, users, products); err != nil {
+				return err
+			}
 		case e.Threshold != nil:
 			if !teams[e.Threshold.Team] {
 				return teamErr(where+": threshold", e.Threshold.Team)
@@ -470,7 +488,41 @@ func (tl *Timeline) check() error {
 	return nil
 }
 
-const eventKinds = "start, end, offline, online, sleep, wake, clock, buy, transfer, report, rate, subscribe, assign, unassign, restrict or threshold"
+const eventKinds = "start, end, offline, online, sleep, wake, clock, buy, transfer, report, rate, subscribe, assign, unassign, restrict, threshold or budget"
+
+// checkCap checks a budget event and fills in its team from its user.
+func checkCap(c *Cap, at time.Time, where string, tl *Timeline, teams, users, products map[string]bool) error {
+	switch {
+	case !c.Period.Valid():
+		return fmt.Errorf("%s: period %q: want day or month", where, c.Period)
+	case c.User != "" && c.Product != "":
+		return fmt.Errorf("%s: a cap is on a team, one user or one product: name a user or a product, not both", where)
+	case c.User != "" && !users[c.User]:
+		return fmt.Errorf("%s: unknown user %q; list them under users", where, c.User)
+	case c.Product != "" && !products[c.Product]:
+		return fmt.Errorf("%s: unknown product %q; the catalogue has %s", where, c.Product, strings.Join(tl.productIDs(), ", "))
+	case c.Tokens < 0 || c.Tokens > charge.MaxPack:
+		return fmt.Errorf("%s: tokens %d: a cap is 0 to %d tokens", where, c.Tokens, int64(charge.MaxPack))
+	case c.Extra < 0 || c.Extra > charge.MaxPack:
+		return fmt.Errorf("%s: extra %d: an extension is 0 to %d tokens", where, c.Extra, int64(charge.MaxPack))
+	case c.Extra > 0 && !c.Until.After(at):
+		return fmt.Errorf("%s: extra %d needs an until after the event's time, when the extension ends", where, c.Extra)
+	}
+	if c.Team == "" && c.User != "" {
+		for _, u := range tl.Users {
+			if u.ID == c.User {
+				c.Team = u.Team
+			}
+		}
+	}
+	if !teams[c.Team] {
+		if c.Team == "" {
+			return fmt.Errorf("%s: missing team: name the team, or the user whose team it is", where)
+		}
+		return fmt.Errorf("%s: unknown team %q; the timeline has %s", where, c.Team, strings.Join(tl.teamIDs(), ", "))
+	}
+	return nil
+}
 
 func (tl *Timeline) teamIDs() []string {
 	ids := make([]string, len(tl.Teams))

@@ -246,6 +246,10 @@ type SetBudget struct {
 	Product string        `json:"product,omitempty"`
 	Period  charge.Period `json:"period"`
 	Tokens  int64         `json:"tokens"`
+	// CostMilli gives the cap in money instead, in thousandths of the team's currency: it
+	// is turned into the whole tokens it buys at the team's token price when it is set,
+	// and kept in tokens from then on (a later price change does not move it).
+	CostMilli int64 `json:"cost_milli,omitempty"`
 }
 
 // ExtendBudget raises a scope's caps by Tokens until Until, once.

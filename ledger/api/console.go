@@ -1,6 +1,12 @@
 package api
 
-import "time"
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
 
 // Prices are a team's optional money figures: what a token costs and what a
 // subscription to each product costs a month. Amounts are in thousandths of Currency,
@@ -75,4 +81,17 @@ type ProductDays struct {
 	Name    string `json:"name"`
 	Rate    int64  `json:"rate"`
 	Days    int64  `json:"days"`
+}
+
+// ParseMilli reads an amount such as "1.25" as thousandths; "" is 0.
+func ParseMilli(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f > 1e6 {
+		return 0, fmt.Errorf("amount %q: give a number such as 1.25", v)
+	}
+	return int64(math.Round(f * 1000)), nil
 }

@@ -562,7 +562,7 @@ func (c *Console) setPrices(w http.ResponseWriter, r *http.Request, s *session, 
 		sp.Currency = &v
 	}
 	if r.PostForm.Has("token_price") {
-		m, err := parseMilli(r.PostForm.Get("token_price"))
+		m, err := api.ParseMilli(r.PostForm.Get("token_price"))
 		if err != nil {
 			c.done(w, r, s, team, page, nil, "Token price: "+err.Error()+". Nothing was changed.", true)
 			return
@@ -574,7 +574,7 @@ func (c *Console) setPrices(w http.ResponseWriter, r *http.Request, s *session, 
 		if !ok || len(vs) == 0 {
 			continue
 		}
-		m, err := parseMilli(vs[0])
+		m, err := api.ParseMilli(vs[0])
 		if err != nil {
 			c.done(w, r, s, team, page, nil, "Subscription price of "+p+": "+err.Error()+". Nothing was changed.", true)
 			return

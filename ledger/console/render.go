@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -180,19 +179,6 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 		c.log.Error("page", zap.String("path", r.URL.Path), zap.Error(err))
 		c.problem(w, r, s, http.StatusInternalServerError, "The ledger could not read this page's data; try again, and tell the ledger's operator if it persists.")
 	}
-}
-
-// parseMilli reads an amount such as "1.25" as thousandths; "" is 0.
-func parseMilli(v string) (int64, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f > 1e6 {
-		return 0, fmt.Errorf("amount %q: give a number such as 1.25", v)
-	}
-	return int64(math.Round(f * 1000)), nil
 }
 
 func storeCode(err error) string { return store.Code(err) }

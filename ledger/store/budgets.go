@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -219,10 +221,23 @@ func (d *DB) SetBudget(ctx context.Context, team string, b api.SetBudget, now ti
 	if b.Tokens < 0 || b.Tokens > MaxBudget {
 		return charge.Budget{}, errf(api.CodeBadRequest, "cap of %d tokens: want 0 to %d", b.Tokens, int64(MaxBudget))
 	}
+	if b.CostMilli != 0 && b.Tokens != 0 {
+		return charge.Budget{}, errf(api.CodeBadRequest, "give the cap in tokens or in money, not both")
+	}
+	if b.CostMilli < 0 || b.CostMilli > maxMilli*MaxBudget {
+		return charge.Budget{}, errf(api.CodeBadRequest, "cap of %s in money: want a positive amount", milliText(b.CostMilli))
+	}
 	var out charge.Budget
 	err := d.withPool(ctx, now, team, func(p *pool) error {
 		if err := checkScope(ctx, p.t, team, b.User, b.Product); err != nil {
 			return err
+		}
+		if b.CostMilli > 0 {
+			tokens, err := tokensFor(ctx, p.t, team, b.CostMilli)
+			if err != nil {
+				return err
+			}
+			b.Tokens = tokens
 		}
 		res, err := p.t.exec(ctx, `UPDATE budgets SET tokens = ? WHERE team = ? AND user_id = ? AND product = ? AND period = ?`,
 			b.Tokens, team, b.User, b.Product, string(b.Period))
@@ -357,4 +372,31 @@ func (d *DB) Budgets(ctx context.Context, team string, now time.Time) ([]charge.
 		return err
 	})
 	return out, err
+}
+
+// tokensFor is how many whole tokens cost milli thousandths of the team's currency at its
+// token price: rounded down, so that a cap in money never lets more than that be spent.
+func tokensFor(ctx context.Context, x tx, team string, milli int64) (int64, error) {
+	var cur string
+	var price int64
+	err := x.row(ctx, `SELECT currency, token_milli FROM team_prices WHERE team = ?`, team).Scan(&cur, &price)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && price <= 0) {
+		return 0, errf(api.CodeBadRequest, "team %s has no token price, so a cap in money cannot be turned into tokens: set the price on the console's Forecast page, or give the cap in tokens", team)
+	}
+	if err != nil {
+		return 0, err
+	}
+	tokens := milli / price
+	if tokens > MaxBudget {
+		return 0, errf(api.CodeBadRequest, "a cap of %s %s is %d tokens at the team's price: want at most %d", milliText(milli), cur, tokens, int64(MaxBudget))
+	}
+	return tokens, nil
+}
+
+// milliText writes thousandths as an amount with two decimals, or three when needed.
+func milliText(m int64) string {
+	if m%10 != 0 {
+		return fmt.Sprintf("%d.%03d", m/1000, m%1000)
+	}
+	return fmt.Sprintf("%d.%02d", m/1000, m%1000/10)
 }
