@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/cli"
 	"tollgate/installer"
 	"tollgate/platform"
@@ -124,7 +125,7 @@ func statusCommand() *cli.Command {
 }
 
 func runStatus(ctx context.Context, e env, asJSON *bool, socket *string) error {
-	st, err := agent.NewClient(findAgent(ctx, *socket)).Status(ctx)
+	st, err := localapi.NewClient(findAgent(ctx, *socket)).Status(ctx)
 	if err != nil {
 		return agentErr(err)
 	}
@@ -137,7 +138,7 @@ func runStatus(ctx context.Context, e env, asJSON *bool, socket *string) error {
 
 // printStatus writes status for a person: what the agent says, and whether this desktop
 // can show its notices. Times are in loc.
-func printStatus(w io.Writer, st agent.Status, notices platform.NoticeHealth, loc *time.Location) {
+func printStatus(w io.Writer, st localapi.Status, notices platform.NoticeHealth, loc *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "device\t%s\n", st.Device)
 	fmt.Fprintf(tw, "user\t%s%s\n", st.Caller, map[bool]string{true: " (administrator)"}[st.Admin])
@@ -207,7 +208,7 @@ func printStatus(w io.Writer, st agent.Status, notices platform.NoticeHealth, lo
 }
 
 // ledgerState says in a sentence whether the ledger answers, and if not what to do.
-func ledgerState(l *agent.LedgerStatus) string {
+func ledgerState(l *localapi.LedgerStatus) string {
 	if l.Online {
 		return "online"
 	}
@@ -247,7 +248,7 @@ func checkCommand() *cli.Command {
 }
 
 func runCheck(ctx context.Context, e env, pos []string, user *string, asJSON *bool, socket *string) error {
-	res, err := agent.NewClient(findAgent(ctx, *socket)).Check(ctx, pos[0], *user)
+	res, err := localapi.NewClient(findAgent(ctx, *socket)).Check(ctx, pos[0], *user)
 	if err != nil {
 		return agentErr(err)
 	}
@@ -264,7 +265,7 @@ func runCheck(ctx context.Context, e env, pos []string, user *string, asJSON *bo
 	return nil
 }
 
-func printDecision(w io.Writer, res agent.CheckResult) {
+func printDecision(w io.Writer, res localapi.CheckResult) {
 	verdict := "allowed"
 	if !res.Allowed {
 		verdict = "denied"
@@ -297,8 +298,8 @@ func runLaunch(ctx context.Context, e env, args []string, socket *string) error 
 		return cli.Usagef("launch takes a product and, after --, the command to start, e.g. tollgate launch revit -- \"C:/Program Files/Autodesk/Revit 2026/Revit.exe\"")
 	}
 	product := pos[0]
-	res, err := agent.NewClient(findAgent(ctx, *socket)).Check(ctx, product, "")
-	var ae *agent.APIError
+	res, err := localapi.NewClient(findAgent(ctx, *socket)).Check(ctx, product, "")
+	var ae *localapi.Error
 	switch {
 	case err == nil:
 	case errors.As(err, &ae) && ae.Code != "unknown_product":
@@ -337,7 +338,7 @@ func reloadCommand() *cli.Command {
 }
 
 func runReload(ctx context.Context, e env, socket *string) error {
-	if err := agent.NewClient(findAgent(ctx, *socket)).Reload(ctx); err != nil {
+	if err := localapi.NewClient(findAgent(ctx, *socket)).Reload(ctx); err != nil {
 		return agentErr(err)
 	}
 	fmt.Fprintln(e.stdout, "configuration reloaded")
@@ -346,11 +347,11 @@ func runReload(ctx context.Context, e env, socket *string) error {
 
 // agentErr says what to do when the agent cannot be reached.
 func agentErr(err error) error {
-	var ae *agent.APIError
+	var ae *localapi.Error
 	if errors.As(err, &ae) {
 		return ae
 	}
-	if errors.Is(err, agent.ErrAgentTimeout) || strings.Contains(err.Error(), "is the tollgate service running") {
+	if errors.Is(err, localapi.ErrAgentTimeout) || strings.Contains(err.Error(), "is the tollgate service running") {
 		return err
 	}
 	return fmt.Errorf("%w (is the tollgate service running?)", err)

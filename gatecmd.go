@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"tollgate/agent/localapi"
 	"tollgate/cli"
 
-	"tollgate/agent"
 	"tollgate/config"
 )
 
@@ -78,7 +78,7 @@ func parseGateLine(cmdline string) (gateLine, error) {
 // gateOS is what the gate needs from the OS: ask the agent, start the product past the gate and
 // wait for it, show a denial.
 type gateOS struct {
-	check  func(ctx context.Context, socket, product string) (agent.CheckResult, error)
+	check  func(ctx context.Context, socket, product string) (localapi.CheckResult, error)
 	start  func(cmdline string) (wait func() (int, error), err error)
 	notify func(title, body string)
 }

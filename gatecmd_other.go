@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/config"
 )
 
@@ -24,7 +24,9 @@ func defaultConfigFile() string { return "" }
 func systemGate() gateOS {
 	refuse := errors.New("tollgate gate is Windows's launch gate; on Linux the agent's --gate does this")
 	return gateOS{
-		check:  func(context.Context, string, string) (agent.CheckResult, error) { return agent.CheckResult{}, refuse },
+		check: func(context.Context, string, string) (localapi.CheckResult, error) {
+			return localapi.CheckResult{}, refuse
+		},
 		start:  func(string) (func() (int, error), error) { return nil, refuse },
 		notify: func(string, string) {},
 	}

@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/config"
 	"tollgate/platform"
 )
@@ -20,11 +20,11 @@ func defaultConfigFile() string { return platform.DefaultPaths().ConfigFile }
 // Options entry, and shows a denial in a message box on the user's desktop.
 func systemGate() gateOS {
 	return gateOS{
-		check: func(ctx context.Context, socket, product string) (agent.CheckResult, error) {
+		check: func(ctx context.Context, socket, product string) (localapi.CheckResult, error) {
 			if socket == "" {
 				socket = platform.DefaultPaths().Socket
 			}
-			return agent.NewClientWith(socket, agent.ClientOptions{Timeout: gateBudget}).Check(ctx, product, "")
+			return localapi.NewClientWith(socket, localapi.ClientOptions{Timeout: gateBudget}).Check(ctx, product, "")
 		},
 		start: func(cmdline string) (func() (int, error), error) {
 			h, err := platform.StartPastGate(cmdline)

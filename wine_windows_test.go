@@ -13,9 +13,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"tollgate/agent/localapi"
 	"tollgate/cli"
 
-	"tollgate/agent"
 	"tollgate/platform"
 )
 
@@ -180,7 +180,7 @@ func TestUpWindows(t *testing.T) {
 	// launch, reload, and a call while the notifier's stream is open on another connection.
 	events, stopEvents := context.WithCancel(context.Background())
 	streamDone := make(chan error, 1)
-	go func() { streamDone <- agent.NewClient(pipe).Events(events, func(agent.Message) {}) }()
+	go func() { streamDone <- localapi.NewClient(pipe).Events(events, func(localapi.Message) {}) }()
 	time.Sleep(time.Second) // the stream connects first (nothing is timed against this)
 	revitPath := filepath.Join(data, "Revit.exe")
 	for _, tt := range []struct {

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"tollgate/agent/journal"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/config"
 	"tollgate/platform"
@@ -101,8 +102,8 @@ type Agent struct {
 	lastRead  charge.Reading
 	lastSaved time.Time
 	inputs    uint64
-	messages  []Message
-	subs      map[chan Message]string // subscriber -> licensing user ("" = all)
+	messages  []localapi.Message
+	subs      map[chan localapi.Message]string // subscriber -> licensing user ("" = all)
 	rollbacks int
 	warnedLow map[string]bool      // teams whose users were told tokens run low
 	preCharge map[string]time.Time // users asked about just before their grace charge, by when
@@ -160,7 +161,7 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true, warnedLow: map[string]bool{}, preCharge: map[string]time.Time{},
+	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan localapi.Message]string{}, first: true, warnedLow: map[string]bool{}, preCharge: map[string]time.Time{},
 		kick: make(chan struct{}, 1), tickEvery: make(chan time.Duration, 1), boot: cfg}
 	a.synced.Store("")
 	a.log = opts.Logger
@@ -325,7 +326,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.runCtx, a.cancel = ctx, cancel
 	a.mu.Unlock()
 
-	api, err := a.listen()
+	api, err := a.serveAPI()
 	if err != nil {
 		return err
 	}
@@ -342,7 +343,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	run("config watcher", a.watcher.Run)
 	run("config updates", a.followConfig)
-	run("local API", api.serve)
+	run("local API", func(context.Context) error { return api.Serve() })
 	run("clock", a.tick)
 	run("journal retry", a.retryJournal)
 	run("process source", func(ctx context.Context) error {
@@ -358,7 +359,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.log.Info("agent running", zap.String("device", a.device), zap.String("socket", a.opts.Socket))
 	<-ctx.Done()
-	api.close()
+	api.Close()
 	wg.Wait()
 	a.loops.Wait()
 	a.closing.Wait()
@@ -455,16 +456,19 @@ func (a *Agent) tick(ctx context.Context) error {
 
 // Reload re-reads the configuration at once, for `tollgate reload`; a bad one is refused
 // and the one in force stays.
-func (a *Agent) Reload() error {
+func (a *Agent) Reload() (localapi.ReloadResult, error) {
 	cfg, err := config.Load(a.opts.ConfigFile)
 	if err != nil {
-		return err
+		return localapi.ReloadResult{}, err
 	}
 	refused, fatal := a.apply(cfg)
 	if fatal != nil {
-		return fatal
+		return localapi.ReloadResult{}, fatal
 	}
-	return refused
+	if refused != nil {
+		return localapi.ReloadResult{}, refused
+	}
+	return localapi.ReloadResult{Reloaded: true, Files: a.config().Files()}, nil
 }
 
 func goos() string { return runtime.GOOS }

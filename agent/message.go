@@ -6,25 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 )
 
-// Message is what a person is told about one of their launches, in words a
-// non-technical person understands: which product, why, what it costs, the balance, and
-// whom to ask.
-type Message struct {
-	At      time.Time `json:"at"`
-	User    string    `json:"user"` // licensing user
-	Product string    `json:"product"`
-	Kind    string    `json:"kind"` // denied, grace, charged, renewing, closing, closed, rollback
-	Title   string    `json:"title"`
-	Body    string    `json:"body"`
-	Urgent  bool      `json:"urgent,omitempty"`
-}
-
 // messageFor turns an effect into a message, when it is news to the user.
-func messageFor(f charge.Effect, name string, contact string, graceNotice bool) (Message, bool) {
-	m := Message{At: f.At, User: f.User, Product: f.Product, Kind: string(f.Kind)}
+func messageFor(f charge.Effect, name string, contact string, graceNotice bool) (localapi.Message, bool) {
+	m := localapi.Message{At: f.At, User: f.User, Product: f.Product, Kind: string(f.Kind)}
 	ask := ""
 	if contact != "" {
 		ask = " Contact " + contact + "."
