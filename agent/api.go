@@ -115,7 +115,7 @@ func allowedText(d charge.Decision, name string) string {
 
 func graceText(d charge.Decision, name string) string {
 	return "You may start " + name + ". Closing it within 5 minutes costs nothing; after that it costs " +
-		itoa(d.Rate) + " tokens for 24 hours (your team has " + TeamLeft(d.Available) + ")."
+		itoa(d.Rate) + " tokens for 24 hours (your team has " + localapi.TeamLeft(d.Available) + ")."
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

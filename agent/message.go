@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -72,7 +71,7 @@ func denialText(d *charge.Decision, name string) string {
 	case charge.ProductRestricted:
 		return "Your administrator has not allowed " + name + " for you or your team."
 	case charge.InsufficientTokens:
-		return fmt.Sprintf("A day of %s costs %d tokens and your team has %s.", name, d.Rate, TeamLeft(d.Available))
+		return fmt.Sprintf("A day of %s costs %d tokens and your team has %s.", name, d.Rate, localapi.TeamLeft(d.Available))
 	case charge.BudgetExceeded:
 		if b := d.Budget; b != nil {
 			used := b.String(b.From)
@@ -89,15 +88,6 @@ func denialText(d *charge.Decision, name string) string {
 			"Products already open keep running, and products paid for or covered by a subscription still start."
 	}
 	return name + " is not available to you (" + string(d.Reason) + ")."
-}
-
-// TeamLeft says a team's available tokens to a user: never a negative number (tokens
-// held for sessions or owed are the admins' business), "no tokens left" instead.
-func TeamLeft(available int64) string {
-	if available <= 0 {
-		return "no tokens left"
-	}
-	return strconv.FormatInt(available, 10) + " left"
 }
 
 func clock(t time.Time) string { return t.Local().Format("Mon 15:04") }

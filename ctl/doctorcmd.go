@@ -1,4 +1,4 @@
-package main
+package ctl
 
 import (
 	"context"
@@ -43,7 +43,7 @@ const (
 // maxSkew is how far this computer's clock may be from the ledger's before doctor warns.
 const maxSkew = 2 * time.Minute
 
-func doctorCommand() *cli.Command {
+func DoctorCommand() *cli.Command {
 	asJSON, socket := new(bool), new(string)
 	return &cli.Command{
 		Name: "doctor", Summary: "check this computer's tollgate the way support would, and say what to fix",

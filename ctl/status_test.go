@@ -1,7 +1,8 @@
-package main
+package ctl
 
 import (
 	"bytes"
+	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,6 +14,8 @@ import (
 	"tollgate/config"
 	"tollgate/platform"
 )
+
+var update = flag.Bool("update", false, "rewrite the golden files of status's output under testdata")
 
 // TestStatusGolden: what `tollgate status` prints for a person, in the states they meet.
 func TestStatusGolden(t *testing.T) {
@@ -56,7 +59,7 @@ func TestStatusGolden(t *testing.T) {
 		}
 		want, err := os.ReadFile(golden)
 		if err != nil {
-			t.Fatalf("%v (run go test -run TestStatusGolden -update . to write it)", err)
+			t.Fatalf("%v (run go test -run TestStatusGolden -update ./ctl to write it)", err)
 		}
 		if got := b.String(); got != string(want) {
 			t.Errorf("%s: got\n%s\nwant\n%s", tt.name, got, want)

@@ -1,4 +1,4 @@
-package main
+package ctl
 
 import (
 	"context"
@@ -51,9 +51,9 @@ func systemGate() gateOS {
 	}
 }
 
-// launchGateSync keeps the launch gate's Image File Execution Options entries in step with
+// LaunchGateSync keeps the launch gate's Image File Execution Options entries in step with
 // each catalogue the agent takes, while the gate is on (install --launch-gate).
-func launchGateSync(cfg *config.Config, log *zap.Logger) {
+func LaunchGateSync(cfg *config.Config, log *zap.Logger) {
 	cmd, err := platform.LaunchGateCommand()
 	if err != nil {
 		log.Warn("the launch gate's entries were not updated", zap.Error(err))

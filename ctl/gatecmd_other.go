@@ -1,6 +1,6 @@
 //go:build !windows
 
-package main
+package ctl
 
 import (
 	"context"
@@ -32,5 +32,5 @@ func systemGate() gateOS {
 	}
 }
 
-// launchGateSync does nothing: the launch gate is Windows's.
-func launchGateSync(*config.Config, *zap.Logger) {}
+// LaunchGateSync does nothing: the launch gate is Windows's.
+func LaunchGateSync(*config.Config, *zap.Logger) {}
