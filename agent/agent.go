@@ -1,7 +1,3 @@
-// Package agent is the workstation daemon: it watches product processes, decides each
-// launch with the charging rules, closes what is not paid for and tells the user why,
-// and journals every charge before acting on it. It owns every goroutine it starts and
-// knows nothing of which OS it runs on: that is package platform.
 package agent
 
 import (
@@ -63,6 +59,9 @@ type Options struct {
 
 // Agent is the daemon. New prepares it; Run runs it until its context ends.
 type Agent struct {
+	// Set in New and never reassigned, so every goroutine reads them without a lock; those
+	// whose insides change (the watcher, the process source, the journal, the entitlements,
+	// the link) guard themselves.
 	opts    Options
 	log     *zap.Logger
 	level   *zap.AtomicLevel
@@ -72,7 +71,7 @@ type Agent struct {
 	ents    *entitlements
 	device  string
 
-	link   *link        // the ledger, when the config names one
+	link   *link        // the ledger, when the config names one; a push re-points it in place
 	offset atomic.Int64 // ledger time minus this machine's wall clock, in ns
 	// monoBase carries the monotonic clock on from the last reading the journal holds: a
 	// monotonic clock counts from an arbitrary origin (the process's start, the boot), so a
@@ -93,7 +92,11 @@ type Agent struct {
 	tickEvery chan time.Duration // a push's poll interval, for tick
 	boot      *config.Config     // the config the agent started with, for what needs a restart
 
-	mu        sync.Mutex // guards everything below
+	// mu guards everything below. The goroutines that feed the meter write it: the process
+	// source (onDiff), the tick (advance), the gate's decisions, the journal retry, the
+	// sync loop's answers and a push (apply). The local API only reads it, through the
+	// exported Status, Check, Messages and Subscribe, which copy out what they return.
+	mu        sync.Mutex
 	cfg       *config.Config
 	gateH     gateHandle // the running pre-exec gate; nil when off
 	meter     *charge.Meter

@@ -44,6 +44,7 @@ func (a *Agent) Status(c localapi.Caller) localapi.Status {
 		}
 	}
 	a.mu.Unlock()
+	// The rest guard themselves (see Agent): no need to hold a.mu, which a launch may want.
 	if c.User != "" {
 		e := a.ents.Entitlement(c.User)
 		if e.Team != "" {

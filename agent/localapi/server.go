@@ -70,6 +70,9 @@ type Server struct {
 	srv *http.Server
 	ln  net.Listener
 	lim *limiter
+	// stop ends every request's context, so that the event streams (which otherwise run
+	// while their reader does) end when the server closes.
+	stop context.CancelFunc
 }
 
 // Listen opens the socket (making its folder) and prepares the routes; Serve serves them.
@@ -92,7 +95,8 @@ func Listen(o ServerOptions) (*Server, error) {
 	lim := limitsFor(nofile)
 	log.Info("local API limits", zap.Uint64("open_file_limit", nofile), zap.Int("connections", lim.Conns),
 		zap.Int("connections_per_caller", lim.ConnsPerCaller), zap.Int("streams", lim.Streams), zap.Int("streams_per_caller", lim.StreamsPerCaller))
-	s := &Server{b: o.Backend, log: log, lim: newLimiter(lim, log)}
+	base, stop := context.WithCancel(context.Background())
+	s := &Server{b: o.Backend, log: log, lim: newLimiter(lim, log), stop: stop}
 	s.ln = &limitListener{Listener: ln, lim: s.lim, log: log}
 	mux := http.NewServeMux()
 	for _, r := range s.routes() {
@@ -100,7 +104,7 @@ func Listen(o ServerOptions) (*Server, error) {
 	}
 	// A caller that sends its headers slowly, or keeps a connection idle, gives it back;
 	// nothing here takes a body.
-	s.srv = &http.Server{Handler: mux, ConnContext: connContext, ReadHeaderTimeout: 5 * time.Second,
+	s.srv = &http.Server{Handler: mux, BaseContext: func(net.Listener) context.Context { return base }, ConnContext: connContext, ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout: 30 * time.Second, MaxHeaderBytes: 16 << 10, ErrorLog: zap.NewStdLog(log)}
 	return s, nil
 }
@@ -134,11 +138,15 @@ func (s *Server) Serve() error {
 	return err
 }
 
-// Close stops serving, giving requests under way a moment to finish.
+// Close stops serving: event streams end at once, other requests under way are given a
+// moment to finish, and then their connections are closed.
 func (s *Server) Close() {
+	s.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	s.srv.Shutdown(ctx)
+	if s.srv.Shutdown(ctx) != nil {
+		s.srv.Close()
+	}
 }
 
 // conn is what a connection's requests share: the caller the OS named when it was
