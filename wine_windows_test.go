@@ -13,10 +13,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
 	"tollgate/agent/localapi"
 	"tollgate/cli"
 	"tollgate/ctl"
-
 	"tollgate/platform"
 )
 

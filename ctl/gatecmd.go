@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
 	"tollgate/agent/localapi"
 	"tollgate/cli"
-
 	"tollgate/config"
 )
 

@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-	"tollgate/agent/localapi"
-	"tollgate/cli"
 
+	"tollgate/agent/localapi"
 	"tollgate/charge"
+	"tollgate/cli"
 )
 
 func TestGateLine(t *testing.T) {

@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"time"
+
 	"tollgate/agent/localapi"
 )
 
