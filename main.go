@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"tollgate/cli"
+	"tollgate/ctl"
 	"tollgate/installer"
 	"tollgate/ledger"
 )
@@ -34,17 +35,17 @@ func commands() *cli.Command {
 		Verbs: []*cli.Command{
 			upCommand(),
 			runCommand(),
-			statusCommand(),
-			checkCommand(),
-			launchCommand(),
-			doctorCommand(),
-			reloadCommand(),
+			ctl.StatusCommand(),
+			ctl.CheckCommand(),
+			ctl.LaunchCommand(),
+			ctl.DoctorCommand(),
+			ctl.ReloadCommand(),
 			installCommand(),
 			uninstallCommand(),
 			controlCommand("start", "start the installed service (administrators)", "Starts the installed service.", installer.Start, "started"),
 			controlCommand("stop", "stop the installed service (administrators)", "Stops the installed service; the agent flushes its journal first.", installer.Stop, "stopped"),
 			controlCommand("restart", "restart the installed service (administrators)", "Stops the installed service if it runs, then starts it.", installer.Restart, "restarted"),
-			notifierCommand(),
+			ctl.NotifierCommand(),
 			ledger.Command(),
 			simulateCommand(),
 			{Name: "version", Summary: "print the version", Args: cli.Exactly(0, "takes no arguments"), Run: runVersion},
@@ -66,7 +67,7 @@ func run(ctx context.Context, e env, args []string) error {
 	// Windows starts the launch gate with a product's own command line, which is no flags of
 	// ours: the gate reads the raw line itself.
 	if len(args) > 0 && args[0] == "gate" {
-		return runGate(ctx, e, args[1:])
+		return ctl.RunGate(ctx, cli.Env{Stdout: e.stdout, Stderr: e.stderr, Stdin: e.stdin}, args[1:])
 	}
 	return cli.Run(ctx, commands(), "tollgate", cli.Env{Stdout: e.stdout, Stderr: e.stderr, Stdin: e.stdin}, args)
 }

@@ -13,9 +13,10 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"tollgate/cli"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
+	"tollgate/cli"
+	"tollgate/ctl"
 	"tollgate/platform"
 )
 
@@ -29,8 +30,22 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// wineTempDir is a temporary folder that Wine can remove (see removableTempDir).
-func wineTempDir(t *testing.T) string { return removableTempDir(t) }
+// wineTempDir is t.TempDir, removed file by file: under Wine 8 os.RemoveAll fails
+// ("Invalid function") where os.Remove works.
+func wineTempDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "tollgate-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var paths []string
+		filepath.WalkDir(dir, func(p string, _ os.DirEntry, _ error) error { paths = append(paths, p); return nil })
+		for i := len(paths) - 1; i >= 0; i-- {
+			os.Remove(paths[i])
+		}
+	})
+	return dir
+}
 
 // syncBuffer is what `up` prints, read while it runs.
 type syncBuffer struct {
@@ -180,7 +195,7 @@ func TestUpWindows(t *testing.T) {
 	// launch, reload, and a call while the notifier's stream is open on another connection.
 	events, stopEvents := context.WithCancel(context.Background())
 	streamDone := make(chan error, 1)
-	go func() { streamDone <- agent.NewClient(pipe).Events(events, func(agent.Message) {}) }()
+	go func() { streamDone <- localapi.NewClient(pipe).Events(events, func(localapi.Message) {}) }()
 	time.Sleep(time.Second) // the stream connects first (nothing is timed against this)
 	revitPath := filepath.Join(data, "Revit.exe")
 	for _, tt := range []struct {
@@ -205,13 +220,9 @@ func TestUpWindows(t *testing.T) {
 	// (the day is paid), so it starts the product past its Image File Execution Options entry
 	// and hands back the product's exit code.
 	revit := filepath.Join(data, "Revit.exe")
-	g, err := parseGateLine(`"C:\tg\tollgate.exe" gate --socket ` + pipe + ` "` + revit + `" -test.run=^$`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	osx := systemGate()
-	osx.notify = func(title, body string) { t.Errorf("the gate showed %q: %q, want the product started", title, body) }
-	if code, err := runGateLine(context.Background(), g, filepath.Join(data, "tollgate.yaml"), osx); err != nil || code != 0 {
+	notify := func(title, body string) { t.Errorf("the gate showed %q: %q, want the product started", title, body) }
+	line := `"C:\tg\tollgate.exe" gate --socket ` + pipe + ` "` + revit + `" -test.run=^$`
+	if code, err := ctl.Gate(context.Background(), line, filepath.Join(data, "tollgate.yaml"), notify); err != nil || code != 0 {
 		t.Errorf("gate for a paid Revit: got exit %d, %v, want the product run and its exit 0", code, err)
 	}
 }

@@ -1,7 +1,3 @@
-// Package agent is the workstation daemon: it watches product processes, decides each
-// launch with the charging rules, closes what is not paid for and tells the user why,
-// and journals every charge before acting on it. It owns every goroutine it starts and
-// knows nothing of which OS it runs on: that is package platform.
 package agent
 
 import (
@@ -22,6 +18,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"tollgate/agent/journal"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/config"
 	"tollgate/platform"
@@ -62,6 +59,9 @@ type Options struct {
 
 // Agent is the daemon. New prepares it; Run runs it until its context ends.
 type Agent struct {
+	// Set in New and never reassigned, so every goroutine reads them without a lock; those
+	// whose insides change (the watcher, the process source, the journal, the entitlements,
+	// the link) guard themselves.
 	opts    Options
 	log     *zap.Logger
 	level   *zap.AtomicLevel
@@ -71,7 +71,7 @@ type Agent struct {
 	ents    *entitlements
 	device  string
 
-	link   *link        // the ledger, when the config names one
+	link   *link        // the ledger, when the config names one; a push re-points it in place
 	offset atomic.Int64 // ledger time minus this machine's wall clock, in ns
 	// monoBase carries the monotonic clock on from the last reading the journal holds: a
 	// monotonic clock counts from an arbitrary origin (the process's start, the boot), so a
@@ -92,7 +92,11 @@ type Agent struct {
 	tickEvery chan time.Duration // a push's poll interval, for tick
 	boot      *config.Config     // the config the agent started with, for what needs a restart
 
-	mu        sync.Mutex // guards everything below
+	// mu guards everything below. The goroutines that feed the meter write it: the process
+	// source (onDiff), the tick (advance), the gate's decisions, the journal retry, the
+	// sync loop's answers and a push (apply). The local API only reads it, through the
+	// exported Status, Check, Messages and Subscribe, which copy out what they return.
+	mu        sync.Mutex
 	cfg       *config.Config
 	gateH     gateHandle // the running pre-exec gate; nil when off
 	meter     *charge.Meter
@@ -101,8 +105,8 @@ type Agent struct {
 	lastRead  charge.Reading
 	lastSaved time.Time
 	inputs    uint64
-	messages  []Message
-	subs      map[chan Message]string // subscriber -> licensing user ("" = all)
+	messages  []localapi.Message
+	subs      map[chan localapi.Message]string // subscriber -> licensing user ("" = all)
 	rollbacks int
 	warnedLow map[string]bool      // teams whose users were told tokens run low
 	preCharge map[string]time.Time // users asked about just before their grace charge, by when
@@ -160,7 +164,7 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan Message]string{}, first: true, warnedLow: map[string]bool{}, preCharge: map[string]time.Time{},
+	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan localapi.Message]string{}, first: true, warnedLow: map[string]bool{}, preCharge: map[string]time.Time{},
 		kick: make(chan struct{}, 1), tickEvery: make(chan time.Duration, 1), boot: cfg}
 	a.synced.Store("")
 	a.log = opts.Logger
@@ -325,7 +329,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.runCtx, a.cancel = ctx, cancel
 	a.mu.Unlock()
 
-	api, err := a.listen()
+	api, err := a.serveAPI()
 	if err != nil {
 		return err
 	}
@@ -342,7 +346,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	run("config watcher", a.watcher.Run)
 	run("config updates", a.followConfig)
-	run("local API", api.serve)
+	run("local API", func(context.Context) error { return api.Serve() })
 	run("clock", a.tick)
 	run("journal retry", a.retryJournal)
 	run("process source", func(ctx context.Context) error {
@@ -358,7 +362,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.log.Info("agent running", zap.String("device", a.device), zap.String("socket", a.opts.Socket))
 	<-ctx.Done()
-	api.close()
+	api.Close()
 	wg.Wait()
 	a.loops.Wait()
 	a.closing.Wait()
@@ -455,16 +459,19 @@ func (a *Agent) tick(ctx context.Context) error {
 
 // Reload re-reads the configuration at once, for `tollgate reload`; a bad one is refused
 // and the one in force stays.
-func (a *Agent) Reload() error {
+func (a *Agent) Reload() (localapi.ReloadResult, error) {
 	cfg, err := config.Load(a.opts.ConfigFile)
 	if err != nil {
-		return err
+		return localapi.ReloadResult{}, err
 	}
 	refused, fatal := a.apply(cfg)
 	if fatal != nil {
-		return fatal
+		return localapi.ReloadResult{}, fatal
 	}
-	return refused
+	if refused != nil {
+		return localapi.ReloadResult{}, refused
+	}
+	return localapi.ReloadResult{Reloaded: true, Files: a.config().Files()}, nil
 }
 
 func goos() string { return runtime.GOOS }

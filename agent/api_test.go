@@ -16,8 +16,7 @@ import (
 	"syscall"
 	"testing"
 	"tollgate/agent/agenttest"
-
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 )
 
 // asUser runs the tollgate CLI as u.
@@ -49,7 +48,7 @@ func TestLocalAPIIdentifiesCallers(t *testing.T) {
 	agenttest.Write(r.T, r.Config, strings.Replace(readFile(t, r.Config), "identity:\n", "identity:\n  table: {tgagent: tgtest@studio.example}\n", 1))
 	r.Start()
 	r.Launch("bin/revit")
-	r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	r.Settled(func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 
 	tests := []struct {
 		name     string
@@ -72,7 +71,7 @@ func TestLocalAPIIdentifiesCallers(t *testing.T) {
 		})
 	}
 	out, _ := asUser(t, u, "status", "--json", "--socket", r.Sock)
-	var st agent.Status
+	var st localapi.Status
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +96,7 @@ func TestLocalAPIIdentifiesCallers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { p.Process.Kill(); p.Wait() }()
-	all := r.WaitFor("two users' sessions", func(st agent.Status) bool { return len(st.Sessions) == 2 })
+	all := r.WaitFor("two users' sessions", func(st localapi.Status) bool { return len(st.Sessions) == 2 })
 	users := map[string]bool{}
 	for _, ss := range all.Sessions {
 		users[ss.User] = ss.Product == "revit" && ss.Procs == 1
@@ -106,7 +105,7 @@ func TestLocalAPIIdentifiesCallers(t *testing.T) {
 		t.Errorf("got sessions %+v, want one Revit session each for root@ and tgtest@", all.Sessions)
 	}
 	out, _ = asUser(t, u, "status", "--json", "--socket", r.Sock)
-	st = agent.Status{}
+	st = localapi.Status{}
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,7 @@ import (
 	"testing"
 	"time"
 	"tollgate/agent/agenttest"
-
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 )
 
 // The agent's benchmarks run the real binary. Latencies are reported as p50/p99 metrics
@@ -89,8 +88,8 @@ func BenchmarkExecToDecision(b *testing.B) {
 			r.Start()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			events := make(chan agent.Message, 16)
-			go r.Client.Events(ctx, func(m agent.Message) { events <- m })
+			events := make(chan localapi.Message, 16)
+			go r.Client.Events(ctx, func(m localapi.Message) { events <- m })
 			time.Sleep(100 * time.Millisecond) // subscribed
 			var decided, ran []time.Duration
 			for i := 0; i < b.N; i++ {
@@ -111,9 +110,9 @@ func BenchmarkExecToDecision(b *testing.B) {
 				}
 				decided = append(decided, time.Since(t0))
 				r.Quit(p)
-				r.WaitFor("the exit seen", func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.Procs == 0 })
+				r.WaitFor("the exit seen", func(st localapi.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.Procs == 0 })
 				r.SetClock(r.Now().Add(time.Minute)) // the session ends; the next launch is new
-				r.Settled(func(st agent.Status) bool { return len(st.Sessions) == 0 })
+				r.Settled(func(st localapi.Status) bool { return len(st.Sessions) == 0 })
 			}
 			percentiles(b, "decision", decided)
 			percentiles(b, "first-instruction", ran)

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 )
 
@@ -74,18 +74,18 @@ func TestProductClosedWhileAgentDownIsNotCharged(t *testing.T) {
 			r, revit := nameRig(t)
 			r.Start()
 			p := r.Launch(revit)
-			r.Settled(func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Running })
+			r.Settled(func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Running })
 			var seen charge.Session
 			for _, at := range tt.ran {
 				r.SetClock(day1.Add(at))
-				st := r.Settled(func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Running })
+				st := r.Settled(func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Running })
 				seen, _ = agenttest.SessionOf(st, "revit")
 			}
 			r.Kill()
 			r.Quit(p)
 			r.SetClock(day1.Add(tt.back))
 			r.Start()
-			st := r.Settled(func(st agent.Status) bool { return len(st.Sessions) == 0 })
+			st := r.Settled(func(st localapi.Status) bool { return len(st.Sessions) == 0 })
 			if got := *st.Available; got != tt.left {
 				t.Errorf("got %d tokens available when the agent is back, want %d (session was %s)", got, tt.left, seen.State)
 			}
@@ -119,19 +119,22 @@ func TestRunningProductKeepsItsSessionAcrossRestart(t *testing.T) {
 	r, revit := nameRig(t)
 	r.Start()
 	r.Launch(revit)
-	r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	r.Settled(func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 	r.SetClock(day1.Add(2 * time.Minute))
-	r.Settled(func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Running })
+	r.Settled(func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Running })
 	r.Kill()
 	r.SetClock(day1.Add(20 * time.Minute))
 	r.Start()
-	st := r.Settled(func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Running })
+	st := r.Settled(func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Running })
 	s, _ := agenttest.SessionOf(st, "revit")
 	if s.State != "grace" || s.GraceLeft != 3*time.Minute || !s.Start.Equal(day1) {
 		t.Errorf("got session %+v after the restart, want the one started at %s in grace with 3m left", s, day1.Format(time.RFC3339))
 	}
 	r.SetClock(day1.Add(23 * time.Minute))
-	r.Settled(func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.State == "paid" })
+	r.Settled(func(st localapi.Status) bool {
+		s, ok := agenttest.SessionOf(st, "revit")
+		return ok && s.State == "paid"
+	})
 	r.Stop()
 	want := charge.Key{Team: "studio", User: "root@studio.example", Product: "revit", Start: day1}
 	if got := r.Charges(); len(got) != 1 || got[0].Key != want {
@@ -152,7 +155,7 @@ func TestRestartIsNotSleep(t *testing.T) {
 	setClock(day1, 10*time.Minute)
 	r.Start()
 	r.Launch(revit)
-	r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	r.Settled(func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 	setClock(day1.Add(time.Minute), 11*time.Minute)
 	r.Settled(nil)
 	r.Kill()
@@ -160,7 +163,7 @@ func TestRestartIsNotSleep(t *testing.T) {
 	// while the wall clock moved on two minutes: what sleep looks like to one process.
 	setClock(day1.Add(3*time.Minute), 11*time.Minute+10*time.Second)
 	r.Start()
-	st := r.Settled(func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Running })
+	st := r.Settled(func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Running })
 	if s, _ := agenttest.SessionOf(st, "revit"); !s.Start.Equal(day1) || s.Use != time.Minute {
 		t.Errorf("got session %+v, want the one started at %s with 1m of use", s, day1.Format(time.RFC3339))
 	}

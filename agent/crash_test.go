@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 
-	"tollgate/agent"
 	"tollgate/charge"
 )
 
@@ -66,7 +66,7 @@ func playDay(t *testing.T, kill int, killAfter time.Duration) []string {
 			r.Kill()
 			r.Start()
 		}
-		r.Settled(func(st agent.Status) bool {
+		r.Settled(func(st localapi.Status) bool {
 			for _, p := range []string{"revit", "autocad"} {
 				ss, _ := agenttest.SessionOf(st, p)
 				if ss.Procs != running[p] {

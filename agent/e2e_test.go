@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 
-	"tollgate/agent"
 	"tollgate/charge"
 )
 
@@ -22,7 +22,10 @@ func TestLaunchGraceThenCharge(t *testing.T) {
 	r := newRig(t, 100)
 	r.Start()
 	p := r.Launch("bin/revit")
-	st := r.Settled(func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.State == "grace" })
+	st := r.Settled(func(st localapi.Status) bool {
+		s, ok := agenttest.SessionOf(st, "revit")
+		return ok && s.State == "grace"
+	})
 	if got, want := *st.Available, int64(90); got != want {
 		t.Errorf("got available %d in grace, want %d (10 held)", got, want)
 	}
@@ -35,14 +38,17 @@ func TestLaunchGraceThenCharge(t *testing.T) {
 		t.Errorf("got %s at 4m59s, want still grace", s.State)
 	}
 	r.SetClock(day1.Add(5 * time.Minute))
-	st = r.Settled(func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.State == "paid" })
+	st = r.Settled(func(st localapi.Status) bool {
+		s, ok := agenttest.SessionOf(st, "revit")
+		return ok && s.State == "paid"
+	})
 	if m, ok := agenttest.MessageOf(st, "charged"); !ok || m.Title != "Autodesk Revit: 10 tokens charged" {
 		t.Errorf("got messages %+v, want the charge told", st.Messages)
 	}
 	r.Quit(p)
-	r.WaitFor("the process to go", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && !s.Running })
+	r.WaitFor("the process to go", func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && !s.Running })
 	r.SetClock(r.Now().Add(charge.MergeGap))
-	r.WaitFor("the session to end", func(st agent.Status) bool { return len(st.Sessions) == 0 })
+	r.WaitFor("the session to end", func(st localapi.Status) bool { return len(st.Sessions) == 0 })
 	r.Stop()
 	got := r.Charges()
 	want := charge.Key{Team: "studio", User: "root@studio.example", Product: "revit", Start: day1}
@@ -55,13 +61,13 @@ func TestClosedWithinGraceCostsNothing(t *testing.T) {
 	r := newRig(t, 100)
 	r.Start()
 	p := r.Launch("bin/revit")
-	r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	r.Settled(func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 	r.SetClock(day1.Add(3 * time.Minute))
 	r.Settled(nil)
 	r.Quit(p)
-	r.WaitFor("the process to go", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && !s.Running })
+	r.WaitFor("the process to go", func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && !s.Running })
 	r.SetClock(r.Now().Add(charge.MergeGap))
-	st := r.WaitFor("the session to end", func(st agent.Status) bool { return len(st.Sessions) == 0 })
+	st := r.WaitFor("the session to end", func(st localapi.Status) bool { return len(st.Sessions) == 0 })
 	if got, want := *st.Available, int64(100); got != want {
 		t.Errorf("got available %d, want %d: the hold is released", got, want)
 	}
@@ -84,7 +90,7 @@ func TestDeniedProductIsClosedAndUserTold(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the denied product still runs after 15s")
 	}
-	st := r.WaitFor("the denial message", func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
+	st := r.WaitFor("the denial message", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
 	m, _ := agenttest.MessageOf(st, "denied")
 	for _, want := range []string{"A day of Autodesk Revit costs 10 tokens and your team has 5 left", "Contact Studio IT, it@studio.example, ext. 200"} {
 		if !strings.Contains(m.Body, want) {
@@ -103,7 +109,7 @@ func TestDeniedProductIsClosedAndUserTold(t *testing.T) {
 func TestPreExecGate(t *testing.T) {
 	r := newRig(t, 3) // Rhino costs 5
 	r.Start()
-	st := r.WaitFor("the gate", func(st agent.Status) bool { return st.Gate != "" })
+	st := r.WaitFor("the gate", func(st localapi.Status) bool { return st.Gate != "" })
 	if !strings.HasPrefix(st.Gate, "on") {
 		t.Fatalf("got gate %q, want on: this test machine runs as root with fanotify", st.Gate)
 	}
@@ -114,7 +120,7 @@ func TestPreExecGate(t *testing.T) {
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
 		t.Errorf("got marker %v, want none: the product's first instruction must not run", err)
 	}
-	st = r.WaitFor("the denial message", func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
+	st = r.WaitFor("the denial message", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
 	if m, _ := agenttest.MessageOf(st, "denied"); !strings.Contains(m.Body, "A day of Rhino costs 5 tokens and your team has 3 left") {
 		t.Errorf("got %q, want the reason with its numbers", m.Body)
 	}
@@ -126,7 +132,7 @@ func TestPreExecGate(t *testing.T) {
 	if _, err := r.TryLaunch("gated/rhino", "TOLLGATE_MARKER="+marker2); err != nil {
 		t.Fatalf("got %v, want rhino started once tokens were bought", err)
 	}
-	r.WaitFor("rhino's session and its marker", func(st agent.Status) bool {
+	r.WaitFor("rhino's session and its marker", func(st localapi.Status) bool {
 		_, ok := agenttest.SessionOf(st, "rhino")
 		_, err := os.Stat(marker2)
 		return ok && err == nil
@@ -180,7 +186,7 @@ func TestLaunchVerb(t *testing.T) {
 				t.Errorf("got exit %d and %q, want %d and %q", code, out, tt.wantCode, tt.wantOut)
 			}
 			if tt.wantRan {
-				r.WaitFor("the launched product and its marker", func(st agent.Status) bool {
+				r.WaitFor("the launched product and its marker", func(st localapi.Status) bool {
 					_, ok := agenttest.SessionOf(st, "revit")
 					_, err := os.Stat(marker)
 					return ok && err == nil
@@ -200,9 +206,9 @@ func TestTokensRunningLow(t *testing.T) {
 	r := newRig(t, 25)
 	r.Start()
 	r.Launch("bin/revit")
-	r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	r.Settled(func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 	r.SetClock(day1.Add(5 * time.Minute))
-	st := r.WaitFor("the low-balance notice", func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "low_balance"); return ok })
+	st := r.WaitFor("the low-balance notice", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "low_balance"); return ok })
 	m, _ := agenttest.MessageOf(st, "low_balance")
 	if want := "Your team has 15 tokens left: 1 more day of Autodesk Revit. Tell Studio IT, it@studio.example, ext. 200."; m.Body != want {
 		t.Errorf("got %q, want %q", m.Body, want)
@@ -224,7 +230,7 @@ func TestAccountWithoutName(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { p.Process.Kill(); p.Wait() }()
-	st := r.WaitFor("the session", func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	st := r.WaitFor("the session", func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 	if ss, _ := agenttest.SessionOf(st, "revit"); ss.User != "tgtest@studio.example" {
 		t.Errorf("got user %q, want the table's tgtest@studio.example for uid 41007", ss.User)
 	}

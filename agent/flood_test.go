@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 )
 
 // floodStats is the flooder's last report.
@@ -105,12 +105,12 @@ func TestEventFloodFromAnotherUserDoesNotBlindTheAgent(t *testing.T) {
 	}
 
 	r.Launch("bin/revit")
-	r.Settled(func(st agent.Status) bool {
+	r.Settled(func(st localapi.Status) bool {
 		s, ok := agenttest.SessionOf(st, "revit")
 		return ok && s.State == "grace"
 	})
 	r.SetClock(day1.Add(6 * time.Minute))
-	r.Settled(func(st agent.Status) bool {
+	r.Settled(func(st localapi.Status) bool {
 		s, ok := agenttest.SessionOf(st, "revit")
 		return ok && s.State == "paid"
 	})

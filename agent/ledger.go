@@ -15,6 +15,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/config"
 	"tollgate/ledger/api"
@@ -139,7 +140,7 @@ func (a *Agent) answered(err error) {
 	if was && !reached {
 		a.log.Warn("ledger unreachable; deciding from cached entitlements", zap.Error(err))
 		a.mu.Lock()
-		a.tell(Message{At: a.meter.Now(), Kind: "offline", Title: "Working offline",
+		a.tell(localapi.Message{At: a.meter.Now(), Kind: "offline", Title: "Working offline",
 			Body: fmt.Sprintf("This computer cannot reach the licence server. Products already paid for keep working; new launches that cost tokens can still be decided for %s.", roughly(a.policy(a.cfg).OfflineMaxAge))})
 		a.mu.Unlock()
 	}
@@ -247,22 +248,9 @@ func (a *Agent) release(hold string) {
 	}()
 }
 
-// LedgerStatus is what `tollgate status` shows of the ledger.
-type LedgerStatus struct {
-	URL         string    `json:"url"`
-	Enrolled    bool      `json:"enrolled"`
-	Online      bool      `json:"online"`
-	LastContact time.Time `json:"last_contact,omitzero"`
-	Error       string    `json:"error,omitempty"`
-	// Refused counts the journaled effects the ledger refused; they are in the ledger's
-	// dead-letter, where an admin re-sends them. LastRefusal is the last one's reason.
-	Refused     int    `json:"refused,omitempty"`
-	LastRefusal string `json:"last_refusal,omitempty"`
-}
-
-func (l *link) state() LedgerStatus {
+func (l *link) state() localapi.LedgerStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return LedgerStatus{URL: l.url, Enrolled: l.client != nil, Online: l.online, LastContact: l.lastOK, Error: l.err,
+	return localapi.LedgerStatus{URL: l.url, Enrolled: l.client != nil, Online: l.online, LastContact: l.lastOK, Error: l.err,
 		Refused: l.refusedN, LastRefusal: l.lastRefusal}
 }

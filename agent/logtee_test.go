@@ -16,6 +16,7 @@ import (
 
 	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 )
 
 // TestLogTee: a service's warnings reach the OS's service log (here an observer standing
@@ -34,7 +35,7 @@ func TestLogTee(t *testing.T) {
 		cancel()
 		<-done
 	}()
-	r.WaitFor("the agent", func(agent.Status) bool { return true })
+	r.WaitFor("the agent", func(localapi.Status) bool { return true })
 	os.MkdirAll(filepath.Join(filepath.Dir(r.Config), "conf.d"), 0o755)
 	agenttest.Write(t, filepath.Join(filepath.Dir(r.Config), "conf.d", "bad.yaml"), "admin_contact: [\n")
 	deadline := time.Now().Add(20 * time.Second)

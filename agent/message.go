@@ -2,29 +2,16 @@ package agent
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 )
 
-// Message is what a person is told about one of their launches, in words a
-// non-technical person understands: which product, why, what it costs, the balance, and
-// whom to ask.
-type Message struct {
-	At      time.Time `json:"at"`
-	User    string    `json:"user"` // licensing user
-	Product string    `json:"product"`
-	Kind    string    `json:"kind"` // denied, grace, charged, renewing, closing, closed, rollback
-	Title   string    `json:"title"`
-	Body    string    `json:"body"`
-	Urgent  bool      `json:"urgent,omitempty"`
-}
-
 // messageFor turns an effect into a message, when it is news to the user.
-func messageFor(f charge.Effect, name string, contact string, graceNotice bool) (Message, bool) {
-	m := Message{At: f.At, User: f.User, Product: f.Product, Kind: string(f.Kind)}
+func messageFor(f charge.Effect, name string, contact string, graceNotice bool) (localapi.Message, bool) {
+	m := localapi.Message{At: f.At, User: f.User, Product: f.Product, Kind: string(f.Kind)}
 	ask := ""
 	if contact != "" {
 		ask = " Contact " + contact + "."
@@ -90,7 +77,7 @@ func denialText(d *charge.Decision, name string) string {
 	case charge.ProductRestricted:
 		return "Your administrator has not allowed " + name + " for you or your team."
 	case charge.InsufficientTokens:
-		return fmt.Sprintf("A day of %s costs %d tokens and your team has %s.", name, d.Rate, TeamLeft(d.Available))
+		return fmt.Sprintf("A day of %s costs %d tokens and your team has %s.", name, d.Rate, localapi.TeamLeft(d.Available))
 	case charge.BudgetExceeded:
 		if b := d.Budget; b != nil {
 			used := b.String(b.From)
@@ -107,15 +94,6 @@ func denialText(d *charge.Decision, name string) string {
 			"Products already open keep running, and products paid for or covered by a subscription still start."
 	}
 	return name + " is not available to you (" + string(d.Reason) + ")."
-}
-
-// TeamLeft says a team's available tokens to a user: never a negative number (tokens
-// held for sessions or owed are the admins' business), "no tokens left" instead.
-func TeamLeft(available int64) string {
-	if available <= 0 {
-		return "no tokens left"
-	}
-	return strconv.FormatInt(available, 10) + " left"
 }
 
 func clock(t time.Time) string { return t.Local().Format("Mon 15:04") }

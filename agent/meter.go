@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"tollgate/agent/journal"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/ledger/api"
 	"tollgate/platform"
@@ -425,7 +426,7 @@ func (a *Agent) lowBalance(f charge.Effect, name string) {
 	} else if a.cfg.AdminContact != "" {
 		body += " Tell " + a.cfg.AdminContact + "."
 	}
-	a.tell(Message{At: f.At, User: f.User, Product: f.Product, Kind: "low_balance", Title: "Tokens running low", Body: body})
+	a.tell(localapi.Message{At: f.At, User: f.User, Product: f.Product, Kind: "low_balance", Title: "Tokens running low", Body: body})
 }
 
 func keyOf(f charge.Effect) string {
@@ -465,8 +466,8 @@ func (a *Agent) terminate(id string) {
 
 // Subscribe delivers the messages told to user ("" for everyone's) until cancel is
 // called. A subscriber that does not keep up loses messages; it never stalls the agent.
-func (a *Agent) Subscribe(user string) (<-chan Message, func()) {
-	ch := make(chan Message, 64)
+func (a *Agent) Subscribe(user string) (<-chan localapi.Message, func()) {
+	ch := make(chan localapi.Message, 64)
 	a.mu.Lock()
 	a.subs[ch] = user
 	a.mu.Unlock()
@@ -478,7 +479,7 @@ func (a *Agent) Subscribe(user string) (<-chan Message, func()) {
 }
 
 // tell keeps a message for `status` and hands it to the user's notifiers.
-func (a *Agent) tell(m Message) {
+func (a *Agent) tell(m localapi.Message) {
 	a.messages = append(a.messages, m)
 	if len(a.messages) > keepMessages {
 		a.messages = a.messages[len(a.messages)-keepMessages:]

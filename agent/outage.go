@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"tollgate/agent/journal"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/platform"
 )
@@ -29,16 +30,6 @@ const journalRetry = time.Second
 type unwritten struct {
 	in   journal.Input
 	effs []charge.Effect
-}
-
-// JournalHealth is what `tollgate status` shows of the journal.
-type JournalHealth struct {
-	Writable bool      `json:"writable"`
-	Problem  string    `json:"problem,omitempty"` // why it cannot be written, in words
-	Since    time.Time `json:"since,omitzero"`
-	Waiting  int       `json:"waiting,omitempty"` // records held in memory until it can
-	// Damage lists the repairs the journal went through at start, oldest first.
-	Damage []journal.Damage `json:"damage,omitempty"`
 }
 
 // commit journals an input and its effects, then acts on them. A journal that cannot
@@ -98,7 +89,7 @@ func (a *Agent) flush() error {
 		a.log.Warn("journal writable again; what waited is recorded and acted on", zap.Int("records", n),
 			zap.Duration("unwritable_for", time.Since(a.journalSince)))
 		a.journalErr, a.unwritten = nil, nil
-		a.tell(Message{At: a.meter.Now(), Kind: "journal", Title: "Charges are recorded again",
+		a.tell(localapi.Message{At: a.meter.Now(), Kind: "journal", Title: "Charges are recorded again",
 			Body: "This computer can record charges again; products that cost tokens start as usual."})
 	}
 	return nil
@@ -110,7 +101,7 @@ func (a *Agent) journalDown(err error) {
 		a.journalSince = time.Now()
 		a.log.Error("journal cannot be written: launches that cost tokens are refused until it can; running products go on",
 			zap.String("why", journalProblem(err)), zap.Error(err))
-		a.tell(Message{At: a.meter.Now(), Kind: "journal", Urgent: true, Title: "This computer cannot record charges",
+		a.tell(localapi.Message{At: a.meter.Now(), Kind: "journal", Urgent: true, Title: "This computer cannot record charges",
 			Body: "New launches of products that cost tokens are refused until it can (" + journalProblem(err) + "). Products already open keep running." + a.contact()})
 	}
 	a.journalErr = err
@@ -195,8 +186,8 @@ func (a *Agent) refuseUnrecorded(key platform.ProcKey, l launch, d charge.Decisi
 }
 
 // journalHealth is the journal's state for status. Callers hold a.mu.
-func (a *Agent) journalHealth() JournalHealth {
-	h := JournalHealth{Writable: a.journalErr == nil, Waiting: len(a.unwritten), Damage: a.damages}
+func (a *Agent) journalHealth() localapi.JournalHealth {
+	h := localapi.JournalHealth{Writable: a.journalErr == nil, Waiting: len(a.unwritten), Damage: a.damages}
 	if a.journalErr != nil {
 		h.Problem, h.Since = journalProblem(a.journalErr), a.journalSince
 	}

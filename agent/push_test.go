@@ -8,8 +8,7 @@ import (
 	"strings"
 	"testing"
 	"tollgate/agent/agenttest"
-
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 )
 
 // TestConfigPush pushes drop-ins the way IT's tools do (write, then rename into conf.d)
@@ -33,7 +32,7 @@ func TestConfigPush(t *testing.T) {
 		}
 	}
 	push("admin_contact: \"Helpdesk, ext. 300\"\n", 0o644)
-	r.WaitFor("the good push", func(st agent.Status) bool { return st.AdminContact == "Helpdesk, ext. 300" })
+	r.WaitFor("the good push", func(st localapi.Status) bool { return st.AdminContact == "Helpdesk, ext. 300" })
 
 	bad := []struct {
 		name    string
@@ -50,20 +49,20 @@ func TestConfigPush(t *testing.T) {
 	for _, b := range bad {
 		t.Run(b.name, func(t *testing.T) {
 			push(b.content, b.mode)
-			st := r.WaitFor("the refusal", func(st agent.Status) bool { return strings.Contains(st.Config.Err, b.want) })
+			st := r.WaitFor("the refusal", func(st localapi.Status) bool { return strings.Contains(st.Config.Err, b.want) })
 			if st.AdminContact != "Helpdesk, ext. 300" {
 				t.Errorf("got admin contact %q after a bad push, want the old config in force", st.AdminContact)
 			}
 			// Still deciding: a launch opens a session.
 			p := r.Launch("bin/revit")
-			r.WaitFor("a launch decided under the old config", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Procs == 1 })
+			r.WaitFor("a launch decided under the old config", func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.Procs == 1 })
 			r.Quit(p)
-			r.WaitFor("the process gone", func(st agent.Status) bool { s, _ := agenttest.SessionOf(st, "revit"); return s.Procs == 0 })
+			r.WaitFor("the process gone", func(st localapi.Status) bool { s, _ := agenttest.SessionOf(st, "revit"); return s.Procs == 0 })
 
 		})
 	}
 	push("admin_contact: \"Studio IT, ext. 400\"\n", 0o644)
-	st := r.WaitFor("recovery", func(st agent.Status) bool { return st.AdminContact == "Studio IT, ext. 400" })
+	st := r.WaitFor("recovery", func(st localapi.Status) bool { return st.AdminContact == "Studio IT, ext. 400" })
 	if st.Config.Err != "" {
 		t.Errorf("got config error %q after a good push, want none", st.Config.Err)
 	}

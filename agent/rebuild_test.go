@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 	"tollgate/ledger/ledgertest"
 )
 
@@ -70,21 +70,21 @@ func TestPushNewProductByExeName(t *testing.T) {
 	writeSnapshot(t, r, 100, ", maya: 3")
 	r.Start()
 	before := r.Launch("bin/" + exe)
-	st := r.Settled(func(st agent.Status) bool { return true })
+	st := r.Settled(func(st localapi.Status) bool { return true })
 	if s, ok := agenttest.SessionOf(st, "maya"); ok {
 		t.Fatalf("got session %+v before the push, want none: maya is not in the catalogue yet", s)
 	}
 
 	pushDropin(t, r, "50-maya.yaml", fmt.Sprintf("products:\n  - id: maya\n    name: Autodesk Maya\n    match:\n      exe: [%q]\n", exe))
-	r.WaitFor("the maya already running metered", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "maya"); return ok && s.Procs == 1 })
+	r.WaitFor("the maya already running metered", func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "maya"); return ok && s.Procs == 1 })
 	after := r.Launch("bin/" + exe)
-	st = r.WaitFor("a maya started after the push metered", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "maya"); return ok && s.Procs == 2 })
+	st = r.WaitFor("a maya started after the push metered", func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "maya"); return ok && s.Procs == 2 })
 	if st.Config.Err != "" || len(st.Config.Restart) > 0 {
 		t.Errorf("got config error %q, waiting for restart %v; want neither", st.Config.Err, st.Config.Restart)
 	}
 	r.Quit(before)
 	r.Quit(after)
-	r.WaitFor("both maya gone", func(st agent.Status) bool { s, _ := agenttest.SessionOf(st, "maya"); return s.Procs == 0 })
+	r.WaitFor("both maya gone", func(st localapi.Status) bool { s, _ := agenttest.SessionOf(st, "maya"); return s.Procs == 0 })
 }
 
 // A product added by a drop-in and matched by path is gated before exec: its denied
@@ -95,7 +95,7 @@ func TestPushNewPathGated(t *testing.T) {
 	copyProduct(t, nuke)
 	writeSnapshot(t, r, 0, ", nuke: 4")
 	r.Start()
-	st := r.WaitFor("the gate", func(st agent.Status) bool { return st.Gate != "" })
+	st := r.WaitFor("the gate", func(st localapi.Status) bool { return st.Gate != "" })
 	if !strings.HasPrefix(st.Gate, "on") {
 		t.Fatalf("got gate %q, want on: this test machine runs as root with fanotify", st.Gate)
 	}
@@ -107,7 +107,7 @@ func TestPushNewPathGated(t *testing.T) {
 	r.Quit(c)
 
 	pushDropin(t, r, "50-nuke.yaml", fmt.Sprintf("products:\n  - id: nuke\n    name: Nuke\n    match:\n      path: [%q]\n", filepath.ToSlash(r.Dir)+"/foundry/*"))
-	r.WaitFor("the push in force", func(st agent.Status) bool { return len(st.Config.Files) == 2 && st.Config.Err == "" })
+	r.WaitFor("the push in force", func(st localapi.Status) bool { return len(st.Config.Files) == 2 && st.Config.Err == "" })
 	marker := filepath.Join(r.Dir, "nuke-ran")
 	if _, err := r.TryLaunch("foundry/nuke", "TOLLGATE_MARKER="+marker); !errors.Is(err, syscall.EPERM) {
 		t.Fatalf("got %v starting nuke after the push, want the exec refused with EPERM", err)
@@ -115,7 +115,7 @@ func TestPushNewPathGated(t *testing.T) {
 	if _, err := os.Stat(marker); !os.IsNotExist(err) {
 		t.Errorf("got marker %v, want none: the product's first instruction must not run", err)
 	}
-	st = r.WaitFor("the denial message", func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
+	st = r.WaitFor("the denial message", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
 	if m, _ := agenttest.MessageOf(st, "denied"); !strings.Contains(m.Body, "Nuke") {
 		t.Errorf("got denial %q, want it to name Nuke", m.Body)
 	}
@@ -131,7 +131,10 @@ func TestPushPollInterval(t *testing.T) {
 	pushDropin(t, r, "10-slow.yaml", "policy:\n  poll_interval: 1h\n")
 	r.Start()
 	r.Launch("bin/revit")
-	r.WaitFor("revit in grace", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.State == "grace" })
+	r.WaitFor("revit in grace", func(st localapi.Status) bool {
+		s, ok := agenttest.SessionOf(st, "revit")
+		return ok && s.State == "grace"
+	})
 	// The clock moves past the grace, unseen by the rig's waits, which expect a tick.
 	at := agenttest.Day1.Add(6 * time.Minute)
 	agenttest.Write(t, r.Clock.Path, at.Format(time.RFC3339Nano))
@@ -147,7 +150,7 @@ func TestPushPollInterval(t *testing.T) {
 	}
 	r.SetClock(at)
 	pushDropin(t, r, "10-slow.yaml", "policy:\n  poll_interval: 50ms\n")
-	r.WaitFor("the grace charged by a tick", func(st agent.Status) bool { s, _ := agenttest.SessionOf(st, "revit"); return s.State == "paid" })
+	r.WaitFor("the grace charged by a tick", func(st localapi.Status) bool { s, _ := agenttest.SessionOf(st, "revit"); return s.State == "paid" })
 }
 
 // A new identity template maps the next launch's account to the new licensing user.
@@ -156,9 +159,9 @@ func TestPushIdentityTemplate(t *testing.T) {
 	writeSnapshot(t, r, 100, "", "root@paris.example")
 	r.Start()
 	pushDropin(t, r, "50-paris.yaml", "identity:\n  template: \"{user}@paris.example\"\n")
-	r.WaitFor("the push in force", func(st agent.Status) bool { return len(st.Config.Files) == 2 && st.Config.Err == "" })
+	r.WaitFor("the push in force", func(st localapi.Status) bool { return len(st.Config.Files) == 2 && st.Config.Err == "" })
 	r.Launch("bin/revit")
-	st := r.WaitFor("a session", func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	st := r.WaitFor("a session", func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 	if s, _ := agenttest.SessionOf(st, "revit"); s.User != "root@paris.example" {
 		t.Errorf("got user %q, want root@paris.example", s.User)
 	}
@@ -175,18 +178,21 @@ func TestPushLedgerURL(t *testing.T) {
 	tok2 := l2.Studio(100, "root@studio.example")
 	r := newRig(t, 0, func(o *agenttest.Options) { o.LedgerURL, o.EnrollToken, o.Clock = l1.URL, tok1, clock })
 	r.Start()
-	r.WaitFor("enrolled with the first ledger", func(st agent.Status) bool { return st.Ledger != nil && st.Ledger.Enrolled && st.Ledger.Online })
+	r.WaitFor("enrolled with the first ledger", func(st localapi.Status) bool { return st.Ledger != nil && st.Ledger.Enrolled && st.Ledger.Online })
 	r.Launch("bin/revit")
-	r.WaitFor("revit in grace", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.State == "grace" })
+	r.WaitFor("revit in grace", func(st localapi.Status) bool {
+		s, ok := agenttest.SessionOf(st, "revit")
+		return ok && s.State == "grace"
+	})
 	l1.Kill()
 	r.SetClock(agenttest.Day1.Add(6 * time.Minute))
-	r.WaitFor("a charge waiting for the dead ledger", func(st agent.Status) bool { return st.Backlog > 0 && !st.Ledger.Online })
+	r.WaitFor("a charge waiting for the dead ledger", func(st localapi.Status) bool { return st.Backlog > 0 && !st.Ledger.Online })
 
 	tok2File := filepath.Join(r.Dir, "etc", "enroll2.token")
 	agenttest.Write(t, tok2File, tok2)
 	// A ledger nobody answers at: refused, the old link stays.
 	pushDropin(t, r, "50-ledger.yaml", fmt.Sprintf("ledger:\n  url: http://127.0.0.1:1\n  enrollment_token_file: %s\n", tok2File))
-	st := r.WaitFor("the refusal", func(st agent.Status) bool { return strings.Contains(st.Config.Err, "127.0.0.1:1") })
+	st := r.WaitFor("the refusal", func(st localapi.Status) bool { return strings.Contains(st.Config.Err, "127.0.0.1:1") })
 	if st.Ledger.URL != l1.URL {
 		t.Errorf("got ledger %q after a refused push, want the old one %q", st.Ledger.URL, l1.URL)
 	}
@@ -195,7 +201,7 @@ func TestPushLedgerURL(t *testing.T) {
 	}
 
 	pushDropin(t, r, "50-ledger.yaml", fmt.Sprintf("ledger:\n  url: %s\n  enrollment_token_file: %s\n", l2.URL, tok2File))
-	st = r.WaitFor("the backlog sent to the new ledger", func(st agent.Status) bool {
+	st = r.WaitFor("the backlog sent to the new ledger", func(st localapi.Status) bool {
 		return st.Config.Err == "" && st.Ledger.URL == l2.URL && st.Backlog == 0
 	})
 	if got := l2.Charges("studio"); len(got) != 1 || !strings.HasSuffix(got[0], " 10") {
@@ -211,7 +217,7 @@ func TestPushNeedsRestart(t *testing.T) {
 	r := newRig(t, 100)
 	r.Start()
 	pushDropin(t, r, "50-log.yaml", fmt.Sprintf("log:\n  file: %s\n  max_backups: 2\n", filepath.Join(r.Dir, "other.log")))
-	st := r.WaitFor("the restart list", func(st agent.Status) bool { return len(st.Config.Restart) > 0 })
+	st := r.WaitFor("the restart list", func(st localapi.Status) bool { return len(st.Config.Restart) > 0 })
 	if want := []string{"log.file", "log.max_backups"}; !slices.Equal(st.Config.Restart, want) {
 		t.Errorf("got %v waiting for a restart, want %v", st.Config.Restart, want)
 	}
@@ -249,7 +255,7 @@ products:
 		time.Sleep(100 * time.Millisecond)
 	}
 	<-done
-	st := r.WaitFor("every launch metered", func(st agent.Status) bool {
+	st := r.WaitFor("every launch metered", func(st localapi.Status) bool {
 		n := 0
 		for _, s := range st.Sessions {
 			n += s.Procs

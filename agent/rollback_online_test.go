@@ -14,6 +14,7 @@ import (
 
 	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/ledger/ledgertest"
 )
@@ -91,10 +92,10 @@ policy:
 			t.Errorf("agent: %v", err)
 		}
 	})
-	c := agent.NewClient(sock)
-	waitFor := func(what string, cond func(agent.Status) bool) agent.Status {
+	c := localapi.NewClient(sock)
+	waitFor := func(what string, cond func(localapi.Status) bool) localapi.Status {
 		t.Helper()
-		var st agent.Status
+		var st localapi.Status
 		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 			var err error
 			if st, err = c.Status(context.Background()); err == nil && cond(st) {
@@ -113,14 +114,17 @@ policy:
 		t.Cleanup(func() { p.Process.Kill(); p.Wait() })
 	}
 	launch("revit")
-	st := waitFor("Revit in grace", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.State == "grace" })
+	st := waitFor("Revit in grace", func(st localapi.Status) bool {
+		s, ok := agenttest.SessionOf(st, "revit")
+		return ok && s.State == "grace"
+	})
 	if st.Rollbacks != 0 {
 		t.Fatalf("got %d clock rollbacks before any, want 0", st.Rollbacks)
 	}
 	ledgerClock.Set(t, agenttest.Day1.Add(time.Minute))
 	clock.set(agenttest.Day1.Add(-2*time.Hour+time.Minute), time.Hour+time.Minute) // a minute later, set back two hours
 	launch("acad")
-	st = waitFor("AutoCAD decided", func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "autocad"); return ok })
+	st = waitFor("AutoCAD decided", func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "autocad"); return ok })
 	if st.Rollbacks != 1 {
 		t.Errorf("got %d clock rollbacks after the clock was set back online, want 1", st.Rollbacks)
 	}

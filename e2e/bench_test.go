@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
 	"tollgate/agent/journal"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/ledger/api"
 	"tollgate/ledger/ledgertest"
@@ -40,8 +40,8 @@ func BenchmarkLaunchToDecision(b *testing.B) {
 			r.Start()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			msgs := make(chan agent.Message, 64)
-			go r.Client.Events(ctx, func(m agent.Message) { msgs <- m })
+			msgs := make(chan localapi.Message, 64)
+			go r.Client.Events(ctx, func(m localapi.Message) { msgs <- m })
 			time.Sleep(200 * time.Millisecond) // subscribed
 			var ds []time.Duration
 			for i := 0; i < b.N; i++ {
@@ -54,9 +54,9 @@ func BenchmarkLaunchToDecision(b *testing.B) {
 				}
 				ds = append(ds, time.Since(t0))
 				r.Quit(p)
-				r.WaitFor("the exit seen", func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.Procs == 0 })
+				r.WaitFor("the exit seen", func(st localapi.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.Procs == 0 })
 				r.SetClock(r.Now().Add(time.Minute)) // the session ends within its grace; the next launch is new
-				r.Settled(func(st agent.Status) bool { return len(st.Sessions) == 0 })
+				r.Settled(func(st localapi.Status) bool { return len(st.Sessions) == 0 })
 			}
 			percentiles(b, "decision", ds)
 		})
@@ -100,7 +100,7 @@ func BenchmarkBacklogDrain(b *testing.B) {
 		b.StartTimer()
 		t0 := time.Now()
 		r.Start()
-		r.WaitFor("the backlog drained", func(st agent.Status) bool { return st.Backlog == 0 })
+		r.WaitFor("the backlog drained", func(st localapi.Status) bool { return st.Backlog == 0 })
 		agentRate := float64(days*perDay) / time.Since(t0).Seconds()
 		b.StopTimer()
 

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/ledger/api"
 )
@@ -37,9 +37,9 @@ func TestBudgetBlocksOnlyThatUser(t *testing.T) {
 		// behind until its next refresh, and a gate refuses on a fresh snapshot.
 		first, second := s.agent(), s.agent(func(o *agenttest.Options) { o.NoGate = true })
 		first.Launch("bin/revit")
-		first.WaitFor("revit in grace", func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+		first.WaitFor("revit in grace", func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 		second.Launch("bin/revit")
-		st := second.WaitFor("the launch denied", func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
+		st := second.WaitFor("the launch denied", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
 		m, _ := agenttest.MessageOf(st, "denied")
 		if want := "You have used 10 of your 10 tokens today, and a day of Autodesk Revit costs 10 more"; !strings.Contains(m.Body, want) {
 			t.Errorf("got %q, want %q", m.Body, want)
@@ -62,7 +62,7 @@ func TestBudgetBlocksOnlyThatUser(t *testing.T) {
 			t.Errorf("budget extend: got %q", out)
 		}
 		second.Launch("bin/revit")
-		second.WaitFor("revit in grace after the extension", func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+		second.WaitFor("revit in grace after the extension", func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 		if out := s.ledger.CLI("budget", "remove", "--team", "studio", "--user", me, "--period", "day"); !strings.Contains(out, "removed") {
 			t.Errorf("budget remove: got %q", out)
 		}
@@ -120,7 +120,7 @@ func TestBudgetRaceThroughAgents(t *testing.T) {
 	wg.Wait()
 	running, blocked := 0, 0
 	for _, r := range rigs {
-		st := r.WaitFor("the launch decided", func(st agent.Status) bool {
+		st := r.WaitFor("the launch decided", func(st localapi.Status) bool {
 			_, denied := agenttest.MessageOf(st, "denied")
 			_, open := agenttest.SessionOf(st, "revit")
 			return denied || open

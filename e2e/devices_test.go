@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 )
 
 // TestWindowCoversEveryDevice: Mary's Revit window paid on her desktop covers her laptop.
@@ -21,12 +21,12 @@ func TestWindowCoversEveryDevice(t *testing.T) {
 		play(t, desktop, []step{{at: 0, start: "bin/revit", as: "r"}, {at: 6 * time.Minute}, {at: 4 * time.Hour, quit: "r"}, {at: 4*time.Hour + time.Minute}})
 		laptop.SetClock(day1.Add(10 * time.Hour))
 		laptop.Launch("bin/revit")
-		st := laptop.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+		st := laptop.Settled(func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 		if ss, _ := agenttest.SessionOf(st, "revit"); ss.State != "paid" || !ss.Until.Equal(day1.Add(24*time.Hour)) {
 			t.Errorf("got the laptop's session %+v, want it inside the desktop's window until %v", ss, day1.Add(24*time.Hour))
 		}
 		laptop.SetClock(day1.Add(10*time.Hour + 10*time.Minute))
-		laptop.WaitFor("the laptop's answers", func(st agent.Status) bool { return st.Backlog == 0 && st.Now.Equal(laptop.Now()) })
+		laptop.WaitFor("the laptop's answers", func(st localapi.Status) bool { return st.Backlog == 0 && st.Now.Equal(laptop.Now()) })
 		if got, want := s.ledger.Charges("studio"), []string{key("revit", day1, 10)}; !slices.Equal(got, want) {
 			t.Errorf("got charges %v, want %v", got, want)
 		}
@@ -43,32 +43,32 @@ func TestOfflineDevicesChargeOnce(t *testing.T) {
 		// Both learn the user's entitlement while online.
 		for _, r := range []*agenttest.Rig{desktop, laptop} {
 			p := r.Launch("bin/acad")
-			r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "autocad"); return ok })
+			r.Settled(func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "autocad"); return ok })
 			r.Quit(p)
 		}
 		s.clock.Set(t, day1.Add(time.Minute))
 		s.ledger.Kill()
 		desktop.Launch("bin/revit")
-		desktop.Settled(func(st agent.Status) bool {
+		desktop.Settled(func(st localapi.Status) bool {
 			ss, ok := agenttest.SessionOf(st, "revit")
 			return ok && ss.State == "grace"
 		})
 		s.clock.Set(t, day1.Add(10*time.Minute))
 		laptop.Launch("bin/revit")
-		laptop.Settled(func(st agent.Status) bool {
+		laptop.Settled(func(st localapi.Status) bool {
 			ss, ok := agenttest.SessionOf(st, "revit")
 			return ok && ss.State == "grace"
 		})
 		s.clock.Set(t, day1.Add(20*time.Minute)) // both charge, offline
 		for _, r := range []*agenttest.Rig{desktop, laptop} {
-			st := r.Settled(func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.State == "paid" })
+			st := r.Settled(func(st localapi.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.State == "paid" })
 			if st.Ledger == nil || st.Ledger.Online {
 				t.Errorf("got ledger status %+v, want offline", st.Ledger)
 			}
 		}
 		s.ledger.Restart()
 		for _, r := range []*agenttest.Rig{desktop, laptop} {
-			r.WaitFor("the backlog drained", func(st agent.Status) bool { return st.Backlog == 0 })
+			r.WaitFor("the backlog drained", func(st localapi.Status) bool { return st.Backlog == 0 })
 		}
 		// Whichever synced first stands; the other is folded into it.
 		got := s.ledger.Charges("studio")
@@ -87,7 +87,7 @@ func TestOfflineDevicesChargeOnce(t *testing.T) {
 			standing = day1.Add(10 * time.Minute)
 		}
 		for _, r := range []*agenttest.Rig{desktop, laptop} {
-			r.WaitFor("both devices on the standing window", func(st agent.Status) bool {
+			r.WaitFor("both devices on the standing window", func(st localapi.Status) bool {
 				ss, _ := agenttest.SessionOf(st, "revit")
 				return ss.Until.Equal(standing.Add(24 * time.Hour))
 			})
@@ -115,7 +115,7 @@ func exhaustion(t *testing.T, kind string) {
 	wg.Wait()
 	running, blocked := 0, 0
 	for _, r := range rigs {
-		st := r.WaitFor("the launch decided", func(st agent.Status) bool {
+		st := r.WaitFor("the launch decided", func(st localapi.Status) bool {
 			_, denied := agenttest.MessageOf(st, "denied")
 			_, open := agenttest.SessionOf(st, "revit")
 			return denied || open

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 )
 
 // doctor runs `tollgate doctor` against the rig's agent, as support would on the machine.
@@ -35,9 +35,9 @@ func TestDoctor(t *testing.T) {
 	s := newSystem(t, "sqlite", 200)
 	// The ledger and the agent share the clock file; "now" keeps the ledger's clock true.
 	r := s.agent()
-	r.WaitFor("the ledger", func(st agent.Status) bool { return st.Ledger != nil && st.Ledger.Online })
+	r.WaitFor("the ledger", func(st localapi.Status) bool { return st.Ledger != nil && st.Ledger.Online })
 	s.clock.Set(t, time.Now().UTC().Truncate(time.Second))
-	r.WaitFor("the clock", func(st agent.Status) bool { return st.Now.After(agenttest.Day1.Add(time.Hour)) })
+	r.WaitFor("the clock", func(st localapi.Status) bool { return st.Now.After(agenttest.Day1.Add(time.Hour)) })
 
 	tests := []struct {
 		name     string
@@ -55,7 +55,7 @@ func TestDoctor(t *testing.T) {
 				t.Fatal(err)
 			}
 			agenttest.Write(t, filepath.Join(filepath.Dir(r.Config), "conf.d", "50-bad.yaml"), "policy:\n  poll_interval: often\n")
-			r.WaitFor("the refusal", func(st agent.Status) bool { return st.Config.Err != "" })
+			r.WaitFor("the refusal", func(st localapi.Status) bool { return st.Config.Err != "" })
 		}, want: []string{`(?m)^FAIL\s+config\s+the last push was refused: .*50-bad\.yaml:2`}, wantExit: 1},
 		{name: "ledger down", socket: r.Sock, breakIt: func() {
 			s.ledger.Kill()

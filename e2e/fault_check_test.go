@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/ledger/ledgertest"
 	"tollgate/ledger/store/storetest"
@@ -28,21 +28,21 @@ func dbFor(t *testing.T, kind string) string {
 }
 
 // checkCLI runs `tollgate check PRODUCT --json` as root, as a user at the workstation.
-func checkCLI(t *testing.T, r *agenttest.Rig, product string) agent.CheckResult {
+func checkCLI(t *testing.T, r *agenttest.Rig, product string) localapi.CheckResult {
 	t.Helper()
 	out, err := exec.Command(bins.Tollgate, "check", product, "--json", "--socket", r.Sock).Output()
 	if ee, ok := err.(*exec.ExitError); err != nil && (!ok || ee.ExitCode() != 3) {
 		t.Fatalf("tollgate check %s: %v\n%s", product, err, out)
 	}
-	var res agent.CheckResult
+	var res localapi.CheckResult
 	if err := json.Unmarshal(out, &res); err != nil {
 		t.Fatalf("tollgate check %s: %v\n%s", product, err, out)
 	}
 	return res
 }
 
-func inGrace(product string) func(agent.Status) bool {
-	return func(st agent.Status) bool {
+func inGrace(product string) func(localapi.Status) bool {
+	return func(st localapi.Status) bool {
 		ss, ok := agenttest.SessionOf(st, product)
 		return ok && ss.State == "grace"
 	}

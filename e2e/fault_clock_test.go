@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 )
 
@@ -28,18 +28,18 @@ func TestClockSetBackOnlineIsReported(t *testing.T) {
 	r := agenttest.New(t, agenttest.Options{Bins: bins, LedgerURL: s.ledger.URL, EnrollToken: s.enroll, Clock: own})
 	r.Start()
 	r.Launch("bin/revit")
-	r.Settled(func(st agent.Status) bool {
+	r.Settled(func(st localapi.Status) bool {
 		ss, ok := agenttest.SessionOf(st, "revit")
 		return ok && ss.State == "grace"
 	})
-	r.WaitFor("the ledger online", func(st agent.Status) bool { return st.Ledger != nil && st.Ledger.Online })
+	r.WaitFor("the ledger online", func(st localapi.Status) bool { return st.Ledger != nil && st.Ledger.Online })
 
 	at := day1.Add(2 * time.Minute)
 	s.clock.Set(t, at)
 	setClockMono(t, own, at, at.Sub(epoch))
 	r.Settled(nil)
 	setClockMono(t, own, at.Add(-2*time.Hour), at.Sub(epoch)+time.Second) // set back; a second passed
-	st := r.WaitFor("the set-back reported", func(st agent.Status) bool { return st.Rollbacks > 0 })
+	st := r.WaitFor("the set-back reported", func(st localapi.Status) bool { return st.Rollbacks > 0 })
 	if st.Rollbacks != 1 {
 		t.Errorf("got %d clock rollbacks in status, want 1", st.Rollbacks)
 	}
@@ -49,16 +49,16 @@ func TestClockSetBackOnlineIsReported(t *testing.T) {
 	// Three more minutes of use, on the clock as it now reads.
 	s.clock.Set(t, at.Add(3*time.Minute))
 	setClockMono(t, own, at.Add(-2*time.Hour+3*time.Minute), at.Sub(epoch)+3*time.Minute)
-	r.WaitFor("the grace charged", func(st agent.Status) bool {
+	r.WaitFor("the grace charged", func(st localapi.Status) bool {
 		ss, ok := agenttest.SessionOf(st, "revit")
 		return ok && ss.State == "paid"
 	})
-	r.WaitFor("the charge synced", func(st agent.Status) bool { return st.Backlog == 0 })
+	r.WaitFor("the charge synced", func(st localapi.Status) bool { return st.Backlog == 0 })
 	want := []string{charge.Key{Team: "studio", User: me, Product: "revit", Start: day1}.String() + " 10"}
 	if got := s.ledger.Charges("studio"); !slices.Equal(got, want) {
 		t.Errorf("got ledger charges %v, want %v", got, want)
 	}
-	if st := r.WaitFor("status", func(agent.Status) bool { return true }); st.Rollbacks != 1 {
+	if st := r.WaitFor("status", func(localapi.Status) bool { return true }); st.Rollbacks != 1 {
 		t.Errorf("got %d clock rollbacks in status at the end, want 1", st.Rollbacks)
 	}
 	if !strings.Contains(r.LogTail(), "wall clock moved backwards") {

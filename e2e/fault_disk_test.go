@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 )
 
@@ -85,7 +85,7 @@ func fullDisk(t *testing.T, kind string, gate bool) {
 	// The journal fails at its next write that needs a new block; the agent's clock
 	// heartbeats write once a minute.
 	at := 7 * time.Minute
-	var st agent.Status
+	var st localapi.Status
 	for ; at < 6*time.Hour; at += time.Minute {
 		r.SetClock(day1.Add(at))
 		if st = r.Settled(nil); !st.Journal.Writable {
@@ -110,7 +110,7 @@ func fullDisk(t *testing.T, kind string, gate bool) {
 	if err == nil {
 		c.Wait() // closed by the watcher
 	}
-	st = r.WaitFor("the refusal", func(st agent.Status) bool {
+	st = r.WaitFor("the refusal", func(st localapi.Status) bool {
 		m, ok := agenttest.MessageOf(st, "denied")
 		return ok && m.Product == "autocad"
 	})
@@ -127,7 +127,7 @@ func fullDisk(t *testing.T, kind string, gate bool) {
 		t.Error("got Revit closed, want it running on through the full disk")
 	}
 	r2 := r.Launch("bin/revit") // in its paid window: costs nothing, so it opens
-	st = r.Settled(func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.Procs == 2 })
+	st = r.Settled(func(st localapi.Status) bool { ss, _ := agenttest.SessionOf(st, "revit"); return ss.Procs == 2 })
 	if ss, _ := agenttest.SessionOf(st, "revit"); ss.State != "paid" {
 		t.Errorf("got revit %+v, want its paid window going on", ss)
 	}
@@ -138,20 +138,20 @@ func fullDisk(t *testing.T, kind string, gate bool) {
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
-	st = r.WaitFor("the journal writable again", func(st agent.Status) bool { return st.Journal.Writable })
+	st = r.WaitFor("the journal writable again", func(st localapi.Status) bool { return st.Journal.Writable })
 	if st.Journal.Waiting != 0 || st.Journal.Problem != "" {
 		t.Errorf("got journal %+v after space returned, want it whole", st.Journal)
 	}
 	acad := r.Launch("bin/acad")
 	r.SetClock(day1.Add(at + time.Minute))
-	r.Settled(func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "autocad"); return ss.State == "grace" })
+	r.Settled(func(st localapi.Status) bool { ss, _ := agenttest.SessionOf(st, "autocad"); return ss.State == "grace" })
 	r.SetClock(day1.Add(at + 7*time.Minute))
-	r.Settled(func(st agent.Status) bool { ss, _ := agenttest.SessionOf(st, "autocad"); return ss.State == "paid" })
+	r.Settled(func(st localapi.Status) bool { ss, _ := agenttest.SessionOf(st, "autocad"); return ss.State == "paid" })
 	r.Quit(acad)
 	r.Quit(r2)
 	r.Quit(revit)
 	r.SetClock(day1.Add(at + 8*time.Minute))
-	r.WaitFor("everything closed and sent", func(st agent.Status) bool {
+	r.WaitFor("everything closed and sent", func(st localapi.Status) bool {
 		for _, ss := range st.Sessions {
 			if ss.Procs > 0 {
 				return false
@@ -237,7 +237,7 @@ func TestDamagedJournal(t *testing.T) {
 			play(t, r, []step{{at: 0, start: "bin/revit", as: "r1"}}, true)
 			s.ledger.Kill()
 			play(t, r, []step{{at: 6 * time.Minute}, {at: 6 * time.Minute, quit: "r1"}}, false)
-			st := r.Settled(func(st agent.Status) bool { return st.Backlog > 0 })
+			st := r.Settled(func(st localapi.Status) bool { return st.Backlog > 0 })
 			device := st.Device
 			r.Stop()
 			path := filepath.Join(r.State, "journal.db")
@@ -269,7 +269,7 @@ func TestDamagedJournal(t *testing.T) {
 			}
 
 			s.ledger.Restart()
-			r.WaitFor("the ledger reached", func(st agent.Status) bool {
+			r.WaitFor("the ledger reached", func(st localapi.Status) bool {
 				return st.Ledger != nil && st.Ledger.Enrolled && st.Ledger.Online && st.Backlog == 0
 			})
 			// The agent works on: a launch is metered, and what was read back is sent once.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 )
 
 // TestRestrictionInGraceStopsTheCharge: the admin's word during a grace applies before
@@ -33,31 +33,31 @@ func TestRestrictionInGraceStopsTheCharge(t *testing.T) {
 				r := s.agent(func(o *agenttest.Options) { o.NoGate = true })
 				p := r.Launch("bin/revit")
 				r.Settled(inGrace("revit"))
-				r.WaitFor("the hold synced", func(st agent.Status) bool { return st.Backlog == 0 })
+				r.WaitFor("the hold synced", func(st localapi.Status) bool { return st.Backlog == 0 })
 				r.SetClock(day1.Add(time.Minute))
 				r.Settled(nil)
 				s.ledger.CLI(tt.admin...)
 				r.SetClock(day1.Add(6 * time.Minute))
 				if tt.closed {
-					st := r.WaitFor("Revit closed", func(st agent.Status) bool {
+					st := r.WaitFor("Revit closed", func(st localapi.Status) bool {
 						ss, _ := agenttest.SessionOf(st, "revit")
 						_, told := agenttest.MessageOf(st, "closed")
 						return ss.Procs == 0 && told
 					})
 					p.Wait()
 					r.SetClock(day1.Add(6*time.Minute + 11*time.Second)) // past the merge gap: the session ends
-					r.Settled(func(st agent.Status) bool { _, open := agenttest.SessionOf(st, "revit"); return !open })
+					r.Settled(func(st localapi.Status) bool { _, open := agenttest.SessionOf(st, "revit"); return !open })
 					m, _ := agenttest.MessageOf(st, "closed")
 					if !strings.Contains(m.Body, tt.why) || !strings.Contains(m.Body, "nothing was charged") {
 						t.Errorf("got message %q, want why (%q) and that nothing was charged", m.Body, tt.why)
 					}
 				} else {
-					r.Settled(func(st agent.Status) bool {
+					r.Settled(func(st localapi.Status) bool {
 						ss, ok := agenttest.SessionOf(st, "revit")
 						return ok && ss.State == "subscription"
 					})
 				}
-				r.WaitFor("the backlog drained", func(st agent.Status) bool { return st.Backlog == 0 })
+				r.WaitFor("the backlog drained", func(st localapi.Status) bool { return st.Backlog == 0 })
 				if got := s.ledger.Charges("studio"); len(got) != 0 {
 					t.Errorf("got ledger charges %v, want none", got)
 				}

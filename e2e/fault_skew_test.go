@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/ledger/api"
 	"tollgate/ledger/ledgertest"
@@ -94,11 +94,11 @@ func TestSkewedWorkstationIsCharged(t *testing.T) {
 		s := newSkewed(t, kind, 2*time.Hour, [3]string{"revit", "10", "Autodesk Revit"})
 		r := s.agent(t)
 		settled := func(procs int) {
-			r.WaitFor("revit seen", func(st agent.Status) bool {
+			r.WaitFor("revit seen", func(st localapi.Status) bool {
 				ss, _ := agenttest.SessionOf(st, "revit")
 				return st.Now.Equal(s.agentClock.Now) && ss.Procs == procs
 			})
-			r.WaitFor("the ledger's answers", func(st agent.Status) bool { return st.Backlog == 0 })
+			r.WaitFor("the ledger's answers", func(st localapi.Status) bool { return st.Backlog == 0 })
 		}
 		p := r.Launch("bin/revit")
 		settled(1)
@@ -118,7 +118,7 @@ func TestSkewedWorkstationIsCharged(t *testing.T) {
 		if got := s.ledger.Tokens("studio").Balance.Available; got != 80 {
 			t.Errorf("got %d tokens left, want 80", got)
 		}
-		st := r.WaitFor("status", func(agent.Status) bool { return true })
+		st := r.WaitFor("status", func(localapi.Status) bool { return true })
 		if st.Ledger == nil || st.Ledger.Refused != 0 {
 			t.Errorf("got ledger status %+v, want nothing refused", st.Ledger)
 		}
@@ -148,7 +148,7 @@ func TestRefusedEventsAreDeadLettered(t *testing.T) {
 		// AutoCAD is configured on the workstation but not in the ledger's catalogue: its
 		// launch is denied, and the denial the agent journals is refused by the ledger.
 		r.Launch("bin/acad")
-		st := r.WaitFor("a refusal in status", func(st agent.Status) bool { return st.Ledger != nil && st.Ledger.Refused > 0 })
+		st := r.WaitFor("a refusal in status", func(st localapi.Status) bool { return st.Ledger != nil && st.Ledger.Refused > 0 })
 		if !strings.Contains(st.Ledger.LastRefusal, "autocad") {
 			t.Errorf("got status's last refusal %q, want the reason naming autocad", st.Ledger.LastRefusal)
 		}

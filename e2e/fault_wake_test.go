@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 )
 
 // setClockMono moves a clock file to wall with an explicit monotonic reading: a wall
@@ -48,7 +48,7 @@ func TestWakeAfterLongSleepAsksTheLedger(t *testing.T) {
 	withPolicy(t, r, "  offline_max_age: 1h\n")
 	r.Start()
 	p := r.Launch("bin/revit")
-	r.Settled(func(st agent.Status) bool {
+	r.Settled(func(st localapi.Status) bool {
 		ss, ok := agenttest.SessionOf(st, "revit")
 		return ok && ss.State == "grace"
 	})
@@ -59,7 +59,7 @@ func TestWakeAfterLongSleepAsksTheLedger(t *testing.T) {
 
 	woke := day1.Add(3 * time.Hour) // asleep for longer than the offline allowance
 	setClockMono(t, s.clock, woke, mono)
-	st := r.Settled(func(st agent.Status) bool {
+	st := r.Settled(func(st localapi.Status) bool {
 		ss, ok := agenttest.SessionOf(st, "revit")
 		_, denied := agenttest.MessageOf(st, "denied")
 		return ok && ss.Running && ss.Start.Equal(woke) || denied
@@ -75,7 +75,7 @@ func TestWakeAfterLongSleepAsksTheLedger(t *testing.T) {
 		t.Errorf("got Revit closed at wake (%v), want it running", err)
 	}
 	setClockMono(t, s.clock, woke.Add(5*time.Minute), mono+5*time.Minute)
-	r.Settled(func(st agent.Status) bool {
+	r.Settled(func(st localapi.Status) bool {
 		ss, ok := agenttest.SessionOf(st, "revit")
 		return ok && ss.State == "paid"
 	})
@@ -124,7 +124,7 @@ func TestStoppedWhileWaking(t *testing.T) {
 			withPolicy(t, r, "  offline_max_age: 1h\n")
 			r.Start()
 			p := r.Launch("bin/revit")
-			r.Settled(func(st agent.Status) bool {
+			r.Settled(func(st localapi.Status) bool {
 				ss, ok := agenttest.SessionOf(st, "revit")
 				return ok && ss.State == "grace"
 			})
@@ -136,7 +136,7 @@ func TestStoppedWhileWaking(t *testing.T) {
 			proxy.hang.Store(true)
 			woke := day1.Add(3 * time.Hour)
 			setClockMono(t, s.clock, woke, mono)
-			r.WaitFor("the sleep journaled", func(st agent.Status) bool { return len(st.Sessions) == 0 })
+			r.WaitFor("the sleep journaled", func(st localapi.Status) bool { return len(st.Sessions) == 0 })
 			r.Kill()
 			proxy.hang.Store(false)
 			if closed {
@@ -144,7 +144,7 @@ func TestStoppedWhileWaking(t *testing.T) {
 			}
 			r.Start()
 			if closed {
-				r.WaitFor("the agent at "+woke.Format(time.RFC3339), func(st agent.Status) bool { return st.Now.Equal(woke) })
+				r.WaitFor("the agent at "+woke.Format(time.RFC3339), func(st localapi.Status) bool { return st.Now.Equal(woke) })
 				setClockMono(t, s.clock, woke.Add(10*time.Minute), mono+10*time.Minute)
 				st := r.Settled(nil)
 				if len(st.Sessions) != 0 || *st.Available != 100 {
@@ -156,7 +156,7 @@ func TestStoppedWhileWaking(t *testing.T) {
 				}
 				return
 			}
-			st := r.Settled(func(st agent.Status) bool {
+			st := r.Settled(func(st localapi.Status) bool {
 				ss, ok := agenttest.SessionOf(st, "revit")
 				_, denied := agenttest.MessageOf(st, "denied")
 				return ok && ss.Running || denied

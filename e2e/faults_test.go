@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 )
 
 // faulty stands between agents and the ledger and breaks what passes through it.
@@ -165,7 +165,7 @@ func TestFaults(t *testing.T) {
 				if !s.ledger.Running() {
 					s.ledger.Restart()
 				}
-				r.WaitFor("the backlog drained", func(st agent.Status) bool { return st.Backlog == 0 })
+				r.WaitFor("the backlog drained", func(st localapi.Status) bool { return st.Backlog == 0 })
 				got := s.ledger.Charges("studio")
 				slices.Sort(got)
 				if !slices.Equal(got, aDayCharges) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 )
 
 // TestOffline31Days: the ledger is gone for 31 days while Revit stays open. The agent
@@ -23,7 +23,7 @@ func TestOffline31Days(t *testing.T) {
 		r := s.agent(func(o *agenttest.Options) { o.NoGate = true })
 		play(t, r, []step{{at: 0, start: "bin/revit", as: "r"}, {at: 6 * time.Minute}})
 		a := r.Launch("bin/acad") // learns the subscription while online
-		r.Settled(func(st agent.Status) bool {
+		r.Settled(func(st localapi.Status) bool {
 			ss, ok := agenttest.SessionOf(st, "autocad")
 			return ok && ss.State == "subscription"
 		})
@@ -35,12 +35,12 @@ func TestOffline31Days(t *testing.T) {
 		r.Settled(nil)
 		rhino := r.Launch("gated/rhino")
 		rhino.Wait()
-		st := r.WaitFor("the refusal", func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
+		st := r.WaitFor("the refusal", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
 		if m, _ := agenttest.MessageOf(st, "denied"); !strings.Contains(m.Body, "has not reached the licence server for 2 days") {
 			t.Errorf("got %q, want offline too long", m.Body)
 		}
 		a = r.Launch("bin/acad")
-		r.Settled(func(st agent.Status) bool {
+		r.Settled(func(st localapi.Status) bool {
 			ss, ok := agenttest.SessionOf(st, "autocad")
 			return ok && ss.State == "subscription"
 		})
@@ -61,7 +61,7 @@ func TestOffline31Days(t *testing.T) {
 		// The next thing journaled goes at once, and the backlog with it; the sync loop's
 		// own retry is up to a minute away.
 		r.Launch("bin/acad")
-		r.WaitFor("the backlog drained", func(st agent.Status) bool { return st.Backlog == 0 && st.Ledger.Online })
+		r.WaitFor("the backlog drained", func(st localapi.Status) bool { return st.Backlog == 0 && st.Ledger.Online })
 		var want []string
 		for d := range 32 {
 			want = append(want, key("revit", day1.Add(time.Duration(d)*day), 10))

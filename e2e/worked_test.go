@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 )
 
@@ -44,7 +44,7 @@ func play(t *testing.T, r *agenttest.Rig, steps []step, drain ...bool) {
 			r.Quit(procs[s.quit])
 			running[productOf[s.quit]]--
 		}
-		r.Settled(func(st agent.Status) bool {
+		r.Settled(func(st localapi.Status) bool {
 			for _, p := range []string{"revit", "autocad"} {
 				if ss, _ := agenttest.SessionOf(st, p); ss.Procs != running[p] {
 					return false
@@ -54,7 +54,7 @@ func play(t *testing.T, r *agenttest.Rig, steps []step, drain ...bool) {
 		})
 	}
 	if len(drain) == 0 || drain[0] {
-		r.WaitFor("the ledger's answers", func(st agent.Status) bool { return st.Backlog == 0 })
+		r.WaitFor("the ledger's answers", func(st localapi.Status) bool { return st.Backlog == 0 })
 	}
 }
 
@@ -145,13 +145,13 @@ func TestBlockedUntilTokensAreBought(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			t.Fatal("the denied Revit still runs after 20s")
 		}
-		st := r.WaitFor("the denial", func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
+		st := r.WaitFor("the denial", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
 		if m, _ := agenttest.MessageOf(st, "denied"); !strings.Contains(m.Body, "A day of Autodesk Revit costs 10 tokens and your team has 5 left") {
 			t.Errorf("got %q, want the reason with the ledger's numbers", m.Body)
 		}
 		s.ledger.CLI("pack", "buy", "--team", "studio", "--tokens", "100")
 		r.Launch("bin/revit")
-		r.WaitFor("Revit allowed", func(st agent.Status) bool {
+		r.WaitFor("Revit allowed", func(st localapi.Status) bool {
 			ss, ok := agenttest.SessionOf(st, "revit")
 			return ok && ss.State == "grace"
 		})

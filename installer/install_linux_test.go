@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
 	"tollgate/agent/journal"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/ledger/ledgertest"
 )
@@ -174,7 +174,7 @@ type installedService struct {
 	cmd    *exec.Cmd
 	done   chan error
 	log    string
-	client *agent.Client
+	client *localapi.Client
 }
 
 // startService runs the unit's ExecStart with the unit's sandbox settings that apply
@@ -193,7 +193,7 @@ func startService(t *testing.T, l layout, extra ...string) *installedService {
 	}
 	// setpriv has no umask; a shell sets it and execs, so the agent is the process we signal.
 	shell := append([]string{"-c", fmt.Sprintf(`umask %s && exec setpriv "$@"`, keys["UMask"][0]), "sh"}, setpriv...)
-	s := &installedService{t: t, log: filepath.Join(t.TempDir(), "service.log"), client: agent.NewClient(l.sock), done: make(chan error, 1)}
+	s := &installedService{t: t, log: filepath.Join(t.TempDir(), "service.log"), client: localapi.NewClient(l.sock), done: make(chan error, 1)}
 	logf, err := os.Create(s.log)
 	if err != nil {
 		t.Fatal(err)
@@ -217,14 +217,14 @@ func startService(t *testing.T, l layout, extra ...string) *installedService {
 			t.Logf("service output:\n%s", data)
 		}
 	})
-	s.waitFor("the agent to answer", func(agent.Status) bool { return true })
+	s.waitFor("the agent to answer", func(localapi.Status) bool { return true })
 	return s
 }
 
-func (s *installedService) waitFor(what string, cond func(agent.Status) bool) agent.Status {
+func (s *installedService) waitFor(what string, cond func(localapi.Status) bool) localapi.Status {
 	s.t.Helper()
 	deadline := time.Now().Add(serviceBound)
-	var last agent.Status
+	var last localapi.Status
 	var lastErr error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -275,7 +275,7 @@ func launchAsNobody(t *testing.T, path string) *exec.Cmd {
 	return c
 }
 
-func sessionOf(st agent.Status, product string) (charge.Session, bool) {
+func sessionOf(st localapi.Status, product string) (charge.Session, bool) {
 	return agenttest.SessionOf(st, product)
 }
 
@@ -374,15 +374,15 @@ log:
 
 	// Run as the service; a product starts and is charged while the ledger is down.
 	svc := startService(t, l, "--clock-file", clock.Path)
-	st := svc.waitFor("the gate", func(st agent.Status) bool { return st.Gate != "" })
+	st := svc.waitFor("the gate", func(st localapi.Status) bool { return st.Gate != "" })
 	if !strings.HasPrefix(st.Gate, "on") {
 		t.Errorf("got pre-exec gate %q, want on with the unit's capabilities", st.Gate)
 	}
 	launchAsNobody(t, revit)
-	svc.waitFor("revit in grace", func(st agent.Status) bool { s, ok := sessionOf(st, "revit"); return ok && s.State == "grace" })
+	svc.waitFor("revit in grace", func(st localapi.Status) bool { s, ok := sessionOf(st, "revit"); return ok && s.State == "grace" })
 	led.Kill()
 	clock.Set(t, agenttest.Day1.Add(5*time.Minute))
-	svc.waitFor("revit charged, unsent", func(st agent.Status) bool {
+	svc.waitFor("revit charged, unsent", func(st localapi.Status) bool {
 		s, _ := sessionOf(st, "revit")
 		return st.Now.Equal(clock.Now) && s.State == "paid" && st.Backlog > 0
 	})
@@ -413,21 +413,21 @@ log:
 
 	// The upgraded service still has the charge to send, and sends it once the ledger is back.
 	svc = startService(t, l, "--clock-file", clock.Path)
-	svc.waitFor("the unsent charge", func(st agent.Status) bool {
+	svc.waitFor("the unsent charge", func(st localapi.Status) bool {
 		s, ok := sessionOf(st, "revit")
 		return ok && s.State == "paid" && st.Backlog > 0
 	})
 	led.Restart()
-	svc.waitFor("the backlog sent", func(st agent.Status) bool { return st.Backlog == 0 })
+	svc.waitFor("the backlog sent", func(st localapi.Status) bool { return st.Backlog == 0 })
 	if got := led.Charges("studio"); len(got) != 1 || !strings.HasSuffix(got[0], " 10") || !strings.Contains(got[0], "revit") {
 		t.Errorf("the ledger debited %v, want the one revit charge of 10", got)
 	}
 
 	// IT pushes a drop-in adding a product; the installed folders let the agent take it.
 	write(t, filepath.Join(l.dropins, "20-acad.yaml"), fmt.Sprintf("products:\n  - {id: autocad, name: AutoCAD, match: {path: [%q]}}\n", acad), 0o644)
-	svc.waitFor("the push read", func(st agent.Status) bool { return len(st.Config.Files) == 2 && st.Config.Err == "" })
+	svc.waitFor("the push read", func(st localapi.Status) bool { return len(st.Config.Files) == 2 && st.Config.Err == "" })
 	launchAsNobody(t, acad)
-	svc.waitFor("the pushed product metered", func(st agent.Status) bool { _, ok := sessionOf(st, "autocad"); return ok })
+	svc.waitFor("the pushed product metered", func(st localapi.Status) bool { _, ok := sessionOf(st, "autocad"); return ok })
 	svc.stop()
 	if _, unsent := outbox(t, l); len(unsent) != 0 {
 		t.Errorf("got unsent charges %v after the sync, want none", unsent)

@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/ledger"
 	"tollgate/ledger/api"
 	"tollgate/ledger/store"
@@ -302,7 +303,7 @@ func exeName(win, mac, other, goos string) string {
 
 // watch prints what the agent tells its users, the balance when it changes, and the notices
 // the ledger sends the team's admins.
-func watch(ctx context.Context, out io.Writer, msgs <-chan agent.Message, st *store.DB, now func() time.Time, balance int64) {
+func watch(ctx context.Context, out io.Writer, msgs <-chan localapi.Message, st *store.DB, now func() time.Time, balance int64) {
 	seen := int64(0)
 	if ns, err := st.Notifications(ctx, team); err == nil {
 		for _, n := range ns {

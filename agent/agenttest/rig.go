@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/journal"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
 )
 
@@ -108,7 +108,7 @@ type Rig struct {
 	State   string
 	Log     string
 	Clock   *Clock
-	Client  *agent.Client
+	Client  *localapi.Client
 	opts    Options
 	agent   *exec.Cmd
 	done    chan error
@@ -159,7 +159,7 @@ func New(t testing.TB, o Options) *Rig {
 	dir := t.TempDir()
 	r := &Rig{T: t, Dir: dir, Config: filepath.Join(dir, "etc", "tollgate.yaml"), Snap: filepath.Join(dir, "etc", "snapshot.yaml"),
 		Sock: filepath.Join(dir, "tollgate.sock"), State: filepath.Join(dir, "state"), Log: filepath.Join(dir, "agent.log"), Clock: o.Clock, opts: o}
-	r.Client = agent.NewClient(r.Sock)
+	r.Client = localapi.NewClient(r.Sock)
 	for _, d := range []string{"etc", "bin", "gated"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -250,7 +250,7 @@ func (r *Rig) Start() {
 	logf.Close()
 	r.done = make(chan error, 1)
 	go func(c *exec.Cmd, done chan error) { done <- c.Wait() }(r.agent, r.done)
-	r.WaitFor("the agent to answer", func(agent.Status) bool { return true })
+	r.WaitFor("the agent to answer", func(localapi.Status) bool { return true })
 }
 
 // Pid is the running agent's process id.
@@ -331,10 +331,10 @@ func (r *Rig) Quit(c *exec.Cmd) {
 
 // WaitFor polls the agent's status until cond holds; the deadline is generous, as this
 // is not a timing assertion.
-func (r *Rig) WaitFor(what string, cond func(agent.Status) bool) agent.Status {
+func (r *Rig) WaitFor(what string, cond func(localapi.Status) bool) localapi.Status {
 	r.T.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	var last agent.Status
+	var last localapi.Status
 	var lastErr error
 	for time.Now().Before(deadline) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -355,7 +355,7 @@ func (r *Rig) WaitFor(what string, cond func(agent.Status) bool) agent.Status {
 }
 
 // brief is a status short enough to read in a failure.
-func brief(st agent.Status) string {
+func brief(st localapi.Status) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "now %s, backlog %d, sessions %+v", st.Now.Format(time.RFC3339), st.Backlog, st.Sessions)
 	if st.Ledger != nil {
@@ -372,9 +372,9 @@ func brief(st agent.Status) string {
 }
 
 // Settled waits until the agent has read the clock as it is now, and cond holds.
-func (r *Rig) Settled(cond func(agent.Status) bool) agent.Status {
+func (r *Rig) Settled(cond func(localapi.Status) bool) localapi.Status {
 	r.T.Helper()
-	return r.WaitFor("the agent at "+r.Now().Format(time.RFC3339), func(st agent.Status) bool {
+	return r.WaitFor("the agent at "+r.Now().Format(time.RFC3339), func(st localapi.Status) bool {
 		return st.Now.Equal(r.Now()) && (cond == nil || cond(st))
 	})
 }
@@ -407,7 +407,7 @@ func (r *Rig) Entries() []journal.Entry {
 }
 
 // SessionOf finds the session of product in a status.
-func SessionOf(st agent.Status, product string) (charge.Session, bool) {
+func SessionOf(st localapi.Status, product string) (charge.Session, bool) {
 	for _, s := range st.Sessions {
 		if s.Product == product {
 			return s, true
@@ -417,11 +417,11 @@ func SessionOf(st agent.Status, product string) (charge.Session, bool) {
 }
 
 // MessageOf finds a message of a kind in a status.
-func MessageOf(st agent.Status, kind string) (agent.Message, bool) {
+func MessageOf(st localapi.Status, kind string) (localapi.Message, bool) {
 	for _, m := range st.Messages {
 		if m.Kind == kind {
 			return m, true
 		}
 	}
-	return agent.Message{}, false
+	return localapi.Message{}, false
 }

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 	"tollgate/platform"
 )
 
@@ -52,7 +52,7 @@ func TestShowsDenialOnce(t *testing.T) {
 
 	r.Launch("bin/revit")
 	r.Launch("bin/revit")
-	r.WaitFor("both launches denied", func(st agent.Status) bool {
+	r.WaitFor("both launches denied", func(st localapi.Status) bool {
 		denied := 0
 		for _, m := range st.Messages {
 			if m.Kind == "denied" && m.Product == "revit" {
@@ -99,8 +99,8 @@ func TestReconnectsAfterAgentRestart(t *testing.T) {
 			// Back while the notifier sleeps, and saying something before it returns.
 			r.Start()
 			r.Launch("bin/acad")
-			r.WaitFor("the AutoCAD grace message", func(st agent.Status) bool {
-				return slices.ContainsFunc(st.Messages, func(m agent.Message) bool { return m.Title == "AutoCAD started" })
+			r.WaitFor("the AutoCAD grace message", func(st localapi.Status) bool {
+				return slices.ContainsFunc(st.Messages, func(m localapi.Message) bool { return m.Title == "AutoCAD started" })
 			})
 		}
 		w.Release()

@@ -8,7 +8,7 @@ import (
 	"io"
 	"net/http"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 )
 
 // maxLine bounds one message on the wire; the agent's are a few hundred bytes.
@@ -18,7 +18,7 @@ const maxLine = 1 << 20
 var errAgentGone = errors.New("the agent closed the connection")
 
 // stream is one subscription to the agent's messages for the calling user. It is read
-// here rather than with agent.Client.Events because the notifier must know the moment
+// here rather than with localapi.Client.Events because the notifier must know the moment
 // the subscription is in place: only then may it read what it missed.
 type stream struct {
 	body io.Closer
@@ -37,7 +37,7 @@ func subscribe(ctx context.Context, hc *http.Client) (*stream, error) {
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		e := &agent.APIError{Status: resp.StatusCode}
+		e := &localapi.Error{Status: resp.StatusCode}
 		if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(e) != nil || e.Message == "" {
 			e.Message = "the agent answered " + resp.Status
 		}
@@ -49,8 +49,8 @@ func subscribe(ctx context.Context, hc *http.Client) (*stream, error) {
 }
 
 // next waits for the next message.
-func (s *stream) next() (agent.Message, error) {
-	var m agent.Message
+func (s *stream) next() (localapi.Message, error) {
+	var m localapi.Message
 	if !s.sc.Scan() {
 		if err := s.sc.Err(); err != nil {
 			return m, err

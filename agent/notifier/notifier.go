@@ -16,7 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/platform"
 )
 
@@ -65,7 +65,7 @@ type Notifier struct {
 	log     *zap.Logger
 	clock   Clock
 	hc      *http.Client
-	client  *agent.Client
+	client  *localapi.Client
 
 	// The rest belongs to Run's goroutine.
 	started  bool
@@ -97,7 +97,7 @@ func New(opts Options) *Notifier {
 		hc: &http.Client{Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return platform.Dial(ctx, socket) },
 		}},
-		client:   agent.NewClient(socket),
+		client:   localapi.NewClient(socket),
 		recent:   map[string]time.Time{},
 		failures: map[string]int{},
 	}
@@ -140,7 +140,7 @@ func backoff(failed int) time.Duration {
 func (n *Notifier) session(ctx context.Context) (connected bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var before []agent.Message
+	var before []localapi.Message
 	if !n.started {
 		// What the agent said before this notifier first reached it is old news, read
 		// before subscribing so that nothing said after is taken for it.
@@ -182,7 +182,7 @@ func (n *Notifier) session(ctx context.Context) (connected bool, err error) {
 }
 
 // show hands m to the display, unless the same title was just shown.
-func (n *Notifier) show(ctx context.Context, m agent.Message) {
+func (n *Notifier) show(ctx context.Context, m localapi.Message) {
 	now := n.clock.Now()
 	for title, at := range n.recent {
 		if now.Sub(at) >= coalesceWithin {

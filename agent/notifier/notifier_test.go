@@ -14,7 +14,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/agent/notifier/notifiertest"
 	"tollgate/platform"
 )
@@ -43,11 +43,11 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-func msg(at time.Duration, title string) agent.Message {
-	return agent.Message{At: t0.Add(at), Kind: "grace", Product: "revit", Title: title, Body: "body of " + title}
+func msg(at time.Duration, title string) localapi.Message {
+	return localapi.Message{At: t0.Add(at), Kind: "grace", Product: "revit", Title: title, Body: "body of " + title}
 }
 
-func titles(ms []agent.Message) []string {
+func titles(ms []localapi.Message) []string {
 	var out []string
 	for _, m := range ms {
 		out = append(out, m.Title)
@@ -59,22 +59,22 @@ func titles(ms []agent.Message) []string {
 // what the agent's list held at each reconnection.
 func TestShown(t *testing.T) {
 	type step struct {
-		catchUp []agent.Message // the agent's list at a reconnection
-		want    []string        // what the catch-up shows
-		stream  *agent.Message  // or: a message from the stream
-		news    bool            // and whether it is shown
+		catchUp []localapi.Message // the agent's list at a reconnection
+		want    []string           // what the catch-up shows
+		stream  *localapi.Message  // or: a message from the stream
+		news    bool               // and whether it is shown
 	}
-	stream := func(m agent.Message, news bool) step { return step{stream: &m, news: news} }
+	stream := func(m localapi.Message, news bool) step { return step{stream: &m, news: news} }
 	tests := []struct {
 		name     string
-		baseline []agent.Message
+		baseline []localapi.Message
 		steps    []step
 	}{
-		{"old news stays old; what came while away is shown", []agent.Message{msg(0, "a"), msg(time.Second, "b")}, []step{
-			{catchUp: []agent.Message{msg(0, "a"), msg(time.Second, "b"), msg(2*time.Second, "c")}, want: []string{"c"}},
+		{"old news stays old; what came while away is shown", []localapi.Message{msg(0, "a"), msg(time.Second, "b")}, []step{
+			{catchUp: []localapi.Message{msg(0, "a"), msg(time.Second, "b"), msg(2*time.Second, "c")}, want: []string{"c"}},
 		}},
 		{"a message both listed and streamed is shown once", nil, []step{
-			{catchUp: []agent.Message{msg(0, "a")}, want: []string{"a"}},
+			{catchUp: []localapi.Message{msg(0, "a")}, want: []string{"a"}},
 			stream(msg(0, "a"), false),
 			stream(msg(time.Second, "b"), true),
 			stream(msg(time.Second, "b"), true), // a second copy is news (coalescing judges it)
@@ -82,17 +82,17 @@ func TestShown(t *testing.T) {
 		{"streamed messages are not shown again by a later catch-up", nil, []step{
 			stream(msg(time.Second, "a"), true),
 			stream(msg(2*time.Second, "b"), true),
-			{catchUp: []agent.Message{msg(time.Second, "a"), msg(2*time.Second, "b"), msg(3*time.Second, "c")}, want: []string{"c"}},
+			{catchUp: []localapi.Message{msg(time.Second, "a"), msg(2*time.Second, "b"), msg(3*time.Second, "c")}, want: []string{"c"}},
 		}},
-		{"a stopped clock: at the same time, only the copies not yet seen", []agent.Message{msg(0, "a")}, []step{
-			{catchUp: []agent.Message{msg(0, "a"), msg(0, "x")}, want: []string{"x"}},
-			{catchUp: []agent.Message{msg(0, "a"), msg(0, "x"), msg(0, "a")}, want: []string{"a"}},
+		{"a stopped clock: at the same time, only the copies not yet seen", []localapi.Message{msg(0, "a")}, []step{
+			{catchUp: []localapi.Message{msg(0, "a"), msg(0, "x")}, want: []string{"x"}},
+			{catchUp: []localapi.Message{msg(0, "a"), msg(0, "x"), msg(0, "a")}, want: []string{"a"}},
 		}},
-		{"an agent that restarted lists only its new messages", []agent.Message{msg(0, "a")}, []step{
-			{catchUp: []agent.Message{msg(0, "y"), msg(time.Minute, "z")}, want: []string{"y", "z"}},
+		{"an agent that restarted lists only its new messages", []localapi.Message{msg(0, "a")}, []step{
+			{catchUp: []localapi.Message{msg(0, "y"), msg(time.Minute, "z")}, want: []string{"y", "z"}},
 		}},
-		{"older than what was seen is not news", []agent.Message{msg(time.Hour, "a")}, []step{
-			{catchUp: []agent.Message{msg(0, "old")}, want: nil},
+		{"older than what was seen is not news", []localapi.Message{msg(time.Hour, "a")}, []step{
+			{catchUp: []localapi.Message{msg(0, "old")}, want: nil},
 		}},
 	}
 	for _, tt := range tests {
@@ -131,7 +131,7 @@ func TestCoalesce(t *testing.T) {
 	n.show(ctx, msg(0, "Revit was not started"))
 	c.Add(100 * time.Millisecond)
 	n.show(ctx, msg(0, "Revit was not started"))
-	n.show(ctx, agent.Message{Kind: "something_new", Body: "said without a title"})
+	n.show(ctx, localapi.Message{Kind: "something_new", Body: "said without a title"})
 	var got []string
 	for _, x := range d.Notices() {
 		got = append(got, x.Title)
@@ -144,7 +144,7 @@ func TestCoalesce(t *testing.T) {
 
 func TestShowPassesTheMessageThrough(t *testing.T) {
 	n, d, _, _ := newTest(t, zap.WarnLevel)
-	m := agent.Message{At: t0, Kind: "low_balance", Title: "Tokens running low", Body: "Your team has 12 tokens left.", Urgent: true}
+	m := localapi.Message{At: t0, Kind: "low_balance", Title: "Tokens running low", Body: "Your team has 12 tokens left.", Urgent: true}
 	n.show(context.Background(), m)
 	want := []platform.Notice{{Title: "Tokens running low", Body: "Your team has 12 tokens left.", Urgent: true}}
 	if got := d.Notices(); !slices.Equal(got, want) {

@@ -3,7 +3,7 @@ package notifier
 import (
 	"time"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 )
 
 // shown remembers, by the agent's clock, what the user has already been shown, so that
@@ -21,12 +21,12 @@ type key struct {
 	kind, product, title, body string
 }
 
-func keyOf(m agent.Message) key {
+func keyOf(m localapi.Message) key {
 	return key{m.At.UnixNano(), m.Kind, m.Product, m.Title, m.Body}
 }
 
 // baseline takes what the agent said before the first connection as seen.
-func (s *shown) baseline(ms []agent.Message) {
+func (s *shown) baseline(ms []localapi.Message) {
 	for _, m := range ms {
 		s.note(m)
 	}
@@ -34,11 +34,11 @@ func (s *shown) baseline(ms []agent.Message) {
 
 // catchUp returns the messages of the agent's list ms (oldest first) that were not seen,
 // and remembers them as seen.
-func (s *shown) catchUp(ms []agent.Message) []agent.Message {
+func (s *shown) catchUp(ms []localapi.Message) []localapi.Message {
 	mark, atMark := s.mark, s.atMark
 	consumed := map[key]int{}
 	s.echoes = map[key]int{}
-	var out []agent.Message
+	var out []localapi.Message
 	for _, m := range ms {
 		k := keyOf(m)
 		if m.At.Before(mark) {
@@ -58,7 +58,7 @@ func (s *shown) catchUp(ms []agent.Message) []agent.Message {
 }
 
 // fromStream says whether a message from the stream is news, and remembers it.
-func (s *shown) fromStream(m agent.Message) bool {
+func (s *shown) fromStream(m localapi.Message) bool {
 	k := keyOf(m)
 	if s.echoes[k] > 0 {
 		s.echoes[k]--
@@ -68,7 +68,7 @@ func (s *shown) fromStream(m agent.Message) bool {
 	return true
 }
 
-func (s *shown) note(m agent.Message) {
+func (s *shown) note(m localapi.Message) {
 	switch {
 	case m.At.After(s.mark):
 		s.mark = m.At

@@ -1,4 +1,4 @@
-package main
+package ctl
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/cli"
 	"tollgate/platform"
 )
@@ -43,7 +43,7 @@ const (
 // maxSkew is how far this computer's clock may be from the ledger's before doctor warns.
 const maxSkew = 2 * time.Minute
 
-func doctorCommand() *cli.Command {
+func DoctorCommand() *cli.Command {
 	asJSON, socket := new(bool), new(string)
 	return &cli.Command{
 		Name: "doctor", Summary: "check this computer's tollgate the way support would, and say what to fix",
@@ -98,10 +98,10 @@ func diagnose(ctx context.Context, socket string, hc *http.Client, now func() ti
 		out = append(out, finding{Check: check, Status: status, Detail: detail, Fix: fix})
 	}
 	actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	st, err := agent.NewClient(socket).Status(actx)
+	st, err := localapi.NewClient(socket).Status(actx)
 	cancel()
 	if err != nil {
-		var ae *agent.APIError
+		var ae *localapi.Error
 		if errors.As(err, &ae) {
 			add("agent", statusFail, fmt.Sprintf("the agent at %s answered: %s", socket, ae.Message), "")
 		} else {

@@ -1,4 +1,4 @@
-package main
+package ctl
 
 import (
 	"context"
@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-	"tollgate/cli"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/charge"
+	"tollgate/cli"
 )
 
 func TestGateLine(t *testing.T) {
@@ -47,12 +47,12 @@ func TestGateDecision(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("ledger: {url: \"https://ledger.studio.example\"}\nproducts:\n  - id: revit\n    name: Autodesk Revit\n    match: {exe: [Revit.exe]}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	allowed := agent.CheckResult{Decision: charge.Decision{Allowed: true}, Name: "Autodesk Revit"}
-	denied := agent.CheckResult{Name: "Autodesk Revit", Message: "Your team has 3 tokens; a day costs 10.", Contact: "it@studio.example"}
+	allowed := localapi.CheckResult{Decision: charge.Decision{Allowed: true}, Name: "Autodesk Revit"}
+	denied := localapi.CheckResult{Name: "Autodesk Revit", Message: "Your team has 3 tokens; a day costs 10.", Contact: "it@studio.example"}
 	tests := []struct {
 		name       string
 		exe        string
-		answer     agent.CheckResult
+		answer     localapi.CheckResult
 		answerErr  error
 		wantAsked  string
 		wantStart  bool
@@ -61,7 +61,7 @@ func TestGateDecision(t *testing.T) {
 	}{
 		{"allowed", `C:\Autodesk\REVIT.EXE`, allowed, nil, "revit", true, "", 7},
 		{"denied", `C:\Autodesk\Revit.exe`, denied, nil, "revit", false, "Autodesk Revit was not started|Your team has 3 tokens; a day costs 10.\nContact it@studio.example.", cli.ExitDenied},
-		{"agent does not answer", `C:\Autodesk\Revit.exe`, agent.CheckResult{}, agent.ErrAgentTimeout, "revit", true, "", 7},
+		{"agent does not answer", `C:\Autodesk\Revit.exe`, localapi.CheckResult{}, localapi.ErrAgentTimeout, "revit", true, "", 7},
 		{"not in the catalogue", `C:\Windows\notepad.exe`, denied, nil, "", true, "", 7},
 	}
 	for _, tt := range tests {
@@ -69,7 +69,7 @@ func TestGateDecision(t *testing.T) {
 			var asked, notice string
 			started := false
 			osx := gateOS{
-				check: func(_ context.Context, _, product string) (agent.CheckResult, error) {
+				check: func(_ context.Context, _, product string) (localapi.CheckResult, error) {
 					asked = product
 					return tt.answer, tt.answerErr
 				},

@@ -1,4 +1,4 @@
-package agent
+package localapi
 
 import (
 	"bufio"
@@ -72,15 +72,6 @@ func (c *Client) timedOut(ctx context.Context, err error) error {
 	return err
 }
 
-// APIError is the agent's refusal, with its stable code.
-type APIError struct {
-	Status  int
-	Code    string
-	Message string
-}
-
-func (e *APIError) Error() string { return e.Message }
-
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any) error {
 	u := "http://tollgate" + path
 	if len(q) > 0 {
@@ -100,7 +91,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 	return c.timedOut(ctx, json.NewDecoder(resp.Body).Decode(out))
 }
 
-// send does a request and turns an answer other than 200 into an *APIError.
+// send does a request and turns an answer other than 200 into an *Error.
 func (c *Client) send(req *http.Request) (*http.Response, error) {
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -110,11 +101,11 @@ func (c *Client) send(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	var e apiError
-	if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+	e := &Error{Status: resp.StatusCode}
+	if err := json.NewDecoder(resp.Body).Decode(e); err != nil {
 		return nil, fmt.Errorf("agent answered %s", resp.Status)
 	}
-	return nil, &APIError{Status: resp.StatusCode, Code: e.Code, Message: e.Message}
+	return nil, e
 }
 
 // Status is the agent's status as the caller may see it.
@@ -146,7 +137,7 @@ func (c *Client) Messages(ctx context.Context, user string) ([]Message, error) {
 
 // Reload makes the agent re-read its configuration; administrators only.
 func (c *Client) Reload(ctx context.Context) error {
-	var out map[string]any
+	var out ReloadResult
 	return c.do(ctx, http.MethodPost, "/v0/reload", nil, &out)
 }
 

@@ -1,4 +1,4 @@
-package main
+package ctl
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"tollgate/platform"
 )
 
-func notifierCommand() *cli.Command {
+func NotifierCommand() *cli.Command {
 	print, socket := new(bool), new(string)
 	return &cli.Command{
 		Name: "notifier", Summary: "show the agent's messages to the person at this desk",

@@ -1,4 +1,4 @@
-package main
+package ctl
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/config"
 	"tollgate/platform"
 )
@@ -20,11 +20,11 @@ func defaultConfigFile() string { return platform.DefaultPaths().ConfigFile }
 // Options entry, and shows a denial in a message box on the user's desktop.
 func systemGate() gateOS {
 	return gateOS{
-		check: func(ctx context.Context, socket, product string) (agent.CheckResult, error) {
+		check: func(ctx context.Context, socket, product string) (localapi.CheckResult, error) {
 			if socket == "" {
 				socket = platform.DefaultPaths().Socket
 			}
-			return agent.NewClientWith(socket, agent.ClientOptions{Timeout: gateBudget}).Check(ctx, product, "")
+			return localapi.NewClientWith(socket, localapi.ClientOptions{Timeout: gateBudget}).Check(ctx, product, "")
 		},
 		start: func(cmdline string) (func() (int, error), error) {
 			h, err := platform.StartPastGate(cmdline)
@@ -51,9 +51,9 @@ func systemGate() gateOS {
 	}
 }
 
-// launchGateSync keeps the launch gate's Image File Execution Options entries in step with
+// LaunchGateSync keeps the launch gate's Image File Execution Options entries in step with
 // each catalogue the agent takes, while the gate is on (install --launch-gate).
-func launchGateSync(cfg *config.Config, log *zap.Logger) {
+func LaunchGateSync(cfg *config.Config, log *zap.Logger) {
 	cmd, err := platform.LaunchGateCommand()
 	if err != nil {
 		log.Warn("the launch gate's entries were not updated", zap.Error(err))

@@ -1,4 +1,4 @@
-package main
+package ctl
 
 import (
 	"context"
@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"tollgate/cli"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
+	"tollgate/cli"
 	"tollgate/config"
 )
 
@@ -78,7 +78,7 @@ func parseGateLine(cmdline string) (gateLine, error) {
 // gateOS is what the gate needs from the OS: ask the agent, start the product past the gate and
 // wait for it, show a denial.
 type gateOS struct {
-	check  func(ctx context.Context, socket, product string) (agent.CheckResult, error)
+	check  func(ctx context.Context, socket, product string) (localapi.CheckResult, error)
 	start  func(cmdline string) (wait func() (int, error), err error)
 	notify func(title, body string)
 }
@@ -120,10 +120,11 @@ func runGateLine(ctx context.Context, g gateLine, configFile string, osx gateOS)
 	return wait()
 }
 
-// runGate is `tollgate gate`: Windows runs it in place of a gated product.
-func runGate(ctx context.Context, e env, args []string) error {
+// RunGate is `tollgate gate`: Windows runs it in place of a gated product. It reads the
+// raw command line itself, since the product's arguments are no flags of ours.
+func RunGate(ctx context.Context, e cli.Env, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-		fmt.Fprint(e.stdout, `Usage: tollgate gate PRODUCT [ARGS...]
+		fmt.Fprint(e.Stdout, `Usage: tollgate gate PRODUCT [ARGS...]
 
 Not run by hand: with the launch gate on (install --launch-gate), Windows runs it in place
 of each catalogue product, with the product's command line. It asks the agent, starts the
@@ -131,11 +132,7 @@ product when it is allowed and shows why when it is not.
 `)
 		return nil
 	}
-	g, err := parseGateLine(gateCommandLine())
-	if err != nil {
-		return &cli.UsageError{Path: "tollgate gate", Msg: err.Error()}
-	}
-	code, err := runGateLine(ctx, g, defaultConfigFile(), systemGate())
+	code, err := Gate(ctx, gateCommandLine(), defaultConfigFile(), nil)
 	if err != nil {
 		return err
 	}
@@ -143,6 +140,22 @@ product when it is allowed and shows why when it is not.
 		return &cli.ExitError{Code: code}
 	}
 	return nil
+}
+
+// Gate decides the launch on cmdline, the command line Windows gave the gate, as RunGate
+// does, against the catalogue in configFile unless the line names another; notify shows a
+// denial (nil: the OS's message box). It returns the exit code: the product's, or
+// cli.ExitDenied. A line that is no gate's is a *cli.UsageError.
+func Gate(ctx context.Context, cmdline, configFile string, notify func(title, body string)) (int, error) {
+	g, err := parseGateLine(cmdline)
+	if err != nil {
+		return 1, &cli.UsageError{Path: "tollgate gate", Msg: err.Error()}
+	}
+	osx := systemGate()
+	if notify != nil {
+		osx.notify = notify
+	}
+	return runGateLine(ctx, g, configFile, osx)
 }
 
 // catalogueExes lists the exe names the catalogue matches on, for the launch gate's entries.

@@ -1,4 +1,4 @@
-package main
+package ctl
 
 import (
 	"context"
@@ -14,70 +14,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/cli"
-	"tollgate/installer"
 	"tollgate/platform"
 )
-
-// runFlags are the flags of `tollgate run`.
-type runFlags struct {
-	cfgPath, state, socket, clockFile string
-	gate, events, asService           bool
-	retryMax                          time.Duration
-}
-
-func runCommand() *cli.Command {
-	var f runFlags
-	return &cli.Command{
-		Name: "run", Summary: "run the agent in the foreground (what the service runs)",
-		Usage: "[--config PATH]", Help: "Runs the agent in the foreground, as the service does, until interrupted.",
-		Args: cli.NoArgs,
-		Flags: func(fs *flag.FlagSet) {
-			paths := platform.DefaultPaths()
-			fs.StringVar(&f.cfgPath, "config", paths.ConfigFile, "the main config file; drop-ins go in conf.d beside it")
-			fs.StringVar(&f.state, "state", paths.StateDir, "the state folder (journal, device credential)")
-			fs.StringVar(&f.socket, "socket", paths.Socket, "the local API's socket or pipe")
-			fs.StringVar(&f.clockFile, "clock-file", "", "read the time from this root-owned file (tests only)")
-			fs.BoolVar(&f.gate, "gate", true, "refuse denied launches before they run, where the OS allows it")
-			fs.BoolVar(&f.events, "process-events", true, "use the kernel's process events where available; false scans every poll interval")
-			fs.DurationVar(&f.retryMax, "sync-retry-max", agent.DefaultRetryMax, "the longest wait between attempts to reach the ledger")
-			fs.BoolVar(&f.asService, "service", false, "run as the service manager expects: stop within a bound, exit non-zero on a fatal error (what install sets up)")
-		},
-		Run: func(ctx context.Context, _ cli.Env, _ []string) error { return runAgent(ctx, &f) },
-	}
-}
-
-func runAgent(ctx context.Context, f *runFlags) error {
-	cfgPath, state, socket, clockFile := &f.cfgPath, &f.state, &f.socket, &f.clockFile
-	gate, events, retryMax, asService := &f.gate, &f.events, &f.retryMax, &f.asService
-	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate, PollOnly: !*events, RetryMax: *retryMax,
-		OnConfig: launchGateSync}
-	if *clockFile != "" {
-		c, err := platform.NewFileClock(*clockFile)
-		if err != nil {
-			return err
-		}
-		opts.Clock = agent.FileClock{FileClock: c}
-	}
-	start := func(ctx context.Context) error {
-		a, err := agent.New(opts)
-		if err != nil {
-			return err
-		}
-		return a.Run(ctx)
-	}
-	if *asService {
-		core, closeLog, err := installer.SystemLog(installer.ServiceName)
-		if err != nil {
-			return err
-		}
-		defer closeLog()
-		opts.LogTee = core
-		return installer.RunService(ctx, installer.RunOptions{Run: start})
-	}
-	return start(ctx)
-}
 
 func socketFlag(fs *flag.FlagSet, socket *string) {
 	fs.StringVar(socket, "socket", os.Getenv("TOLLGATE_SOCKET"), "the agent's local API (or set TOLLGATE_SOCKET; default: the service's, else the one 'tollgate up' registered)")
@@ -107,7 +47,7 @@ func findAgent(ctx context.Context, given string) string {
 	return candidates[len(candidates)-1]
 }
 
-func statusCommand() *cli.Command {
+func StatusCommand() *cli.Command {
 	asJSON, socket := new(bool), new(string)
 	return &cli.Command{
 		Name: "status", Summary: "show sessions, balance, sync backlog and config health",
@@ -124,7 +64,7 @@ func statusCommand() *cli.Command {
 }
 
 func runStatus(ctx context.Context, e env, asJSON *bool, socket *string) error {
-	st, err := agent.NewClient(findAgent(ctx, *socket)).Status(ctx)
+	st, err := localapi.NewClient(findAgent(ctx, *socket)).Status(ctx)
 	if err != nil {
 		return agentErr(err)
 	}
@@ -137,14 +77,14 @@ func runStatus(ctx context.Context, e env, asJSON *bool, socket *string) error {
 
 // printStatus writes status for a person: what the agent says, and whether this desktop
 // can show its notices. Times are in loc.
-func printStatus(w io.Writer, st agent.Status, notices platform.NoticeHealth, loc *time.Location) {
+func printStatus(w io.Writer, st localapi.Status, notices platform.NoticeHealth, loc *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "device\t%s\n", st.Device)
 	fmt.Fprintf(tw, "user\t%s%s\n", st.Caller, map[bool]string{true: " (administrator)"}[st.Admin])
 	if st.Available != nil {
 		bal := fmt.Sprintf("%d tokens", *st.Available)
 		if *st.Available <= 0 {
-			bal = agent.TeamLeft(*st.Available) // never a negative balance
+			bal = localapi.TeamLeft(*st.Available) // never a negative balance
 		}
 		fmt.Fprintf(tw, "team balance\t%s (as of %s)\n", bal, st.AsOf.In(loc).Format("2006-01-02 15:04"))
 	}
@@ -207,7 +147,7 @@ func printStatus(w io.Writer, st agent.Status, notices platform.NoticeHealth, lo
 }
 
 // ledgerState says in a sentence whether the ledger answers, and if not what to do.
-func ledgerState(l *agent.LedgerStatus) string {
+func ledgerState(l *localapi.LedgerStatus) string {
 	if l.Online {
 		return "online"
 	}
@@ -229,7 +169,7 @@ func humanNetErr(e string) string {
 	return e
 }
 
-func checkCommand() *cli.Command {
+func CheckCommand() *cli.Command {
 	user, asJSON, socket := new(string), new(bool), new(string)
 	return &cli.Command{
 		Name: "check", Summary: "say whether a launch would be allowed now, and why (exit 0 / 3)",
@@ -247,7 +187,7 @@ func checkCommand() *cli.Command {
 }
 
 func runCheck(ctx context.Context, e env, pos []string, user *string, asJSON *bool, socket *string) error {
-	res, err := agent.NewClient(findAgent(ctx, *socket)).Check(ctx, pos[0], *user)
+	res, err := localapi.NewClient(findAgent(ctx, *socket)).Check(ctx, pos[0], *user)
 	if err != nil {
 		return agentErr(err)
 	}
@@ -264,7 +204,7 @@ func runCheck(ctx context.Context, e env, pos []string, user *string, asJSON *bo
 	return nil
 }
 
-func printDecision(w io.Writer, res agent.CheckResult) {
+func printDecision(w io.Writer, res localapi.CheckResult) {
 	verdict := "allowed"
 	if !res.Allowed {
 		verdict = "denied"
@@ -275,7 +215,7 @@ func printDecision(w io.Writer, res agent.CheckResult) {
 	}
 }
 
-func launchCommand() *cli.Command {
+func LaunchCommand() *cli.Command {
 	socket := new(string)
 	return &cli.Command{
 		Name: "launch", Summary: "start a product only if it is allowed",
@@ -297,8 +237,8 @@ func runLaunch(ctx context.Context, e env, args []string, socket *string) error 
 		return cli.Usagef("launch takes a product and, after --, the command to start, e.g. tollgate launch revit -- \"C:/Program Files/Autodesk/Revit 2026/Revit.exe\"")
 	}
 	product := pos[0]
-	res, err := agent.NewClient(findAgent(ctx, *socket)).Check(ctx, product, "")
-	var ae *agent.APIError
+	res, err := localapi.NewClient(findAgent(ctx, *socket)).Check(ctx, product, "")
+	var ae *localapi.Error
 	switch {
 	case err == nil:
 	case errors.As(err, &ae) && ae.Code != "unknown_product":
@@ -325,7 +265,7 @@ func runLaunch(ctx context.Context, e env, args []string, socket *string) error 
 	return c.Process.Release()
 }
 
-func reloadCommand() *cli.Command {
+func ReloadCommand() *cli.Command {
 	socket := new(string)
 	return &cli.Command{
 		Name: "reload", Summary: "make the agent re-read its configuration (administrators)",
@@ -337,7 +277,7 @@ func reloadCommand() *cli.Command {
 }
 
 func runReload(ctx context.Context, e env, socket *string) error {
-	if err := agent.NewClient(findAgent(ctx, *socket)).Reload(ctx); err != nil {
+	if err := localapi.NewClient(findAgent(ctx, *socket)).Reload(ctx); err != nil {
 		return agentErr(err)
 	}
 	fmt.Fprintln(e.stdout, "configuration reloaded")
@@ -346,11 +286,11 @@ func runReload(ctx context.Context, e env, socket *string) error {
 
 // agentErr says what to do when the agent cannot be reached.
 func agentErr(err error) error {
-	var ae *agent.APIError
+	var ae *localapi.Error
 	if errors.As(err, &ae) {
 		return ae
 	}
-	if errors.Is(err, agent.ErrAgentTimeout) || strings.Contains(err.Error(), "is the tollgate service running") {
+	if errors.Is(err, localapi.ErrAgentTimeout) || strings.Contains(err.Error(), "is the tollgate service running") {
 		return err
 	}
 	return fmt.Errorf("%w (is the tollgate service running?)", err)

@@ -1,4 +1,4 @@
-package agent
+package localapi
 
 import (
 	"bufio"
@@ -23,7 +23,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		req, bad := decodeRequest(r)
 		if bad != nil {
-			if bad.Code != "bad_request" && bad.Code != "browser_refused" {
+			if bad.Code != CodeBadRequest && bad.Code != CodeBrowserRefused {
 				t.Fatalf("got code %q, want bad_request or browser_refused", bad.Code)
 			}
 			if !sane(bad.Message) && len(bad.Message) <= maxParam {

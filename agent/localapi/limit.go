@@ -1,8 +1,9 @@
-package agent
+package localapi
 
 import (
 	"errors"
 	"net"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -195,10 +196,10 @@ func (ln *limitListener) Accept() (net.Conn, error) {
 // refuse answers a connection over its caps with a 503 and closes it, without waiting
 // for its request: the kernel keeps what it sent, and the answer is short.
 func refuse(c net.Conn, why string) {
-	body := `{"code":"too_many_connections","message":"` + why + `"}` + "\n"
+	body := `{"code":"` + CodeTooManyConnections + `","message":"` + why + `"}` + "\n"
 	c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
 	c.Write([]byte("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: " +
-		itoa(int64(len(body))) + "\r\n\r\n" + body))
+		strconv.Itoa(len(body)) + "\r\n\r\n" + body))
 	c.Close()
 }
 

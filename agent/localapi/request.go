@@ -1,4 +1,4 @@
-package agent
+package localapi
 
 import (
 	"net/http"
@@ -20,9 +20,9 @@ type request struct {
 // maxParam bounds a product id or user name: both are short identifiers.
 const maxParam = 256
 
-func decodeRequest(r *http.Request) (request, *apiError) {
+func decodeRequest(r *http.Request) (request, *Error) {
 	if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" {
-		return request{}, &apiError{Code: "browser_refused", Message: "the local API does not answer web pages"}
+		return request{}, &Error{Status: http.StatusForbidden, Code: CodeBrowserRefused, Message: "the local API does not answer web pages"}
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -50,7 +50,9 @@ func decodeRequest(r *http.Request) (request, *apiError) {
 	return req, nil
 }
 
-func badRequest(msg string) *apiError { return &apiError{Code: "bad_request", Message: msg} }
+func badRequest(msg string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: msg}
+}
 
 // sane reports whether s is printable UTF-8 of at most maxParam bytes.
 func sane(s string) bool {
@@ -72,3 +74,5 @@ func printable(s string) string {
 		return r
 	}, s), "?"))
 }
+
+func quote(s string) string { return `"` + s + `"` }

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package main
+package ctl
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/config"
 )
 
@@ -24,11 +24,13 @@ func defaultConfigFile() string { return "" }
 func systemGate() gateOS {
 	refuse := errors.New("tollgate gate is Windows's launch gate; on Linux the agent's --gate does this")
 	return gateOS{
-		check:  func(context.Context, string, string) (agent.CheckResult, error) { return agent.CheckResult{}, refuse },
+		check: func(context.Context, string, string) (localapi.CheckResult, error) {
+			return localapi.CheckResult{}, refuse
+		},
 		start:  func(string) (func() (int, error), error) { return nil, refuse },
 		notify: func(string, string) {},
 	}
 }
 
-// launchGateSync does nothing: the launch gate is Windows's.
-func launchGateSync(*config.Config, *zap.Logger) {}
+// LaunchGateSync does nothing: the launch gate is Windows's.
+func LaunchGateSync(*config.Config, *zap.Logger) {}
