@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent"
+	"tollgate/agent/localapi"
 	"tollgate/agent/agenttest"
 )
 
@@ -28,13 +28,13 @@ func TestRenewalPastACapCloses(t *testing.T) {
 		procs, _, _ := r.Procs()
 
 		r.SetClock(day1.Add(24*time.Hour + time.Minute))
-		st := r.WaitFor("the warning that Revit closes", func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "closing"); return ok })
+		st := r.WaitFor("the warning that Revit closes", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "closing"); return ok })
 		m, _ := agenttest.MessageOf(st, "closing")
 		if want := "You have used 10 of your 15 tokens this month, and a day of Autodesk Revit costs 10 more"; !strings.Contains(m.Body, want) {
 			t.Errorf("closing message: got %q, want it to contain %q", m.Body, want)
 		}
 		r.SetClock(day1.Add(24*time.Hour + 16*time.Minute))
-		st = r.WaitFor("Revit closed", func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "closed"); return ok })
+		st = r.WaitFor("Revit closed", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "closed"); return ok })
 		if m, _ := agenttest.MessageOf(st, "closed"); !strings.Contains(m.Body, "closed rather than renewed") {
 			t.Errorf("closed message: got %q, want the cap named as the reason", m.Body)
 		}
@@ -45,7 +45,7 @@ func TestRenewalPastACapCloses(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Error("got the Revit process still running 10 s after the close, want it closed")
 		}
-		r.WaitFor("the ledger's answers", func(st agent.Status) bool { return st.Backlog == 0 })
+		r.WaitFor("the ledger's answers", func(st localapi.Status) bool { return st.Backlog == 0 })
 		if got, want := s.ledger.Charges("studio"), []string{key("revit", day1, 10)}; !slices.Equal(got, want) {
 			t.Errorf("got charges %v, want only the first day %v", got, want)
 		}
