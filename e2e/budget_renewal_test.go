@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"tollgate/agent/localapi"
 	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
 )
 
 // TestRenewalPastACapCloses: under renewal_when_empty: close, a running Revit whose
