@@ -95,7 +95,7 @@ func TestConsoleInBrowser(t *testing.T) {
 				{"pc-john", "less than a minute"},             // offline for
 				{"pc-john", "12 entries, the oldest 2 days old"},
 				{"pc-mary", "not reported"},
-				{"pc-ann", "never"},   // no sync reported
+				{"pc-ann", "never"},  // no sync reported
 				{"pc-ann", "2 days"}, // offline since its last use, on the 28th
 			} {
 				if got := row(c.device); !strings.Contains(got, c.want) {
