@@ -44,7 +44,7 @@ func runAgent(ctx context.Context, f *runFlags) error {
 	cfgPath, state, socket, clockFile := &f.cfgPath, &f.state, &f.socket, &f.clockFile
 	gate, events, retryMax, asService := &f.gate, &f.events, &f.retryMax, &f.asService
 	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate, PollOnly: !*events, RetryMax: *retryMax,
-		OnConfig: ctl.LaunchGateSync}
+		OnConfig: ctl.LaunchGateSync, Version: version}
 	if *clockFile != "" {
 		c, err := platform.NewFileClock(*clockFile)
 		if err != nil {

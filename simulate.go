@@ -112,6 +112,19 @@ forfeited: tokens left in packs when they expired (a pack lasts one year); never
 	for _, s := range res.Running {
 		fmt.Fprintf(w, "still running at the end: %s's %s on %s (%s since %s)\n", s.User, s.Product, s.Device, s.State, s.Start.UTC().Format("2006-01-02 15:04"))
 	}
+	printAdvice(w, res)
+}
+
+// printAdvice is the ledger's advisor on the timeline, as `tollgate ledger report advisor`
+// says it: one sentence per user and product, with the numbers behind it.
+func printAdvice(w io.Writer, res *sim.Result) {
+	if len(res.Advice) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nadvisor (the last 90 days of the timeline; the rule of 'tollgate ledger report advisor'):\n")
+	for _, a := range res.Advice {
+		fmt.Fprintf(w, "  %s, %s: %s\n", a.User, a.Product, a.Text)
+	}
 }
 
 // table prints rows after a blank line: names left-aligned, numbers right-aligned.

@@ -27,6 +27,16 @@ func TestSimulateGolden(t *testing.T) {
 		{name: "the studio's month", file: "../../examples/studio-month.yaml",
 			wantText: []string{"where things stand at 2026-11-16T12:00:00Z", "rate of Autodesk Revit changed from 10 to 12 tokens a day",
 				"charged 12 tokens for Autodesk Revit", "available: what a new launch can count on"}},
+		{name: "the advisor on a quarter: hand-computed (5 days a month, 3 days a week, a new user)", file: "../../examples/advisor-quarter.yaml",
+			// Ana: 15 days of Revit (10 tokens) in 90 days = 5.1 a month; 150 tokens * 365/90 * 0.50 EUR
+			// = 304.17 EUR a year against 12 * 40 = 480.00 EUR. Ben: Monday, Wednesday and Friday
+			// for 13 weeks = 39 days, 13.2 a month; 390 * 365/90 * 0.50 = 790.83 EUR. Cy: first
+			// use 11 days before the end.
+			wantText: []string{
+				"ana@studio.example, revit: keep on tokens (saves 175.83 EUR a year): 5.1 days a month, 150 tokens in 90 days: 304.17 EUR a year on tokens, 480.00 EUR on a subscription",
+				"ben@studio.example, revit: move to a subscription (saves 310.83 EUR a year): 13.2 days a month, 390 tokens in 90 days: 790.83 EUR a year on tokens, 480.00 EUR on a subscription",
+				"cy@studio.example, revit: too early to tell: first used 2026-03-23, 11 days ago; the advisor judges after 30 days"},
+			wantJSON: []string{`"verdict": "keep_on_tokens"`, `"verdict": "move_to_subscription"`, `"verdict": "too_early"`, `"savings_year_milli": 310833`}},
 		{name: "a session in grace is closed once, its use printed exactly", file: "grace-close-once.yaml",
 			wantText: []string{"09:04:59.999  ws1 mary closed Revit after 4m59.999s of use: within grace, hold of 10 tokens released, nothing charged"},
 			notText:  []string{"5m0s", "mary closed Revit after 4m59.999s of use\n"}},
@@ -97,7 +107,7 @@ func TestSimulateGolden(t *testing.T) {
 			if err := json.Unmarshal([]byte(js), &v); err != nil {
 				t.Fatalf("got JSON that does not parse: %v", err)
 			}
-			for _, k := range []string{"start", "lines", "charges", "tokens_per_user", "tokens_per_product", "teams", "still_running"} {
+			for _, k := range []string{"start", "lines", "charges", "tokens_per_user", "tokens_per_product", "teams", "still_running", "advice"} {
 				if v[k] == nil {
 					t.Errorf("got JSON %q null or missing, want it present", k)
 				}

@@ -27,7 +27,7 @@ agent sees: launches, decisions, charges and the balance.`,
 			fs.StringVar(&o.ClockFile, "clock-file", "", "read the time from this root-owned file (tests only)")
 		},
 		Run: func(ctx context.Context, e cli.Env, _ []string) error {
-			o.Out = e.Stdout
+			o.Out, o.Version = e.Stdout, version
 			return up.Run(ctx, o)
 		},
 	}

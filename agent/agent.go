@@ -55,6 +55,8 @@ type Options struct {
 	// OnConfig is called with each configuration the agent takes, the first included: on
 	// Windows it keeps the launch gate's entries in step with the catalogue.
 	OnConfig func(cfg *config.Config, log *zap.Logger)
+	// Version is what the agent reports to the ledger; default: the build's module version.
+	Version string
 }
 
 // Agent is the daemon. New prepares it; Run runs it until its context ends.
@@ -81,6 +83,7 @@ type Agent struct {
 	kick     chan struct{} // wakes the sync loop: something was journaled
 	waking   atomic.Bool   // the meter sleeps while the ledger is asked about the products to wake
 	synced   atomic.Value  // string: every outbox entry up to this id has the ledger's answer
+	reported time.Time     // when the running sync loop last reported the backlog; that loop's alone
 
 	// swap is held for reading by each launch decision, from its first look at the
 	// catalogue to its answer, and for writing while a push is swapped in.
@@ -159,6 +162,9 @@ func New(opts Options) (*Agent, error) {
 	}
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = DefaultRetryMax
+	}
+	if opts.Version == "" {
+		opts.Version = buildVersion()
 	}
 	cfg, err := config.Load(opts.ConfigFile)
 	if err != nil {

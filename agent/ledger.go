@@ -87,7 +87,7 @@ func (a *Agent) ledger(ctx context.Context) (*client.Client, error) {
 		return nil, err
 	}
 	if cred == nil {
-		en, err := enroll(ctx, a.device, l.url, l.token, l.hc)
+		en, err := enroll(ctx, a.device, l.url, l.token, l.hc, a.agentInfo(""))
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +107,7 @@ func (a *Agent) ledger(ctx context.Context) (*client.Client, error) {
 // enroll enrolls this device with the ledger at url with the token in the file tokenFile,
 // under the device id its events carry, so the ledger's devices, reports and this
 // machine's status all name it one way.
-func enroll(ctx context.Context, device, url, tokenFile string, hc *http.Client) (api.Enrolled, error) {
+func enroll(ctx context.Context, device, url, tokenFile string, hc *http.Client, info *api.AgentInfo) (api.Enrolled, error) {
 	if tokenFile == "" {
 		return api.Enrolled{}, errors.New("this device is not enrolled: set ledger.enrollment_token_file in the config")
 	}
@@ -115,7 +115,12 @@ func enroll(ctx context.Context, device, url, tokenFile string, hc *http.Client)
 	if err != nil {
 		return api.Enrolled{}, fmt.Errorf("enrollment token: %w", err)
 	}
-	en, err := client.New(url, "", hc).Enroll(ctx, strings.TrimSpace(string(tok)), device)
+	e := api.Enroll{Token: strings.TrimSpace(string(tok)), Name: device, Agent: info}
+	en, err := client.New(url, "", hc).EnrollWith(ctx, e)
+	if e.Agent != nil && unknownAgentField(err) {
+		e.Agent = nil // a ledger older than the report
+		en, err = client.New(url, "", hc).EnrollWith(ctx, e)
+	}
 	if err != nil {
 		return api.Enrolled{}, fmt.Errorf("enrolling with %s: %w", url, err)
 	}

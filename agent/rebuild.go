@@ -66,7 +66,7 @@ func (a *Agent) apply(cfg *config.Config) (refused, fatal error) {
 			// Another ledger: this device enrolls with it now, so that a URL it cannot
 			// reach or a token it refuses is found while the old link still works.
 			ctx, cancel := context.WithTimeout(a.ctx(), enrollTimeout)
-			en, err := enroll(ctx, a.device, nl.url, nl.token, nl.hc)
+			en, err := enroll(ctx, a.device, nl.url, nl.token, nl.hc, a.agentInfo(""))
 			cancel()
 			if err != nil {
 				return refuse(fmt.Errorf("ledger.url %s: %w", cfg.Ledger.URL, err))

@@ -30,6 +30,7 @@ const (
 // snapshots of users with open sessions fresh.
 func (a *Agent) sync(ctx context.Context) error {
 	a.countRefused()
+	a.reported = time.Time{} // a new link: report to its ledger at once
 	fails := 0
 	refreshed := time.Time{}
 	for {
@@ -87,14 +88,17 @@ func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
 		return false, err
 	}
 	entries, err := a.journal.Unsent(a.synced.Load().(string), syncBatch)
-	if err != nil || len(entries) == 0 {
+	if err != nil {
 		return false, err
+	}
+	if len(entries) == 0 {
+		return false, a.reportIdle(ctx, c)
 	}
 	events := make([]api.Event, len(entries))
 	for i, e := range entries {
 		events[i] = api.Event{ID: a.device + "/" + e.ID, Hold: e.Effect.HoldID(), Effect: e.Effect}
 	}
-	results, err := c.IngestAt(ctx, events, a.deviceNow())
+	results, err := a.send(ctx, c, api.Ingest{Events: events, DeviceNow: a.deviceNow(), Agent: a.agentInfo(entries[len(entries)-1].ID)})
 	a.answered(err)
 	var ce *client.Error
 	if errors.As(err, &ce) && ce.Code == api.CodeInvalidEvents {

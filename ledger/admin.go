@@ -165,6 +165,10 @@ func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, _ store.Adm
 	if out == nil {
 		out = []api.Device{}
 	}
+	now := s.now()
+	for i := range out {
+		out[i].Age(now)
+	}
 	s.answer(w, r, http.StatusOK, out, err)
 }
 

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 
+	"go.uber.org/zap"
+
 	"tollgate/ledger/api"
 	"tollgate/ledger/store"
 )
@@ -62,7 +64,11 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, d api.Device) {
 		return
 	}
 	skew := s.deskew(&in)
-	rs, err := s.store.Ingest(r.Context(), d.Team, d.ID, in.Events, s.now())
+	var rs []api.Result
+	var err error
+	if len(in.Events) > 0 || in.Agent == nil {
+		rs, err = s.store.Ingest(r.Context(), d.Team, d.ID, in.Events, s.now())
+	}
 	var se *store.Error
 	if errors.As(err, &se) && se.Code == api.CodeInvalidEvents {
 		s.deadLetter(r.Context(), d, in.Events, se.Events, skew)
@@ -75,5 +81,18 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, d api.Device) {
 		s.metrics.ingest.WithLabelValues(res.Status).Inc()
 	}
 	s.deadLetter(r.Context(), d, in.Events, rs, skew)
+	s.synced(r, d, in.Agent)
 	reply(w, http.StatusOK, api.Ingested{Results: rs})
+}
+
+// synced keeps what an agent reported with a sync the ledger answered. A report it cannot
+// keep is logged and left out: the events were taken, and the Devices page shows the last
+// good report.
+func (s *Server) synced(r *http.Request, d api.Device, a *api.AgentInfo) {
+	if a == nil {
+		return
+	}
+	if err := s.store.Synced(r.Context(), d.ID, *a, s.now()); err != nil {
+		s.log.Warn("agent report not kept", zap.String("device", d.ID), zap.Error(err))
+	}
 }

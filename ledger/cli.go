@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -369,9 +370,9 @@ func deviceList() *cli.Command {
 	}, true, func(ctx context.Context, c *call) error {
 		var ds []api.Device
 		return c.show(ctx, "GET", teamPath(team, "/devices"), nil, &ds, func(w io.Writer) {
-			fmt.Fprintln(w, "DEVICE\tNAME\tENROLLED\tLAST SEEN")
+			fmt.Fprintln(w, "DEVICE\tNAME\tVERSION\tLAST SYNC\tOFFLINE FOR\tBACKLOG")
 			for _, d := range ds {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.ID, d.Name, d.Enrolled.Format(time.RFC3339), d.LastSeen.Format(time.RFC3339))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, cmp.Or(d.Version, "not reported"), syncedAt(d), api.Ago(time.Duration(d.OfflineSeconds)*time.Second), d.BacklogText())
 			}
 		})
 	})
@@ -602,4 +603,12 @@ func (c *call) show(ctx context.Context, method, path string, in, out any, text 
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	text(tw)
 	return tw.Flush()
+}
+
+// syncedAt is when a device last synced, for the device table.
+func syncedAt(d api.Device) string {
+	if d.LastSync.IsZero() {
+		return "never"
+	}
+	return d.LastSync.UTC().Format("2006-01-02 15:04 UTC")
 }

@@ -44,6 +44,7 @@ type Store interface {
 	Enroll(ctx context.Context, e api.Enroll, now time.Time) (api.Enrolled, error)
 	DeviceByCredential(ctx context.Context, credential string) (api.Device, error)
 	Seen(ctx context.Context, device string, now time.Time) error
+	Synced(ctx context.Context, device string, a api.AgentInfo, now time.Time) error
 	Devices(ctx context.Context, team string) ([]api.Device, error)
 	CreateAdminToken(ctx context.Context, team, name, token string, now time.Time) error
 	AdminByToken(ctx context.Context, token string) (store.AdminToken, error)
@@ -76,6 +77,10 @@ type Store interface {
 	Tags(ctx context.Context, team string) (map[string][]string, error)
 	SetTags(ctx context.Context, team, user string, tags []string) ([]string, error)
 	FirstUse(ctx context.Context, team string) (map[api.UseKey]time.Time, error)
+	UseSummaries(ctx context.Context, team string, from, to time.Time) ([]api.UseSummary, error)
+	DailyTokens(ctx context.Context, team string, from, to time.Time) ([]api.TokenDay, error)
+	BalanceHistory(ctx context.Context, team string, from, to, now time.Time) (api.BalanceHistory, error)
+	RefusedCharges(ctx context.Context, team string, from, to time.Time) ([]api.Refusal, error)
 }
 
 // Clock tells the time. Tests move it; nil in Options is the real clock.

@@ -138,6 +138,7 @@ func (e *engine) release(d *device, f charge.Effect) {
 func (e *engine) effect(d *device, f charge.Effect) {
 	name := e.productName(f.Product)
 	l := Line{At: f.At, Device: d.name, User: f.User, Product: f.Product, Kind: string(f.Kind), Tokens: f.Tokens}
+	e.used(f)
 	team := f.Key.Team // the session's team, even if the user has moved since
 	if team == "" {
 		team = e.users[f.User].Team
@@ -273,6 +274,7 @@ func (e *engine) take(d *device, f charge.Effect, synced bool) []charge.Draw {
 		return nil
 	}
 	c.Status, c.Debited, c.Draws = "accepted", f.Tokens, append(c.Draws, draws...)
+	e.took(f)
 	if synced {
 		text := fmt.Sprintf("ledger took %s's %s charge of %d tokens journaled offline", f.User, e.productName(f.Product), f.Tokens)
 		if len(draws) > 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"tollgate/ledger/api"
 
 	"tollgate/charge"
 )
@@ -20,6 +21,9 @@ type Result struct {
 	Prods   map[string]int64 `json:"tokens_per_product"`
 	Teams   []Balance        `json:"teams"`
 	Running []Running        `json:"still_running"`
+	// Advice is the ledger's advisor on the last 90 days, at the last event: per user and
+	// product, keep on tokens, move to a subscription, or too early to tell.
+	Advice []api.Advice `json:"advice"`
 }
 
 // Line is one thing that happened, as a person would read it.
@@ -139,6 +143,7 @@ type engine struct {
 	seen    map[string][]string        // device -> the users its events name, for its offline snapshot
 	caps    map[string][]charge.Budget // team -> its caps, without what is used of them
 	holders map[string]hold            // online holds by id: whose they are, for the caps
+	uses    map[pu]*useLog             // what the advisor counts
 }
 
 // Run replays the timeline and returns what it cost.
@@ -148,7 +153,7 @@ func Run(tl *Timeline) (*Result, error) {
 		pools: map[string]*charge.Pool{}, keys: map[charge.Key]charge.Window{}, windows: map[pu][]charge.Window{},
 		devices: map[string]*device{}, forfeit: map[string]int64{}, spent: map[string]int64{}, refused: map[string]string{},
 		dl:   deadlines{dirtyDev: map[string]bool{}, dirtyPool: map[string]bool{}, pendingAlerts: map[string]bool{}},
-		seen: map[string][]string{}, caps: map[string][]charge.Budget{}, holders: map[string]hold{},
+		seen: map[string][]string{}, caps: map[string][]charge.Budget{}, holders: map[string]hold{}, uses: map[pu]*useLog{},
 		res: &Result{Start: []Balance{}, Lines: []Line{}, Charges: []Charge{}, Users: map[string]int64{}, Prods: map[string]int64{},
 			Teams: []Balance{}, Running: []Running{}},
 	}
@@ -216,6 +221,7 @@ func Run(tl *Timeline) (*Result, error) {
 		return nil, err
 	}
 	e.totals()
+	e.res.Advice = e.advice(tl.Events[len(tl.Events)-1].At.Time)
 	return e.res, nil
 }
 

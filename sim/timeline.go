@@ -25,6 +25,7 @@ type Timeline struct {
 	Packs    []Pack    `yaml:"packs"`
 	Users    []User    `yaml:"users"`
 	Events   []Event   `yaml:"events"`
+	Prices   *Prices   `yaml:"prices"` // optional: the advisor's money figures
 
 	at map[string][]int // the line of each entry of each list, for error messages
 }
@@ -287,6 +288,9 @@ func (tl *Timeline) check() error {
 			return fmt.Errorf("%s: product %q: rate %d: a daily rate is 1 to 1000000 tokens", where, p.ID, p.Rate)
 		}
 		products[p.ID] = true
+	}
+	if err := tl.Prices.check(products); err != nil {
+		return err
 	}
 	known := func(set charge.Products, where string) error {
 		for _, p := range set {

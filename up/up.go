@@ -38,6 +38,7 @@ type Options struct {
 	ClockFile string // a test clock for the ledger and the agent
 	Socket    string // the local API; default the system's as root, else in Data
 	Out       io.Writer
+	Version   string // the agent's version, for the ledger's Devices page; default the build's
 }
 
 // The sample catalogue: what a small design office runs, at the rates of charging.md.
@@ -130,7 +131,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	opts := agent.Options{ConfigFile: filepath.Join(o.Data, "tollgate.yaml"), StateDir: filepath.Join(o.Data, "state"),
-		Socket: socket, Logger: log, Gate: os.Geteuid() == 0}
+		Socket: socket, Logger: log, Gate: os.Geteuid() == 0, Version: o.Version}
 	if o.ClockFile != "" {
 		c, _ := platform.NewFileClock(o.ClockFile)
 		opts.Clock = agent.FileClock{FileClock: c}

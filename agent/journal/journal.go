@@ -258,6 +258,22 @@ func (j *Journal) Unsent(after string, limit int) ([]Entry, error) {
 	return j.scan(after, limit, func(e Entry) bool { return !e.Sent })
 }
 
+// Pending counts the entries after the id after (all when empty) that the ledger has not
+// answered, and returns the earliest time among their effects (zero when none): the
+// backlog the agent reports with each sync.
+func (j *Journal) Pending(after string) (n int64, oldest time.Time, err error) {
+	_, err = j.scan(after, 0, func(e Entry) bool {
+		if !e.Sent {
+			n++
+			if oldest.IsZero() || e.Effect.At.Before(oldest) {
+				oldest = e.Effect.At
+			}
+		}
+		return false
+	})
+	return n, oldest, err
+}
+
 // scan lists up to limit (0: all) outbox entries after the id after that keep accepts.
 func (j *Journal) scan(after string, limit int, keep func(Entry) bool) ([]Entry, error) {
 	var out []Entry

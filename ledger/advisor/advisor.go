@@ -29,7 +29,7 @@ const (
 	daysPerMonth        = 365.0 / 12
 )
 
-// Input is what the advisor needs from the ledger.
+// Input is what the advisor needs from the ledger, as usage rows.
 type Input struct {
 	Now    time.Time
 	Usage  []api.UsageRow           // the team's usage over [Now-Span, Now)
@@ -42,33 +42,57 @@ type Input struct {
 // Advise returns one Advice per (user, product) used in the span, sorted by user and
 // product.
 func Advise(in Input) []api.Advice {
-	type acc struct {
-		charged, subDays map[string]bool
-		tokens           int64
-	}
-	uses := map[api.UseKey]*acc{}
+	type acc struct{ charged, subDays map[string]bool }
+	uses := map[api.UseKey]*api.UseSummary{}
+	days := map[api.UseKey]*acc{}
 	from := in.Now.Add(-Span).UTC().Format(time.DateOnly)
 	for _, r := range in.Usage {
 		if r.Day < from {
 			continue
 		}
 		k := api.UseKey{User: r.User, Product: r.Product}
-		a := uses[k]
-		if a == nil {
-			a = &acc{charged: map[string]bool{}, subDays: map[string]bool{}}
-			uses[k] = a
+		u := uses[k]
+		if u == nil {
+			u = &api.UseSummary{User: k.User, Product: k.Product, First: in.First[k]}
+			uses[k] = u
+			days[k] = &acc{charged: map[string]bool{}, subDays: map[string]bool{}}
 		}
 		if r.Charges > 0 {
-			a.charged[r.Day] = true
+			days[k].charged[r.Day] = true
 		}
 		if r.Subscription > 0 {
-			a.subDays[r.Day] = true
+			days[k].subDays[r.Day] = true
 		}
-		a.tokens += r.Tokens
+		u.Tokens += r.Tokens
 	}
-	out := make([]api.Advice, 0, len(uses))
-	for k, a := range uses {
-		out = append(out, advise(in, k, a.charged, a.subDays, a.tokens))
+	sums := make([]api.UseSummary, 0, len(uses))
+	for k, u := range uses {
+		u.ChargedDays = int64(len(days[k].charged))
+		for d := range days[k].subDays {
+			if !days[k].charged[d] {
+				u.SubDays++
+			}
+		}
+		sums = append(sums, *u)
+	}
+	return Judge(Uses{Now: in.Now, Uses: sums, Rates: in.Rates, Prices: in.Prices, Subs: in.Subs})
+}
+
+// Uses is what the advisor judges: each (user, product)'s use over the Span before Now,
+// counted by whoever has it (the ledger's grouped query, the simulator's timeline).
+type Uses struct {
+	Now    time.Time
+	Uses   []api.UseSummary
+	Rates  map[string]int64    // product -> tokens a day
+	Prices api.Prices          // optional
+	Subs   map[api.UseKey]bool // (user, product) on a subscription now
+}
+
+// Judge is the rule: one Advice per (user, product), sorted by user and product.
+func Judge(in Uses) []api.Advice {
+	out := make([]api.Advice, 0, len(in.Uses))
+	for _, u := range in.Uses {
+		out = append(out, advise(in, u))
 	}
 	slices.SortFunc(out, func(a, b api.Advice) int {
 		return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Product, b.Product))
@@ -76,10 +100,11 @@ func Advise(in Input) []api.Advice {
 	return out
 }
 
-func advise(in Input, k api.UseKey, charged, subDays map[string]bool, tokens int64) api.Advice {
+func advise(in Uses, u api.UseSummary) api.Advice {
+	k := api.UseKey{User: u.User, Product: u.Product}
 	a := api.Advice{User: k.User, Product: k.Product, Subscribed: in.Subs[k], Currency: in.Prices.Currency}
-	first, ok := in.First[k]
-	if !ok || first.After(in.Now) {
+	first := u.First
+	if first.IsZero() || first.After(in.Now) {
 		first = in.Now
 	}
 	a.FirstUse = first
@@ -89,13 +114,8 @@ func advise(in Input, k api.UseKey, charged, subDays map[string]bool, tokens int
 	}
 	a.ObservedDays = int64(math.Round(observed.Hours() / 24))
 	// Subscribed days are priced at the product's rate: what they would have cost on tokens.
-	a.Days = int64(len(charged))
-	for d := range subDays {
-		if !charged[d] {
-			a.Days++
-			tokens += in.Rates[k.Product]
-		}
-	}
+	a.Days = u.ChargedDays + u.SubDays
+	tokens := u.Tokens + u.SubDays*in.Rates[k.Product]
 	a.Tokens = tokens
 	if observed < MinHistory {
 		a.Verdict = api.TooEarly

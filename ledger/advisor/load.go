@@ -8,40 +8,51 @@ import (
 	"tollgate/ledger/api"
 )
 
-// Source is the part of the ledger's store the advisor reads.
+// Source is the part of the ledger's store the advisor reads: narrow queries that group
+// in SQL, so that the advice for a team of hundreds reads one row per (user, product).
 type Source interface {
 	Team(ctx context.Context, id string, now time.Time) (api.Team, error)
 	Products(ctx context.Context) ([]api.Product, error)
 	Users(ctx context.Context, team string) ([]api.User, error)
-	Usage(ctx context.Context, team string, from, to time.Time) ([]api.UsageRow, error)
-	Tokens(ctx context.Context, team string, from, to, now time.Time) (api.TokenReport, error)
+	Packs(ctx context.Context, team string) ([]api.Pack, error)
 	Prices(ctx context.Context, team string) (api.Prices, error)
-	FirstUse(ctx context.Context, team string) (map[api.UseKey]time.Time, error)
+	UseSummaries(ctx context.Context, team string, from, to time.Time) ([]api.UseSummary, error)
+	DailyTokens(ctx context.Context, team string, from, to time.Time) ([]api.TokenDay, error)
+}
+
+// Report is the advice with what it was computed from, for a page that shows both.
+type Report struct {
+	Advice   []api.Advice
+	Prices   api.Prices
+	Products []api.Product
 }
 
 // Load reads a team's last 90 days and advises on them.
 func Load(ctx context.Context, src Source, team string, now time.Time) ([]api.Advice, error) {
-	in := Input{Now: now, Rates: map[string]int64{}, Subs: map[api.UseKey]bool{}}
+	r, err := LoadReport(ctx, src, team, now)
+	return r.Advice, err
+}
+
+// LoadReport is Load with the prices and the catalogue it read.
+func LoadReport(ctx context.Context, src Source, team string, now time.Time) (Report, error) {
+	in := Uses{Now: now, Rates: map[string]int64{}, Subs: map[api.UseKey]bool{}}
+	var r Report
 	var err error
-	if in.Usage, err = src.Usage(ctx, team, now.Add(-Span), now.Add(time.Nanosecond)); err != nil {
-		return nil, err
+	if in.Uses, err = src.UseSummaries(ctx, team, now.Add(-Span), now.Add(time.Nanosecond)); err != nil {
+		return r, err
 	}
-	if in.First, err = src.FirstUse(ctx, team); err != nil {
-		return nil, err
+	if r.Prices, err = src.Prices(ctx, team); err != nil {
+		return r, err
 	}
-	if in.Prices, err = src.Prices(ctx, team); err != nil {
-		return nil, err
+	if r.Products, err = src.Products(ctx); err != nil {
+		return r, err
 	}
-	ps, err := src.Products(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range ps {
+	for _, p := range r.Products {
 		in.Rates[p.ID] = p.Rate
 	}
 	us, err := src.Users(ctx, team)
 	if err != nil {
-		return nil, err
+		return r, err
 	}
 	for _, u := range us {
 		for _, s := range u.Subscriptions {
@@ -50,26 +61,35 @@ func Load(ctx context.Context, src Source, team string, now time.Time) ([]api.Ad
 			}
 		}
 	}
-	return Advise(in), nil
+	in.Prices = r.Prices
+	r.Advice = Judge(in)
+	return r, nil
 }
 
 // LoadForecast reads what a team's forecast needs and makes it.
 func LoadForecast(ctx context.Context, src Source, team string, now time.Time) (api.Forecast, error) {
+	f, _, err := LoadForecastPrices(ctx, src, team, now)
+	return f, err
+}
+
+// LoadForecastPrices is LoadForecast with the prices it read.
+func LoadForecastPrices(ctx context.Context, src Source, team string, now time.Time) (api.Forecast, api.Prices, error) {
 	in := ForecastInput{Now: now}
 	var err error
 	if in.Team, err = src.Team(ctx, team, now); err != nil {
-		return api.Forecast{}, err
+		return api.Forecast{}, in.Prices, err
 	}
-	rep, err := src.Tokens(ctx, team, now.Add(-30*charge.Day), now.Add(time.Nanosecond), now)
-	if err != nil {
-		return api.Forecast{}, err
+	if in.Daily, err = src.DailyTokens(ctx, team, now.Add(-30*charge.Day), now.Add(time.Nanosecond)); err != nil {
+		return api.Forecast{}, in.Prices, err
 	}
-	in.Daily, in.Packs = rep.Daily, rep.Packs
+	if in.Packs, err = src.Packs(ctx, team); err != nil {
+		return api.Forecast{}, in.Prices, err
+	}
 	if in.Products, err = src.Products(ctx); err != nil {
-		return api.Forecast{}, err
+		return api.Forecast{}, in.Prices, err
 	}
 	if in.Prices, err = src.Prices(ctx, team); err != nil {
-		return api.Forecast{}, err
+		return api.Forecast{}, in.Prices, err
 	}
-	return Forecast(in), nil
+	return Forecast(in), in.Prices, nil
 }

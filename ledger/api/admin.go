@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"tollgate/charge"
@@ -106,7 +107,65 @@ type Device struct {
 	Team     string    `json:"team"`
 	Name     string    `json:"name"`
 	Enrolled time.Time `json:"enrolled"`
-	LastSeen time.Time `json:"last_seen"`
+	LastSeen time.Time `json:"last_seen"` // the last call of any kind, to the minute
+	// LastSync is when the device last sent its journal (or reported that it had nothing
+	// to send); zero before its first sync.
+	LastSync time.Time `json:"last_sync,omitzero"`
+	// Version is the agent's version; "" until an agent that reports it has synced.
+	Version string `json:"version,omitempty"`
+	// Backlog is how many journal entries the device still had to send after its last
+	// sync, and BacklogSince when the oldest of them happened (zero when none).
+	Backlog      int64     `json:"backlog"`
+	BacklogSince time.Time `json:"backlog_since,omitzero"`
+	// OfflineSeconds is how long since the device was last seen, and BacklogAgeSeconds how
+	// old the oldest entry of its backlog is, both at the ledger's time of the answer.
+	OfflineSeconds    int64 `json:"offline_seconds"`
+	BacklogAgeSeconds int64 `json:"backlog_age_seconds,omitempty"`
+}
+
+// Ago says a duration the way the console and the CLI's tables do: "3 hours", "12 days".
+func Ago(d time.Duration) string {
+	n, unit := int64(d/(24*time.Hour)), "day"
+	switch {
+	case d < time.Minute:
+		return "less than a minute"
+	case d < time.Hour:
+		n, unit = int64(d/time.Minute), "minute"
+	case d < 48*time.Hour:
+		n, unit = int64(d/time.Hour), "hour"
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.FormatInt(n, 10) + " " + unit + "s"
+}
+
+// BacklogText says what a device had left to send at its last report, after Age.
+func (d Device) BacklogText() string {
+	n := strconv.FormatInt(d.Backlog, 10) + " entries"
+	if d.Backlog == 1 {
+		n = "1 entry"
+	}
+	switch {
+	case d.Version == "" && d.LastSync.IsZero():
+		return "not reported"
+	case d.Backlog == 0:
+		return "none"
+	case !d.BacklogSince.IsZero():
+		return n + ", the oldest " + Ago(time.Duration(d.BacklogAgeSeconds)*time.Second) + " old"
+	}
+	return n
+}
+
+// Age fills the durations of a device's answer at now.
+func (d *Device) Age(now time.Time) {
+	secs := func(t time.Time) int64 {
+		if t.IsZero() || t.After(now) {
+			return 0
+		}
+		return int64(now.Sub(t) / time.Second)
+	}
+	d.OfflineSeconds, d.BacklogAgeSeconds = secs(d.LastSeen), secs(d.BacklogSince)
 }
 
 // NewEnrollToken asks for an enrollment token valid for ValidFor (a Go duration such as

@@ -42,6 +42,19 @@ const (
 type Enroll struct {
 	Token string `json:"token"`
 	Name  string `json:"name"` // the device's host name, for the admin's lists
+	// Agent is the enrolling agent's version and backlog; nil from an older agent.
+	Agent *AgentInfo `json:"agent,omitempty"`
+}
+
+// AgentInfo is what an agent tells the ledger about itself with each sync and at
+// enrollment, for the admin's list of devices.
+type AgentInfo struct {
+	Version string `json:"version"`
+	// Backlog counts the journal's entries still waiting for the ledger once the batch it
+	// comes with is answered; BacklogAge is how old the oldest of them is, in seconds, by
+	// the device's clock (an age, so a wrong clock does not shift it).
+	Backlog    int64 `json:"backlog"`
+	BacklogAge int64 `json:"backlog_age_seconds,omitempty"`
 }
 
 // Enrolled is the device's identity and the bearer credential for every later call. The
@@ -91,6 +104,9 @@ type Ingest struct {
 	// device's skew and corrects the events' times by it, so that a workstation whose
 	// clock is wrong still has its use charged, at the right time. Zero: no correction.
 	DeviceNow time.Time `json:"device_now,omitzero"`
+	// Agent is the sending agent's version and backlog; nil from an older agent. A batch
+	// with no events and this set only reports it.
+	Agent *AgentInfo `json:"agent,omitempty"`
 }
 
 // Statuses of an ingested event.

@@ -74,8 +74,13 @@ func Code(err error) string {
 // Enroll trades a team's enrollment token for this device's credential. It needs no
 // token of its own; use WithToken(Enrolled.Credential) for every later call.
 func (c *Client) Enroll(ctx context.Context, token, name string) (api.Enrolled, error) {
+	return c.EnrollWith(ctx, api.Enroll{Token: token, Name: name})
+}
+
+// EnrollWith is Enroll with everything the request may carry: the agent's report.
+func (c *Client) EnrollWith(ctx context.Context, e api.Enroll) (api.Enrolled, error) {
 	var out api.Enrolled
-	err := c.Do(ctx, http.MethodPost, "/v1/enroll", api.Enroll{Token: token, Name: name}, &out)
+	err := c.Do(ctx, http.MethodPost, "/v1/enroll", e, &out)
 	return out, err
 }
 
@@ -108,8 +113,13 @@ func (c *Client) Ingest(ctx context.Context, events []api.Event) ([]api.Result, 
 // IngestAt is Ingest with the device's clock reading, in the frame the events were
 // stamped in: the ledger corrects their times by the difference from its own clock.
 func (c *Client) IngestAt(ctx context.Context, events []api.Event, deviceNow time.Time) ([]api.Result, error) {
+	return c.Send(ctx, api.Ingest{Events: events, DeviceNow: deviceNow})
+}
+
+// Send posts a batch with everything it may carry: the device's clock, the agent's report.
+func (c *Client) Send(ctx context.Context, in api.Ingest) ([]api.Result, error) {
 	var out api.Ingested
-	err := c.Do(ctx, http.MethodPost, "/v1/events", api.Ingest{Events: events, DeviceNow: deviceNow}, &out)
+	err := c.Do(ctx, http.MethodPost, "/v1/events", in, &out)
 	return out.Results, err
 }
 

@@ -42,6 +42,9 @@ type Store interface {
 	Notifications(ctx context.Context, team string) ([]api.Notification, error)
 	SetPrices(ctx context.Context, team string, s api.SetPrices) (api.Prices, error)
 	Tags(ctx context.Context, team string) (map[string][]string, error)
+	Usage(ctx context.Context, team string, from, to time.Time) ([]api.UsageRow, error)
+	BalanceHistory(ctx context.Context, team string, from, to, now time.Time) (api.BalanceHistory, error)
+	RefusedCharges(ctx context.Context, team string, from, to time.Time) ([]api.Refusal, error)
 	SetTags(ctx context.Context, team, user string, tags []string) ([]string, error)
 }
 

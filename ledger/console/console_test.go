@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"tollgate/ledger/api"
 	"tollgate/ledger/store/storetest"
 )
 
@@ -78,6 +79,31 @@ func TestConsoleInBrowser(t *testing.T) {
 			}
 			if tokens != w.tokens["mary.studio"] || len(rows) != 20 {
 				t.Errorf("CSV: %d rows, %d tokens; want 20 rows, %d tokens", len(rows), tokens, w.tokens["mary.studio"])
+			}
+
+			// The devices page: what each agent last reported. pc-john's agent reports
+			// its version and a backlog two days old; the others' agents never did.
+			_, err := w.devices["pc-john"].Send(ctx, api.Ingest{Agent: &api.AgentInfo{Version: "2.1.0", Backlog: 12, BacklogAge: 2 * 86400}})
+			must(t, err)
+			b.open(t, w.url+"/admin/t/studio/devices")
+			row := func(name string) string {
+				return b.eval(t, `Array.from(document.querySelectorAll("#devices tbody tr")).map(r => r.innerText).filter(t => t.startsWith(`+"`"+name+" `"+`)).join("|")`)
+			}
+			for _, c := range []struct{ device, want string }{
+				{"pc-john", "2.1.0"},
+				{"pc-john", after.Format("2006-01-02 15:04")}, // last sync: now
+				{"pc-john", "less than a minute"},             // offline for
+				{"pc-john", "12 entries, the oldest 2 days old"},
+				{"pc-mary", "not reported"},
+				{"pc-ann", "never"},  // no sync reported
+				{"pc-ann", "2 days"}, // offline since its last use, on the 28th
+			} {
+				if got := row(c.device); !strings.Contains(got, c.want) {
+					t.Errorf("devices page, row %s: got %q, want %q in it", c.device, got, c.want)
+				}
+			}
+			if n := b.eval(t, `String(document.querySelectorAll("#devices td.stale").length)`); n != "1" {
+				t.Errorf("devices page: %s backlogs marked, want 1 (pc-john's, two days old)", n)
 			}
 
 			// The other pages.

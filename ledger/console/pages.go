@@ -52,7 +52,7 @@ func (c *Console) balance(w http.ResponseWriter, r *http.Request, s *session, te
 		return
 	}
 	from := now.Add(-90 * charge.Day)
-	rep, err := c.store.Tokens(r.Context(), team, from, now.Add(time.Nanosecond), now)
+	rep, err := c.store.BalanceHistory(r.Context(), team, from, now.Add(time.Nanosecond), now)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
@@ -63,21 +63,17 @@ func (c *Console) balance(w http.ResponseWriter, r *http.Request, s *session, te
 		return
 	}
 	// The balance at the end of each day, carried over days without movements.
-	start := t.Balance.Unexpired - t.Balance.Debt
-	if len(rep.History) > 0 {
-		m := rep.History[0]
-		start = m.Balance - (m.Tokens - m.Debt)
+	change := make(map[string]int64, len(rep.Days))
+	for _, d := range rep.Days {
+		change[d.Day] = d.Change
 	}
 	var days []string
 	var values []int64
-	bal, i := start, 0
+	bal := rep.Opening
 	for d := from.Truncate(charge.Day); !d.After(now); d = d.Add(charge.Day) {
-		end := d.Add(charge.Day)
-		for i < len(rep.History) && rep.History[i].At.Before(end) {
-			bal = rep.History[i].Balance
-			i++
-		}
-		days = append(days, d.Format(time.DateOnly))
+		day := d.Format(time.DateOnly)
+		bal += change[day]
+		days = append(days, day)
 		values = append(values, bal)
 	}
 	var expiring int64
@@ -325,12 +321,7 @@ func safeCell(v string) string {
 }
 
 func (c *Console) forecast(w http.ResponseWriter, r *http.Request, s *session, team string) {
-	f, err := advisor.LoadForecast(r.Context(), c.store, team, c.now())
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	prices, err := c.store.Prices(r.Context(), team)
+	f, prices, err := advisor.LoadForecastPrices(r.Context(), c.store, team, c.now())
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
@@ -343,17 +334,7 @@ func (c *Console) forecast(w http.ResponseWriter, r *http.Request, s *session, t
 
 func (c *Console) advisor(w http.ResponseWriter, r *http.Request, s *session, team string) {
 	now := c.now()
-	advice, err := advisor.Load(r.Context(), c.store, team, now)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	prices, err := c.store.Prices(r.Context(), team)
-	if err != nil {
-		c.fail(w, r, s, err)
-		return
-	}
-	products, err := c.store.Products(r.Context())
+	rep, err := advisor.LoadReport(r.Context(), c.store, team, now)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
@@ -362,7 +343,7 @@ func (c *Console) advisor(w http.ResponseWriter, r *http.Request, s *session, te
 		Advice   []api.Advice
 		Prices   api.Prices
 		Products []api.Product
-	}{advice, prices, products}})
+	}{rep.Advice, rep.Prices, rep.Products}})
 }
 
 func (c *Console) users(w http.ResponseWriter, r *http.Request, s *session, team string) {
@@ -427,16 +408,20 @@ func (c *Console) devices(w http.ResponseWriter, r *http.Request, s *session, te
 		api.Device
 		Offline string
 		Stale   bool
+		Backlog string // what it had left to send at its last sync
+		Behind  bool   // that backlog is more than a day old
 	}
 	var rows []deviceRow
 	for _, d := range ds {
+		d.Age(now)
 		row := deviceRow{Device: d}
 		if d.LastSeen.IsZero() {
 			row.Offline, row.Stale = "never synced", true
 		} else {
-			row.Offline = ago(now.Sub(d.LastSeen))
+			row.Offline = ago(time.Duration(d.OfflineSeconds) * time.Second)
 			row.Stale = now.Sub(d.LastSeen) > charge.Day
 		}
+		row.Backlog, row.Behind = d.BacklogText(), d.Backlog > 0 && d.BacklogAgeSeconds > 86400
 		rows = append(rows, row)
 	}
 	c.render(w, r, "devices", s, view{Title: "Devices", Team: team, Data: rows})
@@ -449,7 +434,7 @@ func (c *Console) notices(w http.ResponseWriter, r *http.Request, s *session, te
 		c.fail(w, r, s, err)
 		return
 	}
-	rep, err := c.store.Tokens(r.Context(), team, now.Add(-90*charge.Day), now.Add(time.Nanosecond), now)
+	refused, err := c.store.RefusedCharges(r.Context(), team, now.Add(-90*charge.Day), now.Add(time.Nanosecond))
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
@@ -474,7 +459,7 @@ func (c *Console) notices(w http.ResponseWriter, r *http.Request, s *session, te
 	c.render(w, r, "notices", s, view{Title: "Notices", Team: team, Data: struct {
 		Notices []notice
 		Refused []api.Refusal
-	}{rows, rep.Refused}})
+	}{rows, refused}})
 }
 
 func formProducts(r *http.Request) charge.Products {

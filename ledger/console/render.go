@@ -95,17 +95,7 @@ func num(n int64) string {
 }
 
 // ago says how long a duration is, in the largest unit that fits.
-func ago(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return "less than a minute"
-	case d < time.Hour:
-		return plural(int64(d/time.Minute), "minute")
-	case d < 48*time.Hour:
-		return plural(int64(d/time.Hour), "hour")
-	}
-	return plural(int64(d/(24*time.Hour)), "day")
-}
+func ago(d time.Duration) string { return api.Ago(d) }
 
 func plural(n int64, unit string) string {
 	if n == 1 {

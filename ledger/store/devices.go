@@ -66,8 +66,13 @@ func (d *DB) Enroll(ctx context.Context, e api.Enroll, now time.Time) (api.Enrol
 		if err != nil {
 			return err
 		}
-		_, err = x.exec(ctx, `INSERT INTO devices (id, team, name, credential, enrolled, last_seen) VALUES (?, ?, ?, ?, ?, ?)`,
-			out.Device, out.Team, e.Name, Hash(out.Credential), ns(now), ns(now))
+		// A report the ledger cannot keep is left out rather than refusing the device.
+		var ag agentRow
+		if e.Agent != nil && CheckAgent(*e.Agent) == nil {
+			ag = agentValues(*e.Agent, now)
+		}
+		_, err = x.exec(ctx, `INSERT INTO devices (id, team, name, credential, enrolled, last_seen, version, backlog, backlog_since, last_sync) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			out.Device, out.Team, e.Name, Hash(out.Credential), ns(now), ns(now), ag.version, ag.backlog, ag.since, int64(0))
 		return err
 	})
 	if err != nil {
@@ -96,22 +101,63 @@ func (d *DB) Seen(ctx context.Context, device string, now time.Time) error {
 	return err
 }
 
+// MaxVersion bounds an agent's version string.
+const MaxVersion = 64
+
+// CheckAgent says what is wrong with an agent's report of itself, or nil.
+func CheckAgent(a api.AgentInfo) error {
+	if err := checkText("agent version", a.Version, MaxVersion, false); err != nil {
+		return err
+	}
+	if a.Backlog < 0 || a.BacklogAge < 0 {
+		return errf(api.CodeBadRequest, "agent backlog %d, %d seconds old: give counts and ages of 0 or more", a.Backlog, a.BacklogAge)
+	}
+	return nil
+}
+
+// agentRow is an agent's report as the devices table keeps it.
+type agentRow struct {
+	version        string
+	backlog, since int64
+}
+
+// agentValues turns an age by the device's clock into a time by the ledger's.
+func agentValues(a api.AgentInfo, now time.Time) agentRow {
+	r := agentRow{version: a.Version, backlog: a.Backlog}
+	if a.Backlog > 0 {
+		r.since = ns(now.Add(-time.Duration(min(a.BacklogAge, 100*365*86400)) * time.Second))
+	}
+	return r
+}
+
+// Synced records what a device's agent reported with a sync at now: its version and
+// the backlog it has left. The report is checked with CheckAgent first.
+func (d *DB) Synced(ctx context.Context, device string, a api.AgentInfo, now time.Time) error {
+	if err := CheckAgent(a); err != nil {
+		return err
+	}
+	r := agentValues(a, now)
+	_, err := d.db.ExecContext(ctx, d.rebind(`UPDATE devices SET version = ?, backlog = ?, backlog_since = ?, last_sync = ?, last_seen = ? WHERE id = ?`),
+		r.version, r.backlog, r.since, ns(now), ns(now), device)
+	return err
+}
+
 // Devices lists a team's devices.
 func (d *DB) Devices(ctx context.Context, team string) ([]api.Device, error) {
 	var out []api.Device
 	err := d.read(ctx, func(x tx) error {
-		rows, err := x.query(ctx, `SELECT id, team, name, enrolled, last_seen FROM devices WHERE team = ? ORDER BY name, id`, team)
+		rows, err := x.query(ctx, `SELECT id, team, name, enrolled, last_seen, last_sync, version, backlog, backlog_since FROM devices WHERE team = ? ORDER BY name, id`, team)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var dv api.Device
-			var enrolled, seen int64
-			if err := rows.Scan(&dv.ID, &dv.Team, &dv.Name, &enrolled, &seen); err != nil {
+			var enrolled, seen, synced, since int64
+			if err := rows.Scan(&dv.ID, &dv.Team, &dv.Name, &enrolled, &seen, &synced, &dv.Version, &dv.Backlog, &since); err != nil {
 				return err
 			}
-			dv.Enrolled, dv.LastSeen = fromNS(enrolled), fromNS(seen)
+			dv.Enrolled, dv.LastSeen, dv.LastSync, dv.BacklogSince = fromNS(enrolled), fromNS(seen), fromNS(synced), fromNS(since)
 			out = append(out, dv)
 		}
 		return rows.Err()

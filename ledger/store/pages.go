@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"tollgate/charge"
+	"tollgate/ledger/api"
+)
+
+// The console's pages read these narrow queries rather than the reports: each groups in
+// SQL what its page shows, so that a page reads about one row per line it prints, not one
+// per event. Days are UTC days: a time in ns divided by dayNS, written into the SQL as a
+// literal so that PostgreSQL sees one expression in SELECT and GROUP BY.
+const (
+	dayNS  = int64(24 * time.Hour)
+	perDay = "86400000000000"
+)
+
+// UseSummaries counts, per user and product, the use of [from, to) the advisor judges,
+// with each pair's first use ever: one grouped query over the span, and an index probe
+// per pair (events_first_use) for the first use.
+func (d *DB) UseSummaries(ctx context.Context, team string, from, to time.Time) ([]api.UseSummary, error) {
+	var out []api.UseSummary
+	err := d.read(ctx, func(x tx) error {
+		if err := lockFree(ctx, x, team); err != nil {
+			return err
+		}
+		q, err := x.query(ctx, `SELECT u.user_id, u.product, u.charged, u.subscribed, u.tokens,
+				(SELECT MIN(f.happened) FROM events f WHERE f.team = ? AND f.user_id = u.user_id AND f.product = u.product AND f.kind IN ('opened', 'charged'))
+			FROM (SELECT user_id, product,
+					SUM(CASE WHEN c > 0 THEN 1 ELSE 0 END) AS charged,
+					SUM(CASE WHEN c = 0 AND s > 0 THEN 1 ELSE 0 END) AS subscribed,
+					SUM(tk) AS tokens
+				FROM (SELECT user_id, product, happened / 86400000000000 AS d,
+						SUM(CASE WHEN kind = 'charged' AND status = 'accepted' THEN 1 ELSE 0 END) AS c,
+						SUM(CASE WHEN kind = 'opened' AND reason = 'subscribed' THEN 1 ELSE 0 END) AS s,
+						SUM(CASE WHEN kind = 'charged' AND status = 'accepted' THEN tokens ELSE 0 END) AS tk
+					FROM events
+					WHERE team = ? AND happened >= ? AND happened < ? AND kind IN ('opened', 'denied', 'ended', 'charged')
+					GROUP BY user_id, product, happened / 86400000000000) per_day
+				GROUP BY user_id, product) u
+			ORDER BY u.user_id, u.product`, team, team, ns(from), ns(to))
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		for q.Next() {
+			var u api.UseSummary
+			var first *int64
+			if err := q.Scan(&u.User, &u.Product, &u.ChargedDays, &u.SubDays, &u.Tokens, &first); err != nil {
+				return err
+			}
+			if first != nil {
+				u.First = fromNS(*first)
+			}
+			out = append(out, u)
+		}
+		return q.Err()
+	})
+	return out, err
+}
+
+// DailyTokens is the tokens charged per UTC day of [from, to), for the forecast, by the
+// windows' starts as the token report counts them.
+func (d *DB) DailyTokens(ctx context.Context, team string, from, to time.Time) ([]api.TokenDay, error) {
+	out := []api.TokenDay{}
+	err := d.read(ctx, func(x tx) error {
+		if err := lockFree(ctx, x, team); err != nil {
+			return err
+		}
+		q, err := x.query(ctx, `SELECT start / `+perDay+`, COUNT(*), SUM(tokens) FROM charges WHERE team = ? AND start >= ? AND start < ? GROUP BY start / `+perDay+` ORDER BY 1`,
+			team, ns(from), ns(to))
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		for q.Next() {
+			var n int64
+			r := api.TokenDay{Team: team}
+			if err := q.Scan(&n, &r.Charges, &r.Tokens); err != nil {
+				return err
+			}
+			r.Day = day(time.Unix(0, n*dayNS))
+			out = append(out, r)
+		}
+		return q.Err()
+	})
+	return out, err
+}
+
+// BalanceHistory is the balance before from and its change per UTC day of [from, to),
+// with the team's packs at now: what the balance page draws.
+func (d *DB) BalanceHistory(ctx context.Context, team string, from, to, now time.Time) (api.BalanceHistory, error) {
+	h := api.BalanceHistory{From: from, To: to}
+	err := d.read(ctx, func(x tx) error {
+		l, err := loadPool(ctx, x, team, now, false)
+		if err != nil {
+			return err
+		}
+		if err := x.row(ctx, `SELECT COALESCE(SUM(tokens - debt), 0) FROM movements WHERE team = ? AND happened < ?`, team, ns(from)).Scan(&h.Opening); err != nil {
+			return err
+		}
+		q, err := x.query(ctx, `SELECT happened / `+perDay+`, SUM(tokens - debt) FROM movements WHERE team = ? AND happened >= ? AND happened < ? GROUP BY happened / `+perDay+` ORDER BY 1`,
+			team, ns(from), ns(to))
+		if err != nil {
+			return err
+		}
+		for q.Next() {
+			var n, change int64
+			if err := q.Scan(&n, &change); err != nil {
+				q.Close()
+				return err
+			}
+			h.Days = append(h.Days, api.DayChange{Day: day(time.Unix(0, n*dayNS)), Change: change})
+		}
+		if err := q.Close(); err != nil {
+			return err
+		}
+		if h.Packs, err = packs(ctx, x, team, 0); err != nil {
+			return err
+		}
+		for _, k := range l.ExpiringWithin(now, charge.Expiring) {
+			h.Expiring = append(h.Expiring, api.Pack{Pack: k, Expires: k.Expires()})
+		}
+		return nil
+	})
+	return h, err
+}
+
+// RefusedCharges lists the charges of [from, to) the ledger did not take (duplicates,
+// folded, refused), for the notices page: the partial index events_refused holds them
+// alone.
+func (d *DB) RefusedCharges(ctx context.Context, team string, from, to time.Time) ([]api.Refusal, error) {
+	out := []api.Refusal{}
+	err := d.read(ctx, func(x tx) error {
+		if err := lockFree(ctx, x, team); err != nil {
+			return err
+		}
+		q, err := x.query(ctx, `SELECT e.happened, COALESCE(v.name, e.device), e.id, e.user_id, e.product, e.key_start, e.tokens, e.status, e.message
+			FROM events e LEFT JOIN devices v ON v.id = e.device
+			WHERE e.team = ? AND e.kind = 'charged' AND e.status <> 'accepted' AND e.happened >= ? AND e.happened < ? ORDER BY e.happened, e.id`,
+			team, ns(from), ns(to))
+		if err != nil {
+			return err
+		}
+		defer q.Close()
+		for q.Next() {
+			var r api.Refusal
+			var at, start int64
+			if err := q.Scan(&at, &r.Device, &r.Event, &r.User, &r.Product, &start, &r.Tokens, &r.Status, &r.Message); err != nil {
+				return err
+			}
+			r.At, r.Start = fromNS(at), fromNS(start)
+			out = append(out, r)
+		}
+		return q.Err()
+	})
+	return out, err
+}
