@@ -62,7 +62,16 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, d api.Device) {
 		return
 	}
 	skew := s.deskew(&in)
-	rs, err := s.store.Ingest(r.Context(), d.Team, d.ID, in.Events, s.now())
+	var rs []api.Result
+	var err error
+	ran := false
+	s.paced(w, r, func() {
+		ran = true
+		rs, err = s.store.Ingest(r.Context(), d.Team, d.ID, in.Events, s.now())
+	})
+	if !ran {
+		return
+	}
 	var se *store.Error
 	if errors.As(err, &se) && se.Code == api.CodeInvalidEvents {
 		s.deadLetter(r.Context(), d, in.Events, se.Events, skew)
