@@ -107,7 +107,10 @@ func TestSyncHonoursRetryAfter(t *testing.T) {
 
 	// Grace runs out: the charge is taken once.
 	r.SetClock(agenttest.Day1.Add(6 * time.Minute))
-	r.WaitFor("the charge sent", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.State == "paid" && st.Backlog == 0 })
+	r.WaitFor("the charge sent", func(st agent.Status) bool {
+		s, ok := agenttest.SessionOf(st, "revit")
+		return ok && s.State == "paid" && st.Backlog == 0
+	})
 	if got := l.Charges("studio"); len(got) != 1 || !strings.HasSuffix(got[0], " 10") {
 		t.Errorf("got charges %v, want revit's one window of 10", got)
 	}
