@@ -89,6 +89,8 @@ func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize
 		return api.Authorized{}, err
 	}
 	out := api.Authorized{ServerTime: now}
+	d.prio.enter()
+	defer d.prio.leave()
 	err := d.withPool(ctx, now, team, func(p *pool) error {
 		r, err := rates(ctx, p.t)
 		if err != nil {
@@ -156,6 +158,8 @@ func (d *DB) Release(ctx context.Context, team, device, hold string, now time.Ti
 	if err := checkText("hold", hold, MaxText, true); err != nil {
 		return err
 	}
+	d.prio.enter()
+	defer d.prio.leave()
 	return d.withPool(ctx, now, team, func(p *pool) error {
 		p.Release(holdKey(device, hold))
 		return p.save(ctx, "release", "")

@@ -14,9 +14,9 @@ import (
 const MaxBatch = 1000
 
 // IngestChunk is the most events applied in one transaction. A device's batch of
-// hundreds is applied in chunks, each its own transaction under the team's lock, so
-// that a launch's authorize waits behind one chunk at most, never behind a whole
-// backlog.
+// hundreds is applied in chunks, each its own transaction under the team's lock, and a
+// chunk does not begin while a launch decision waits (see priority), so that a launch
+// waits behind the chunks already under way, never behind a whole backlog.
 const IngestChunk = 100
 
 // Ingest applies a device's batch of events. A batch with any event that cannot be
@@ -37,6 +37,9 @@ func (d *DB) Ingest(ctx context.Context, team, device string, events []api.Event
 	for start := 0; start == 0 || start < len(events); start += IngestChunk {
 		chunk := events[start:min(start+IngestChunk, len(events))]
 		var rs []api.Result
+		if err := d.prio.yield(ctx); err != nil {
+			return nil, err
+		}
 		err := d.withPool(ctx, now, team, func(p *pool) error {
 			cat, err := loadCatalogue(ctx, p.t)
 			if err != nil {

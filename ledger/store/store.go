@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,11 @@ type DB struct {
 	dialect Dialect
 	watch   balanceWatchers
 	stmts   *atomic.Int64 // see CountStatements
+	prio    priority      // decisions before bulk work
+	// writing serializes SQLite's write transactions in this process: SQLite has one
+	// writer, and a writer waiting in its busy handler polls with sleeps of up to 100 ms,
+	// where one waiting here is woken the moment the last one commits.
+	writing sync.Mutex
 }
 
 // Open connects to url ("sqlite:PATH" or "postgres://...") and applies the migrations
@@ -187,6 +193,10 @@ func (d *DB) inTx(ctx context.Context, readOnly bool, fn func(tx) error) error {
 }
 
 func (d *DB) once(ctx context.Context, opts *sql.TxOptions, fn func(tx) error) error {
+	if d.dialect == SQLite && !opts.ReadOnly {
+		d.writing.Lock()
+		defer d.writing.Unlock()
+	}
 	d.counted()
 	t, err := d.db.BeginTx(ctx, opts)
 	if err != nil {
