@@ -20,6 +20,10 @@ const (
 func (d *DB) Entitlement(ctx context.Context, team, user string, now time.Time) (charge.Entitlement, error) {
 	var e charge.Entitlement
 	err := d.read(ctx, func(x tx) error {
+		f, err := readUser(ctx, x, team, user, "", now)
+		if err != nil {
+			return err
+		}
 		l, err := loadPool(ctx, x, team, now, false)
 		if err != nil {
 			return err
@@ -29,46 +33,71 @@ func (d *DB) Entitlement(ctx context.Context, team, user string, now time.Time) 
 				l.Release(id)
 			}
 		}
-		r, err := rates(ctx, x)
-		if err != nil {
-			return err
-		}
-		e, err = entitlement(ctx, l.pool, user, r)
+		e, err = entitlement(ctx, l.pool, f)
 		return err
 	})
 	return e, err
 }
 
-// entitlement is user's snapshot from p, given the catalogue's rates r.
-func entitlement(ctx context.Context, p *pool, user string, r map[string]int64) (charge.Entitlement, error) {
-	u, err := userOf(ctx, p.t, p.Team, user)
+// userFacts is what a launch decision reads of a user that does not need the team's
+// lock: read before it is taken, they keep the lock's hold short. A window paid by a
+// charge committed in between is missed at worst, and the launch then enters grace
+// instead of the paid window; its charge is folded into that window.
+type userFacts struct {
+	user    api.User
+	rates   map[string]int64
+	windows []charge.Window
+}
+
+// readUser reads them; product, when not empty, must be in the catalogue.
+func readUser(ctx context.Context, x tx, team, user, product string, now time.Time) (userFacts, error) {
+	var f userFacts
+	var err error
+	if f.rates, err = rates(ctx, x); err != nil {
+		return f, err
+	}
+	if _, ok := f.rates[product]; !ok && product != "" {
+		return f, errf(api.CodeNotFound, "product %q is not in the catalogue; check the agent's product list or add it with 'tollgate ledger product add'", product)
+	}
+	if f.user, err = userOf(ctx, x, team, user); err != nil {
+		return f, err
+	}
+	f.windows, err = openWindows(ctx, x, team, user, now)
+	return f, err
+}
+
+// openWindows are the user's windows that started within a day of now.
+func openWindows(ctx context.Context, x tx, team, user string, now time.Time) ([]charge.Window, error) {
+	out := []charge.Window{}
+	rows, err := x.query(ctx, `SELECT product, start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND start > ? ORDER BY start`,
+		team, user, ns(now.Add(-charge.Day)))
 	if err != nil {
-		return charge.Entitlement{}, err
-	}
-	e := charge.Entitlement{
-		User: user, Team: p.Team, Assigned: u.Assigned, Subscriptions: u.Subscriptions,
-		TeamProducts: p.products, UserProducts: u.Products, Rates: r,
-		Available: p.Available(p.now), Windows: []charge.Window{}, AsOf: p.now,
-	}
-	if e.Budgets, err = p.budgets(ctx, user); err != nil {
-		return e, err
-	}
-	rows, err := p.t.query(ctx, `SELECT product, start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND start > ? ORDER BY start`,
-		p.Team, user, ns(p.now.Add(-charge.Day)))
-	if err != nil {
-		return e, err
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		w := charge.Window{Key: charge.Key{Team: p.Team, User: user}}
+		w := charge.Window{Key: charge.Key{Team: team, User: user}}
 		var start int64
 		if err := rows.Scan(&w.Key.Product, &start, &w.Tokens, &w.Device); err != nil {
-			return e, err
+			return nil, err
 		}
 		w.Key.Start = fromNS(start)
-		e.Windows = append(e.Windows, w)
+		out = append(out, w)
 	}
-	return e, rows.Err()
+	return out, rows.Err()
+}
+
+// entitlement is a user's snapshot from the pool p and what was read of the user.
+func entitlement(ctx context.Context, p *pool, f userFacts) (charge.Entitlement, error) {
+	u := f.user
+	e := charge.Entitlement{
+		User: u.ID, Team: p.Team, Assigned: u.Assigned, Subscriptions: u.Subscriptions,
+		TeamProducts: p.products, UserProducts: u.Products, Rates: f.rates,
+		Available: p.Available(p.now), Windows: f.windows, AsOf: p.now,
+	}
+	var err error
+	e.Budgets, err = p.budgets(ctx, u.ID)
+	return e, err
 }
 
 func holdKey(device, hold string) string { return device + "/" + hold }
@@ -91,18 +120,17 @@ func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize
 	out := api.Authorized{ServerTime: now}
 	d.prio.enter()
 	defer d.prio.leave()
-	err := d.withPool(ctx, now, team, func(p *pool) error {
-		r, err := rates(ctx, p.t)
-		if err != nil {
-			return err
-		}
-		if _, ok := r[a.Product]; !ok {
-			return errf(api.CodeNotFound, "product %q is not in the catalogue; check the agent's product list or add it with 'tollgate ledger product add'", a.Product)
-		}
+	var f userFacts
+	before := func(x tx) error {
+		var err error
+		f, err = readUser(ctx, x, team, a.User, a.Product, now)
+		return err
+	}
+	err := d.withPoolAfter(ctx, now, team, before, func(p *pool) error {
 		key := holdKey(device, a.Hold)
 		// A retried request must not be refused for the hold it placed itself.
 		p.Release(key)
-		e, err := entitlement(ctx, p, a.User, r)
+		e, err := entitlement(ctx, p, f)
 		if err != nil {
 			return err
 		}

@@ -314,12 +314,23 @@ func notify(ctx context.Context, t tx, team, kind string, payload any, now time.
 // withPools runs fn with the pools of teams locked, in a sorted order so that two
 // transfers in opposite directions cannot deadlock.
 func (d *DB) withPools(ctx context.Context, now time.Time, teams []string, fn func(map[string]*pool) error) error {
+	return d.withPoolsAfter(ctx, now, teams, nil, fn)
+}
+
+// withPoolsAfter is withPools running before, if not nil, in the same transaction before
+// the pools are locked: reads that need no lock do not lengthen its hold.
+func (d *DB) withPoolsAfter(ctx context.Context, now time.Time, teams []string, before func(tx) error, fn func(map[string]*pool) error) error {
 	order := slices.Clone(teams)
 	slices.Sort(order)
 	order = slices.Compact(order)
 	var after map[string]api.Balance
 	err := d.write(ctx, func(t tx) error {
 		after = nil // a retried transaction starts over
+		if before != nil {
+			if err := before(t); err != nil {
+				return err
+			}
+		}
 		ps := map[string]*pool{}
 		for _, team := range order {
 			p, err := lockPool(ctx, t, team, now)
@@ -351,5 +362,9 @@ func (d *DB) withPools(ctx context.Context, now time.Time, teams []string, fn fu
 }
 
 func (d *DB) withPool(ctx context.Context, now time.Time, team string, fn func(*pool) error) error {
-	return d.withPools(ctx, now, []string{team}, func(ps map[string]*pool) error { return fn(ps[team]) })
+	return d.withPoolAfter(ctx, now, team, nil, fn)
+}
+
+func (d *DB) withPoolAfter(ctx context.Context, now time.Time, team string, before func(tx) error, fn func(*pool) error) error {
+	return d.withPoolsAfter(ctx, now, []string{team}, before, func(ps map[string]*pool) error { return fn(ps[team]) })
 }
