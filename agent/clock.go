@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"time"
 
 	"tollgate/charge"
@@ -29,4 +30,31 @@ type FileClock struct{ *platform.FileClock }
 func (c FileClock) Reading() charge.Reading {
 	w, m := c.Read()
 	return charge.Reading{Wall: w, Mono: m}
+}
+
+// pause waits d by the agent's clock, or until ctx ends; false when ctx ended. The test
+// clock's time moves only when its file is written, so a test sees a wait of exactly d
+// without waiting for it.
+func (a *Agent) pause(ctx context.Context, d time.Duration) bool {
+	if _, test := a.opts.Clock.(FileClock); test {
+		until := a.opts.Clock.Reading().Wall.Add(d)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for a.opts.Clock.Reading().Wall.Before(until) {
+			select {
+			case <-ctx.Done():
+				return false
+			case <-tick.C:
+			}
+		}
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }

@@ -134,7 +134,9 @@ func (a *Agent) answered(err error) {
 	l.mu.Lock()
 	was := l.online
 	var ce *client.Error
-	reached := err == nil || errors.As(err, &ce) && !ce.Temporary()
+	// A batch paced by the ledger (429) reached it: the ledger is busy, not gone, and
+	// launches are still decided by it.
+	reached := err == nil || errors.As(err, &ce) && (!ce.Temporary() || ce.Code == api.CodePaced)
 	l.online = reached
 	if reached {
 		l.lastOK, l.err = a.reading().Wall, ""

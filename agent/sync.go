@@ -51,6 +51,15 @@ func (a *Agent) sync(ctx context.Context) error {
 			return err // a restart repairs it
 		default:
 			fails++
+			if ra := retryAfter(err); ra > 0 {
+				// The ledger paces this device: come back when it said, by the agent's
+				// clock, and not sooner for what is journaled meanwhile.
+				a.log.Info("sync paced by the ledger", zap.Int("attempt", fails), zap.Duration("retry_after", ra), zap.Error(err))
+				if !a.pause(ctx, ra) {
+					return nil
+				}
+				continue
+			}
 			wait = backoff(fails, err, a.opts.RetryMax)
 			a.log.Info("sync postponed", zap.Int("attempt", fails), zap.Duration("retry_in", wait), zap.Error(err))
 		}
@@ -66,12 +75,20 @@ func (a *Agent) sync(ctx context.Context) error {
 	}
 }
 
-// backoff is the wait after the n-th failure in a row: the ledger's Retry-After when it
-// gave one, else full jitter over a capped exponential.
-func backoff(n int, err error, most time.Duration) time.Duration {
+// retryAfter is the wait the ledger asked for with Retry-After (429, 503), or 0.
+func retryAfter(err error) time.Duration {
 	var ce *client.Error
 	if errors.As(err, &ce) && ce.RetryAfter > 0 {
 		return ce.RetryAfter
+	}
+	return 0
+}
+
+// backoff is the wait after the n-th failure in a row: the ledger's Retry-After when it
+// gave one, else full jitter over a capped exponential.
+func backoff(n int, err error, most time.Duration) time.Duration {
+	if ra := retryAfter(err); ra > 0 {
+		return ra
 	}
 	ceil := backoffFirst << min(n-1, 20)
 	if ceil > most || ceil <= 0 {

@@ -67,7 +67,15 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, d api.Device) {
 	var rs []api.Result
 	var err error
 	if len(in.Events) > 0 || in.Agent == nil {
-		rs, err = s.store.Ingest(r.Context(), d.Team, d.ID, in.Events, s.now())
+		// A report-only sync (no events) is not bulk work: it is never paced.
+		ran := false
+		s.paced(w, r, func() {
+			ran = true
+			rs, err = s.store.Ingest(r.Context(), d.Team, d.ID, in.Events, s.now())
+		})
+		if !ran {
+			return
+		}
 	}
 	var se *store.Error
 	if errors.As(err, &se) && se.Code == api.CodeInvalidEvents {

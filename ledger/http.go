@@ -35,6 +35,7 @@ var status = map[string]int{
 	api.CodePartialTransfer: http.StatusUnprocessableEntity,
 	api.CodeTooLarge:        http.StatusRequestEntityTooLarge,
 	api.CodeOverloaded:      http.StatusServiceUnavailable,
+	api.CodePaced:           http.StatusTooManyRequests,
 	api.CodeInternal:        http.StatusInternalServerError,
 	api.CodeTooManyHolds:    http.StatusConflict, // a refusal, not overload: the device is not to back off
 }
@@ -107,7 +108,7 @@ func (s *Server) device(h func(http.ResponseWriter, *http.Request, api.Device)) 
 			fail(w, api.CodeUnauthorized, "no device credential: send 'Authorization: Bearer <credential>' from enrollment")
 			return
 		}
-		d, err := s.store.DeviceByCredential(r.Context(), tok)
+		d, err := s.deviceOf(r.Context(), tok)
 		if err != nil {
 			s.failErr(w, r, err)
 			return
@@ -115,6 +116,33 @@ func (s *Server) device(h func(http.ResponseWriter, *http.Request, api.Device)) 
 		s.touch(r.Context(), d.ID)
 		h(w, r, d)
 	}
+}
+
+// maxDevices bounds the credentials the server remembers; past it, it starts over.
+const maxDevices = 100_000
+
+// deviceOf finds the device of a credential, once per credential per process: a
+// device's id and team never change, so every later call of a device is authenticated
+// without a query. Unknown credentials are not remembered.
+func (s *Server) deviceOf(ctx context.Context, tok string) (api.Device, error) {
+	h := store.Hash(tok)
+	s.mu.Lock()
+	d, ok := s.devices[h]
+	s.mu.Unlock()
+	if ok {
+		return d, nil
+	}
+	d, err := s.store.DeviceByCredential(ctx, tok)
+	if err != nil {
+		return d, err
+	}
+	s.mu.Lock()
+	if len(s.devices) >= maxDevices {
+		clear(s.devices)
+	}
+	s.devices[h] = d
+	s.mu.Unlock()
+	return d, nil
 }
 
 // touch writes a device's last_seen at most once a minute.

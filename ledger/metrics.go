@@ -27,6 +27,7 @@ type metrics struct {
 	decisions *prometheus.CounterVec
 	notices   *prometheus.CounterVec
 	overload  prometheus.Counter
+	paced     prometheus.Counter // ingests turned away with 429 to come back later
 	// refused counts events refused into the dead-letter; deadLetters is how many are
 	// still open, across teams.
 	refused     *prometheus.CounterVec
@@ -55,13 +56,16 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Name: "tollgate_ledger_overloaded_total", Help: "Requests refused with 503 because too many were in flight.",
 		}),
 	}
+	m.paced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "tollgate_ledger_ingests_paced_total", Help: "Event batches answered 429 with Retry-After because as many were being applied as may be.",
+	})
 	m.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tollgate_ledger_refused_events_total", Help: "Events the ledger refused and kept in the dead-letter, by code.",
 	}, []string{"code"})
 	m.deadLetters = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "tollgate_ledger_dead_letters", Help: "Refused events not yet re-sent successfully ('tollgate ledger report refused').",
 	})
-	reg.MustRegister(m.requests, m.latency, m.ingest, m.decisions, m.notices, m.overload, m.refused, m.deadLetters)
+	reg.MustRegister(m.requests, m.latency, m.ingest, m.decisions, m.notices, m.overload, m.paced, m.refused, m.deadLetters)
 	return m
 }
 

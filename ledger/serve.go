@@ -47,6 +47,7 @@ const TokenFile = "admin-token"
 type serveOpts struct {
 	data, db, listen, cert, key, clockFile, metricsTokenFile string
 	allowInternal                                            bool
+	maxIngests, ingestQueue                                  int
 }
 
 func serveCommand() *cli.Command {
@@ -66,6 +67,8 @@ func serveCommand() *cli.Command {
 			fs.StringVar(&o.key, "tls-key", "", "TLS key file (PEM)")
 			fs.StringVar(&o.clockFile, "clock-file", "", "read the time from this root-owned file (tests only)")
 			fs.StringVar(&o.metricsTokenFile, "metrics-token-file", "", "serve each team's balance at /metrics/teams to a scraper that sends the token in this file (default: team metrics off)")
+			fs.IntVar(&o.maxIngests, "max-ingests", DefaultMaxIngests, "event batches applied at once; launch decisions wait behind at most this many chunks of events")
+			fs.IntVar(&o.ingestQueue, "ingest-queue", DefaultIngestQueue, "event batches that may wait their turn; past that devices are answered 429 with Retry-After (0: none wait)")
 			fs.BoolVar(&o.allowInternal, "webhook-allow-internal", false, "let team webhooks point at this machine or link-local addresses (169.254.0.0/16, fe80::/10)")
 		},
 		Run: func(ctx context.Context, e cli.Env, _ []string) error { return serve(ctx, e.Stdout, e.Stderr, o) },
@@ -75,6 +78,9 @@ func serveCommand() *cli.Command {
 func serve(ctx context.Context, stdout, stderr io.Writer, o serveOpts) error {
 	if (o.cert == "") != (o.key == "") {
 		return cli.Usagef("give both --tls-cert and --tls-key, or neither")
+	}
+	if o.maxIngests < 1 || o.ingestQueue < 0 {
+		return cli.Usagef("--max-ingests %d --ingest-queue %d: want at least 1 batch applied at once and 0 or more waiting", o.maxIngests, o.ingestQueue)
 	}
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -95,7 +101,10 @@ func serve(ctx context.Context, stdout, stderr io.Writer, o serveOpts) error {
 	if err := bootstrap(ctx, st, o.data, stdout); err != nil {
 		return err
 	}
-	opts := Options{Store: st, Logger: log, WebhookAllowInternal: o.allowInternal}
+	opts := Options{Store: st, Logger: log, WebhookAllowInternal: o.allowInternal, MaxIngests: o.maxIngests, IngestQueue: o.ingestQueue}
+	if o.ingestQueue == 0 {
+		opts.IngestQueue = -1 // Options' zero is the default
+	}
 	if o.metricsTokenFile != "" {
 		b, err := os.ReadFile(o.metricsTokenFile)
 		if err != nil {

@@ -101,6 +101,11 @@ type Options struct {
 	// MaxInFlight bounds the requests served at once; more are answered 503 with
 	// Retry-After. 0: 256.
 	MaxInFlight int
+	// MaxIngests bounds the event batches applied at once, and IngestQueue how many more
+	// wait their turn; past both a device is answered 429 with Retry-After. Launch
+	// decisions wait behind at most MaxIngests chunks of events. 0: DefaultMaxIngests and
+	// DefaultIngestQueue; IngestQueue < 0: none wait.
+	MaxIngests, IngestQueue int
 	// Webhooks delivers notifications. nil: a client with a 10 s timeout that refuses
 	// loopback and link-local addresses unless WebhookAllowInternal.
 	Webhooks *http.Client
@@ -123,6 +128,7 @@ type Server struct {
 	clock    Clock
 	log      *zap.Logger
 	inFlight chan struct{}
+	pace     *pacer
 	webhooks *http.Client
 	registry *prometheus.Registry
 	teams    *teamGauges
@@ -134,15 +140,16 @@ type Server struct {
 	sweep         time.Duration
 	console       *console.Console
 
-	mu   sync.Mutex
-	seen map[string]time.Time // device -> last time its last_seen was written
+	mu      sync.Mutex
+	seen    map[string]time.Time  // device -> last time its last_seen was written
+	devices map[string]api.Device // credential hash -> its device, see deviceOf
 }
 
 // New returns a server over o.Store.
 func New(o Options) *Server {
 	s := &Server{
 		store: o.Store, clock: o.Clock, log: o.Logger, webhooks: o.Webhooks, registry: o.Registry,
-		notify: o.NotifyEvery, sweep: o.SweepEvery, seen: map[string]time.Time{},
+		notify: o.NotifyEvery, sweep: o.SweepEvery, seen: map[string]time.Time{}, devices: map[string]api.Device{},
 		allowInternal: o.WebhookAllowInternal, metricsToken: o.MetricsToken,
 	}
 	if s.clock == nil {
@@ -157,6 +164,7 @@ func New(o Options) *Server {
 		n = 256
 	}
 	s.inFlight = make(chan struct{}, n)
+	s.pace = newPacer(o.MaxIngests, o.IngestQueue)
 	if s.webhooks == nil {
 		s.webhooks = webhookClient(s.allowInternal)
 	}

@@ -144,15 +144,12 @@ func (e *engine) report() {
 			r.Holds = append(r.Holds, Hold{Team: d.held[id].team, ID: id, Tokens: d.held[id].tokens})
 		}
 	}
-	keys := slices.SortedFunc(maps.Keys(e.windows), func(a, b pu) int {
-		return strings.Compare(a.user+"\x00"+a.product, b.user+"\x00"+b.product)
-	})
-	for _, k := range keys {
-		for _, w := range e.windows[k] {
+	for _, k := range e.book.Uses() {
+		for _, w := range e.book.Windows(k.User, k.Product) {
 			if w.Covers(e.now) {
 				r.Windows = append(r.Windows, w)
 				details = append(details, fmt.Sprintf("window: %s's %s paid until %s (%d tokens, on %s)",
-					k.user, e.productName(k.product), stamp(w.End()), w.Tokens, w.Device))
+					k.User, e.productName(k.Product), stamp(w.End()), w.Tokens, w.Device))
 			}
 		}
 	}

@@ -52,13 +52,13 @@ func (e *engine) entitlement(user string) charge.Entitlement {
 	}
 	n := 0
 	for _, p := range e.tl.Products {
-		n += len(e.windows[pu{user, p.ID}])
+		n += len(e.book.Windows(user, p.ID))
 	}
 	if n > 0 {
 		en.Windows = make([]charge.Window, 0, n)
 	}
 	for _, p := range e.tl.Products {
-		en.Windows = append(en.Windows, e.windows[pu{user, p.ID}]...)
+		en.Windows = append(en.Windows, e.book.Windows(user, p.ID)...)
 	}
 	en.Budgets = e.budgets(u.Team, user)
 	return en
@@ -75,11 +75,11 @@ func (e *engine) budgets(team, user string) []charge.Budget {
 		}
 		b.From = b.Period.Start(e.now)
 		end := b.Period.End(e.now)
-		for k, ws := range e.windows {
-			if !b.Applies(k.user, k.product) {
+		for _, k := range e.book.Uses() {
+			if !b.Applies(k.User, k.Product) {
 				continue
 			}
-			for _, w := range ws {
+			for _, w := range e.book.Windows(k.User, k.Product) {
 				if w.Key.Team == team && !w.Key.Start.Before(b.From) && w.Key.Start.Before(end) {
 					b.Used += w.Tokens
 				}
@@ -235,44 +235,44 @@ func (e *engine) effect(d *device, f charge.Effect) {
 	e.line(l)
 }
 
-// take is the ledger taking a charge, exactly once per business key (rule 5). Charges
-// synced after the fact are taken even if they overdraw: the use has happened.
+// take is the ledger taking a charge, exactly once per business key (rule 5), by the
+// ledger's own rule (charge.Take). Charges synced after the fact are taken even if they
+// overdraw: the use has happened.
 func (e *engine) take(d *device, f charge.Effect, synced bool) []charge.Draw {
 	c := Charge{Key: f.Key, Device: d.name, Tokens: f.Tokens, Renewal: f.Renewal, At: e.now, Draws: []charge.Draw{}}
 	pool := e.pools[f.Key.Team]
 	// Whatever happens below may move the pool's balance or its packs.
 	e.moved(pool)
 	e.touchPool(pool)
-	k := pu{f.User, f.Product}
-	if prev, ok := e.keys[f.Key]; ok {
-		pool.Release(f.HoldID())
+	got := charge.Take(pool, e.book, charge.Claim{Key: f.Key, Tokens: f.Tokens, Device: d.name, Hold: f.HoldID(), Overdraw: f.Overdraw || synced}, e.now)
+	switch prev := got.Window; got.Verdict {
+	case charge.TakeDuplicate:
 		c.Status = "duplicate"
-		text := fmt.Sprintf("ledger refused a duplicate charge for %s's %s window %s: already paid on %s", f.User, e.productName(f.Product), stamp(f.Key.Start), prev.Device)
-		if prev.Tokens != f.Tokens {
-			c.Status, c.Reason = "refused", "tokens_differ"
-			text = fmt.Sprintf("ledger refused a charge for %s's %s window %s: %d tokens, but %d were charged for it", f.User, e.productName(f.Product), stamp(f.Key.Start), f.Tokens, prev.Tokens)
-		}
 		e.res.Charges = append(e.res.Charges, c)
-		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: c.Status, Reason: c.Reason, Text: text})
+		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: c.Status,
+			Text: fmt.Sprintf("ledger refused a duplicate charge for %s's %s window %s: already paid on %s", f.User, e.productName(f.Product), stamp(f.Key.Start), prev.Device)})
 		return nil
-	}
-	if w, ok := charge.Fold(e.windows[k], f.Key); ok {
-		pool.Release(f.HoldID())
+	case charge.TakeConflict:
+		c.Status, c.Reason = "refused", "tokens_differ"
+		e.res.Charges = append(e.res.Charges, c)
+		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: c.Status, Reason: c.Reason,
+			Text: fmt.Sprintf("ledger refused a charge for %s's %s window %s: %d tokens, but %d were charged for it", f.User, e.productName(f.Product), stamp(f.Key.Start), f.Tokens, prev.Tokens)})
+		return nil
+	case charge.TakeFolded:
 		c.Status = "folded"
 		e.res.Charges = append(e.res.Charges, c)
 		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "folded",
-			Text: fmt.Sprintf("ledger folded %s's %s charge into the window %s to %s already paid on %s: no tokens", f.User, e.productName(f.Product), stamp(w.Key.Start), stamp(w.End()), w.Device)})
+			Text: fmt.Sprintf("ledger folded %s's %s charge into the window %s to %s already paid on %s: no tokens", f.User, e.productName(f.Product), stamp(prev.Key.Start), stamp(prev.End()), prev.Device)})
 		e.touch(d)
-		e.effects(d, d.meter.Learn(w))
+		e.effects(d, d.meter.Learn(prev))
 		return nil
-	}
-	draws, err := pool.Debit(e.now, f.Tokens, f.HoldID(), f.Overdraw || synced)
-	if err != nil {
+	case charge.TakeShort:
 		c.Status, c.Reason = "refused", string(charge.InsufficientTokens)
 		e.res.Charges = append(e.res.Charges, c)
-		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "refused", Reason: c.Reason, Text: "ledger refused a charge: " + err.Error()})
+		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "refused", Reason: c.Reason, Text: "ledger refused a charge: " + got.Err.Error()})
 		return nil
 	}
+	draws := got.Draws
 	c.Status, c.Debited, c.Draws = "accepted", f.Tokens, append(c.Draws, draws...)
 	e.took(f)
 	if synced {
@@ -282,9 +282,6 @@ func (e *engine) take(d *device, f charge.Effect, synced bool) []charge.Draw {
 		}
 		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "synced", Tokens: f.Tokens, Text: text})
 	}
-	w := charge.Window{Key: f.Key, Tokens: f.Tokens, Device: d.name}
-	e.keys[f.Key] = w
-	e.windows[k] = append(e.windows[k], w)
 	e.res.Charges = append(e.res.Charges, c)
 	e.res.Users[f.User] += f.Tokens
 	e.res.Prods[f.Product] += f.Tokens

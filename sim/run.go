@@ -132,8 +132,7 @@ type engine struct {
 	users   map[string]User
 	teams   map[string]Team
 	pools   map[string]*charge.Pool
-	keys    map[charge.Key]charge.Window
-	windows map[pu][]charge.Window
+	book    *charge.Book // the windows the ledger has paid
 	devices map[string]*device
 	res     *Result
 	forfeit map[string]int64
@@ -150,7 +149,7 @@ type engine struct {
 func Run(tl *Timeline) (*Result, error) {
 	e := &engine{
 		tl: tl, rates: map[string]int64{}, users: map[string]User{}, teams: map[string]Team{},
-		pools: map[string]*charge.Pool{}, keys: map[charge.Key]charge.Window{}, windows: map[pu][]charge.Window{},
+		pools: map[string]*charge.Pool{}, book: charge.NewBook(),
 		devices: map[string]*device{}, forfeit: map[string]int64{}, spent: map[string]int64{}, refused: map[string]string{},
 		dl:   deadlines{dirtyDev: map[string]bool{}, dirtyPool: map[string]bool{}, pendingAlerts: map[string]bool{}},
 		seen: map[string][]string{}, caps: map[string][]charge.Budget{}, holders: map[string]hold{}, uses: map[pu]*useLog{},

@@ -33,6 +33,7 @@ const (
 	CodePartialTransfer = "partial_transfer" // packs move only whole
 	CodeTooLarge        = "too_large"        // a body or batch over the limit
 	CodeOverloaded      = "overloaded"       // too many requests in flight; retry after Retry-After
+	CodePaced           = "paced"            // an event batch while as many are applied as may be; send it again after Retry-After
 	CodeInternal        = "internal"
 	CodeTooManyHolds    = "too_many_holds" // authorize: the device holds tokens for as many sessions as it may
 	CodeWrongRate       = "wrong_rate"     // an ingested charge whose tokens are not the product's rate at its window's start

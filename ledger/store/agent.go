@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"tollgate/charge"
@@ -21,6 +20,10 @@ const (
 func (d *DB) Entitlement(ctx context.Context, team, user string, now time.Time) (charge.Entitlement, error) {
 	var e charge.Entitlement
 	err := d.read(ctx, func(x tx) error {
+		f, err := readUser(ctx, x, team, user, "", now)
+		if err != nil {
+			return err
+		}
 		l, err := loadPool(ctx, x, team, now, false)
 		if err != nil {
 			return err
@@ -30,45 +33,71 @@ func (d *DB) Entitlement(ctx context.Context, team, user string, now time.Time) 
 				l.Release(id)
 			}
 		}
-		e, err = entitlement(ctx, l.pool, user)
+		e, err = entitlement(ctx, l.pool, f)
 		return err
 	})
 	return e, err
 }
 
-func entitlement(ctx context.Context, p *pool, user string) (charge.Entitlement, error) {
-	u, err := userOf(ctx, p.t, p.Team, user)
+// userFacts is what a launch decision reads of a user that does not need the team's
+// lock: read before it is taken, they keep the lock's hold short. A window paid by a
+// charge committed in between is missed at worst, and the launch then enters grace
+// instead of the paid window; its charge is folded into that window.
+type userFacts struct {
+	user    api.User
+	rates   map[string]int64
+	windows []charge.Window
+}
+
+// readUser reads them; product, when not empty, must be in the catalogue.
+func readUser(ctx context.Context, x tx, team, user, product string, now time.Time) (userFacts, error) {
+	var f userFacts
+	var err error
+	if f.rates, err = rates(ctx, x); err != nil {
+		return f, err
+	}
+	if _, ok := f.rates[product]; !ok && product != "" {
+		return f, errf(api.CodeNotFound, "product %q is not in the catalogue; check the agent's product list or add it with 'tollgate ledger product add'", product)
+	}
+	if f.user, err = userOf(ctx, x, team, user); err != nil {
+		return f, err
+	}
+	f.windows, err = openWindows(ctx, x, team, user, now)
+	return f, err
+}
+
+// openWindows are the user's windows that started within a day of now.
+func openWindows(ctx context.Context, x tx, team, user string, now time.Time) ([]charge.Window, error) {
+	out := []charge.Window{}
+	rows, err := x.query(ctx, `SELECT product, start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND start > ? ORDER BY start`,
+		team, user, ns(now.Add(-charge.Day)))
 	if err != nil {
-		return charge.Entitlement{}, err
-	}
-	r, err := rates(ctx, p.t)
-	if err != nil {
-		return charge.Entitlement{}, err
-	}
-	e := charge.Entitlement{
-		User: user, Team: p.Team, Assigned: u.Assigned, Subscriptions: u.Subscriptions,
-		TeamProducts: p.products, UserProducts: u.Products, Rates: r,
-		Available: p.Available(p.now), Windows: []charge.Window{}, AsOf: p.now,
-	}
-	if e.Budgets, err = p.budgets(ctx, user); err != nil {
-		return e, err
-	}
-	rows, err := p.t.query(ctx, `SELECT product, start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND start > ? ORDER BY start`,
-		p.Team, user, ns(p.now.Add(-charge.Day)))
-	if err != nil {
-		return e, err
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		w := charge.Window{Key: charge.Key{Team: p.Team, User: user}}
+		w := charge.Window{Key: charge.Key{Team: team, User: user}}
 		var start int64
 		if err := rows.Scan(&w.Key.Product, &start, &w.Tokens, &w.Device); err != nil {
-			return e, err
+			return nil, err
 		}
 		w.Key.Start = fromNS(start)
-		e.Windows = append(e.Windows, w)
+		out = append(out, w)
 	}
-	return e, rows.Err()
+	return out, rows.Err()
+}
+
+// entitlement is a user's snapshot from the pool p and what was read of the user.
+func entitlement(ctx context.Context, p *pool, f userFacts) (charge.Entitlement, error) {
+	u := f.user
+	e := charge.Entitlement{
+		User: u.ID, Team: p.Team, Assigned: u.Assigned, Subscriptions: u.Subscriptions,
+		TeamProducts: p.products, UserProducts: u.Products, Rates: f.rates,
+		Available: p.Available(p.now), Windows: f.windows, AsOf: p.now,
+	}
+	var err error
+	e.Budgets, err = p.budgets(ctx, u.ID)
+	return e, err
 }
 
 func holdKey(device, hold string) string { return device + "/" + hold }
@@ -89,18 +118,19 @@ func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize
 		return api.Authorized{}, err
 	}
 	out := api.Authorized{ServerTime: now}
-	err := d.withPool(ctx, now, team, func(p *pool) error {
-		r, err := rates(ctx, p.t)
-		if err != nil {
-			return err
-		}
-		if _, ok := r[a.Product]; !ok {
-			return errf(api.CodeNotFound, "product %q is not in the catalogue; check the agent's product list or add it with 'tollgate ledger product add'", a.Product)
-		}
+	d.prio.enter()
+	defer d.prio.leave()
+	var f userFacts
+	before := func(x tx) error {
+		var err error
+		f, err = readUser(ctx, x, team, a.User, a.Product, now)
+		return err
+	}
+	err := d.withPoolAfter(ctx, now, team, before, func(p *pool) error {
 		key := holdKey(device, a.Hold)
 		// A retried request must not be refused for the hold it placed itself.
 		p.Release(key)
-		e, err := entitlement(ctx, p, a.User)
+		e, err := entitlement(ctx, p, f)
 		if err != nil {
 			return err
 		}
@@ -108,10 +138,8 @@ func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize
 		if out.Decision.Reason != charge.InGrace {
 			return p.save(ctx, "hold", "")
 		}
-		covered, n, err := p.deviceHolds(ctx, device, key, a.User, a.Product)
+		covered, n := p.deviceHolds(device, key, a.User, a.Product)
 		switch {
-		case err != nil:
-			return err
 		case covered != "":
 			// One hold per session: the device holds this user's product already (a
 			// second process of the same session); it covers this launch too.
@@ -137,27 +165,19 @@ func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize
 const MaxDeviceHolds = 16
 
 // deviceHolds counts device's live holds other than key, and names the one it holds for
-// user and product, if any.
-func (p *pool) deviceHolds(ctx context.Context, device, key, user, product string) (covered string, n int, err error) {
-	rows, err := p.t.query(ctx, `SELECT id, user_id, product FROM holds WHERE team = ? AND device = ?`, p.Team, device)
-	if err != nil {
-		return "", 0, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, u, pr string
-		if err := rows.Scan(&id, &u, &pr); err != nil {
-			return "", 0, err
-		}
-		if _, live := p.Holds[id]; !live || id == key {
+// user and product, if any, from the holds loaded with the pool.
+func (p *pool) deviceHolds(device, key, user, product string) (covered string, n int) {
+	for id := range p.Holds {
+		m := p.meta[id]
+		if id == key || m.device != device {
 			continue
 		}
 		n++
-		if u == user && pr == product {
+		if m.user == user && m.product == product {
 			covered = id
 		}
 	}
-	return covered, n, rows.Err()
+	return covered, n
 }
 
 // Release frees a hold of device. Releasing a hold that is gone does nothing, so a
@@ -166,254 +186,10 @@ func (d *DB) Release(ctx context.Context, team, device, hold string, now time.Ti
 	if err := checkText("hold", hold, MaxText, true); err != nil {
 		return err
 	}
+	d.prio.enter()
+	defer d.prio.leave()
 	return d.withPool(ctx, now, team, func(p *pool) error {
 		p.Release(holdKey(device, hold))
 		return p.save(ctx, "release", "")
 	})
-}
-
-var kinds = map[charge.Kind]bool{
-	charge.Opened: true, charge.Denied: true, charge.Held: true, charge.Released: true,
-	charge.Charged: true, charge.Folded: true, charge.Ended: true, charge.Renewing: true,
-	charge.Closing: true, charge.Close: true, charge.Rollback: true,
-}
-
-// MaxBatch is the most events one ingest may carry.
-const MaxBatch = 1000
-
-// checkEvent reports why an event cannot be applied at all, or nil.
-func checkEvent(ctx context.Context, x tx, team string, e api.Event, known map[string]int64, now time.Time) error {
-	if err := checkText("id", e.ID, MaxText, true); err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		what, s string
-	}{{"hold", e.Hold}, {"device", e.Device}, {"reason", string(e.Reason)}} {
-		if err := checkText(f.what, f.s, MaxText, false); err != nil {
-			return err
-		}
-	}
-	for _, p := range e.Procs {
-		if err := checkText("procs", p, MaxText, false); err != nil {
-			return err
-		}
-	}
-	if !kinds[e.Kind] {
-		return errf(api.CodeBadRequest, "kind %q: want one of opened, denied, held, released, charged, folded, ended, renewing, closing, close, rollback", e.Kind)
-	}
-	if err := checkTime("at", e.At, now); err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		what string
-		t    time.Time
-	}{{"until", e.Until}, {"from", e.From}} {
-		if !f.t.IsZero() {
-			if err := charge.CheckTime(f.what, f.t); err != nil {
-				return errf(api.CodeBadRequest, "%v", err)
-			}
-		}
-	}
-	if e.Tokens < 0 || e.Tokens > MaxRate {
-		return errf(api.CodeBadRequest, "tokens %d: want 0 to %d", e.Tokens, MaxRate)
-	}
-	if e.Use < 0 || e.Use > MaxAge {
-		return errf(api.CodeBadRequest, "use %v: want a duration from 0 to %v", e.Use, MaxAge)
-	}
-	if e.Kind == charge.Rollback {
-		return nil
-	}
-	if err := checkID("user", e.User); err != nil {
-		return err
-	}
-	if _, ok := known[e.Product]; !ok {
-		return errf(api.CodeNotFound, "product %q is not in the catalogue", e.Product)
-	}
-	if e.Kind != charge.Charged {
-		return nil
-	}
-	k := e.Key
-	if k.Team != team {
-		return errf(api.CodeForbidden, "charge key is for team %q; this device belongs to team %q", k.Team, team)
-	}
-	if k.User != e.User || k.Product != e.Product {
-		return errf(api.CodeBadRequest, "charge key %s does not match the event's user %q and product %q", k, e.User, e.Product)
-	}
-	if err := checkTime("key.start", k.Start, now); err != nil {
-		return err
-	}
-	if e.Tokens < 1 {
-		return errf(api.CodeBadRequest, "a charge of %d tokens: want 1 to %d", e.Tokens, MaxRate)
-	}
-	if _, err := userOf(ctx, x, team, e.User); err != nil {
-		return err
-	}
-	return nil
-}
-
-func checkTime(what string, t, now time.Time) error {
-	if t.IsZero() {
-		return errf(api.CodeBadRequest, "%s: missing; give an RFC 3339 time", what)
-	}
-	if err := charge.CheckTime(what, t); err != nil {
-		return errf(api.CodeBadRequest, "%v", err)
-	}
-	switch {
-	case t.After(now.Add(MaxSkew)):
-		return errf(api.CodeBadRequest, "%s %s is in the future (ledger time %s); check the device's clock", what, t.Format(time.RFC3339), now.Format(time.RFC3339))
-	case t.Before(now.Add(-MaxAge)):
-		return errf(api.CodeBadRequest, "%s %s is more than %d days old", what, t.Format(time.RFC3339), MaxAge/charge.Day)
-	}
-	return nil
-}
-
-// Ingest applies a device's batch of events. A batch with any event that cannot be
-// applied at all (bad values, an unknown product, another team's key) is refused whole
-// and nothing is stored; otherwise each event is answered on its own: a charge debits
-// once per key, ever, and a charge whose window overlaps one already paid is folded.
-// A charge is debited even when the pool is short, as overdraft: the use it pays for
-// has happened.
-func (d *DB) Ingest(ctx context.Context, team, device string, events []api.Event, now time.Time) ([]api.Result, error) {
-	if len(events) > MaxBatch {
-		return nil, errf(api.CodeTooLarge, "%d events in one batch: send at most %d", len(events), MaxBatch)
-	}
-	out := make([]api.Result, len(events))
-	err := d.withPool(ctx, now, team, func(p *pool) error {
-		known, err := rates(ctx, p.t)
-		if err != nil {
-			return err
-		}
-		var bad []api.Result
-		for _, e := range events {
-			if err := checkEvent(ctx, p.t, team, e, known, now); err != nil {
-				if Code(err) == api.CodeInternal {
-					return err
-				}
-				bad = append(bad, api.Result{ID: e.ID, Status: api.Refused, Code: Code(err), Message: err.Error()})
-			}
-		}
-		if len(bad) > 0 {
-			return &Error{Code: api.CodeInvalidEvents, Message: fmt.Sprintf("%d of %d events cannot be applied; nothing was stored: %s", len(bad), len(events), bad[0].Message), Events: bad}
-		}
-		for i, e := range events {
-			r, err := p.ingest(ctx, device, e)
-			if err != nil {
-				return fmt.Errorf("event %s: %w", e.ID, err)
-			}
-			out[i] = r
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (p *pool) ingest(ctx context.Context, device string, e api.Event) (api.Result, error) {
-	r := api.Result{ID: e.ID, Status: api.Accepted}
-	var n int
-	if err := p.t.row(ctx, `SELECT COUNT(*) FROM events WHERE device = ? AND id = ?`, device, e.ID).Scan(&n); err != nil {
-		return r, err
-	}
-	if n > 0 {
-		r.Status, r.Message = api.Duplicate, "this event was received before"
-		return r, nil
-	}
-	hold := e.Hold
-	if hold == "" {
-		hold = e.HoldID()
-	}
-	key := holdKey(device, hold)
-	switch e.Kind {
-	case charge.Charged:
-		var err error
-		if r, err = p.charge(ctx, device, e, key); err != nil {
-			return r, err
-		}
-	case charge.Released:
-		p.Release(key)
-		if err := p.save(ctx, "release", ""); err != nil {
-			return r, err
-		}
-	}
-	var start int64
-	if e.Kind == charge.Charged {
-		start = ns(e.Key.Start)
-	}
-	_, err := p.t.exec(ctx, `INSERT INTO events (device, id, team, kind, user_id, product, happened, key_start, tokens, use_ns, reason, status, code, message, received)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		device, e.ID, p.Team, string(e.Kind), e.User, e.Product, ns(e.At), start, e.Tokens, int64(e.Use), string(e.Reason),
-		r.Status, r.Code, r.Message, ns(p.now))
-	return r, err
-}
-
-func (p *pool) charge(ctx context.Context, device string, e api.Event, hold string) (api.Result, error) {
-	r := api.Result{ID: e.ID, Status: api.Accepted}
-	k := e.Key
-	k.Start = k.Start.UTC()
-	var tokens int64
-	err := p.t.row(ctx, `SELECT tokens FROM charges WHERE team = ? AND user_id = ? AND product = ? AND start = ?`,
-		k.Team, k.User, k.Product, ns(k.Start)).Scan(&tokens)
-	switch {
-	case err == nil && tokens == e.Tokens:
-		p.Release(hold)
-		r.Status, r.Window, r.Message = api.Duplicate, &k, "this window was charged before; nothing debited again"
-		return r, p.save(ctx, "release", "")
-	case err == nil:
-		r.Status, r.Code = api.Refused, api.CodeConflict
-		r.Message = fmt.Sprintf("window %s was charged %d tokens; this charge says %d and was not applied", k, tokens, e.Tokens)
-		return r, nil
-	case !isNoRows(err):
-		return r, err
-	}
-	// The device's number is checked, not trusted: a window costs the rate in force
-	// when it started. A refused charge settles its hold, so that the team's tokens are
-	// not set aside for a day for a charge that will not come.
-	rate, err := rateAt(ctx, p.t, k.Product, k.Start)
-	if err != nil {
-		return r, err
-	}
-	if e.Tokens != rate {
-		p.Release(hold)
-		r.Status, r.Code = api.Refused, api.CodeWrongRate
-		r.Message = fmt.Sprintf("window %s costs %d tokens, the rate of %s when it started; this charge says %d and was not applied", k, rate, k.Product, e.Tokens)
-		return r, p.save(ctx, "release", "")
-	}
-	var windows []charge.Window
-	rows, err := p.t.query(ctx, `SELECT start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND product = ? AND start > ? AND start < ?`,
-		k.Team, k.User, k.Product, ns(k.Start.Add(-charge.Day)), ns(k.Start.Add(charge.Day)))
-	if err != nil {
-		return r, err
-	}
-	for rows.Next() {
-		w := charge.Window{Key: charge.Key{Team: k.Team, User: k.User, Product: k.Product}}
-		var start int64
-		if err := rows.Scan(&start, &w.Tokens, &w.Device); err != nil {
-			rows.Close()
-			return r, err
-		}
-		w.Key.Start = fromNS(start)
-		windows = append(windows, w)
-	}
-	if err := rows.Close(); err != nil {
-		return r, err
-	}
-	if w, ok := charge.Fold(windows, k); ok {
-		p.Release(hold)
-		r.Status, r.Window = api.Folded, &w.Key
-		r.Message = fmt.Sprintf("window %s, paid on another device, covers this charge; nothing debited", w.Key)
-		return r, p.save(ctx, "release", "")
-	}
-	_, err = p.t.exec(ctx, `INSERT INTO charges (team, user_id, product, start, tokens, device, event_id, renewal, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.Team, k.User, k.Product, ns(k.Start), e.Tokens, device, e.ID, e.Renewal, ns(p.now))
-	if err != nil {
-		return r, fmt.Errorf("charge %s: %w", k, err)
-	}
-	if _, err := p.Debit(p.now, e.Tokens, hold, true); err != nil {
-		return r, err
-	}
-	p.touch(k.User, k.Product)
-	r.Window = &k
-	return r, p.save(ctx, MoveDebit, k.String())
 }

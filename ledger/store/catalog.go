@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -170,34 +171,45 @@ func (d *DB) User(ctx context.Context, team, user string) (api.User, error) {
 	return out, err
 }
 
+func notInTeam(team, user string) error {
+	return errf(api.CodeNotFound, "user %q is not in team %q; assign the user with 'tollgate ledger user assign %s --team %s'", user, team, user, team)
+}
+
+// userOf reads a user of team with the user's subscriptions, in one query.
 func userOf(ctx context.Context, x tx, team, user string) (api.User, error) {
 	u := api.User{ID: user, Team: team, Subscriptions: []charge.Subscription{}}
-	var products string
-	err := x.row(ctx, `SELECT assigned, products FROM users WHERE id = ? AND team = ?`, user, team).Scan(&u.Assigned, &products)
-	if isNoRows(err) {
-		return u, errf(api.CodeNotFound, "user %q is not in team %q; assign the user with 'tollgate ledger user assign %s --team %s'", user, team, user, team)
-	}
-	if err != nil {
-		return u, err
-	}
-	if err := json.Unmarshal([]byte(products), &u.Products); err != nil {
-		return u, err
-	}
-	rows, err := x.query(ctx, `SELECT product, valid_from, valid_until FROM subscriptions WHERE user_id = ? ORDER BY valid_from, id`, user)
+	rows, err := x.query(ctx, `SELECT u.assigned, u.products, s.product, s.valid_from, s.valid_until
+		FROM users u LEFT JOIN subscriptions s ON s.user_id = u.id
+		WHERE u.id = ? AND u.team = ? ORDER BY s.valid_from, s.id`, user, team)
 	if err != nil {
 		return u, err
 	}
 	defer rows.Close()
+	found := false
 	for rows.Next() {
-		var s charge.Subscription
-		var from, until int64
-		if err := rows.Scan(&s.Product, &from, &until); err != nil {
+		var products string
+		var product sql.NullString
+		var from, until sql.NullInt64
+		if err := rows.Scan(&u.Assigned, &products, &product, &from, &until); err != nil {
 			return u, err
 		}
-		s.From, s.Until = fromNS(from), fromNS(until)
-		u.Subscriptions = append(u.Subscriptions, s)
+		if !found {
+			found = true
+			if err := json.Unmarshal([]byte(products), &u.Products); err != nil {
+				return u, err
+			}
+		}
+		if product.Valid {
+			u.Subscriptions = append(u.Subscriptions, charge.Subscription{Product: product.String, From: fromNS(from.Int64), Until: fromNS(until.Int64)})
+		}
 	}
-	return u, rows.Err()
+	if err := rows.Err(); err != nil {
+		return u, err
+	}
+	if !found {
+		return u, notInTeam(team, user)
+	}
+	return u, nil
 }
 
 // Users lists a team's users, in two queries whatever their number: the console's

@@ -138,9 +138,28 @@ func loadPool(ctx context.Context, t tx, team string, now time.Time, lock bool) 
 }
 
 func (p *pool) move(ctx context.Context, pack, kind string, tokens, debt int64, ref string) error {
-	_, err := p.t.exec(ctx, `INSERT INTO movements (team, pack, kind, tokens, debt, happened, ref) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		p.Team, pack, kind, tokens, debt, ns(p.now), ref)
-	if err != nil {
+	m := newMoves()
+	m.add(p, pack, kind, tokens, debt, ref)
+	return m.write(ctx, p.t)
+}
+
+// moves are movements to write in one statement.
+type moves struct{ *table }
+
+func newMoves() moves {
+	return moves{newTable(column{"team", text}, column{"pack", text}, column{"kind", text}, column{"tokens", bigint},
+		column{"debt", bigint}, column{"happened", bigint}, column{"ref", text})}
+}
+
+func (m moves) add(p *pool, pack, kind string, tokens, debt int64, ref string) {
+	m.table.add(p.Team, pack, kind, tokens, debt, ns(p.now), ref)
+}
+
+func (m moves) write(ctx context.Context, x tx) error {
+	if len(m.rows) == 0 {
+		return nil
+	}
+	if _, err := m.insert(ctx, x, "movements", ""); err != nil {
 		return fmt.Errorf("movement: %w", err)
 	}
 	return nil
@@ -153,23 +172,42 @@ func (p *pool) save(ctx context.Context, kind, ref string) error {
 	for _, k := range p.base.Packs {
 		old[k.ID] = k
 	}
+	m := newMoves()
 	for _, k := range p.Packs {
 		o, ok := old[k.ID]
 		if !ok {
 			return fmt.Errorf("pack %s joined team %s without a movement", k.ID, p.Team)
 		}
 		if d := k.Left - o.Left; d != 0 {
-			if _, err := p.t.exec(ctx, `UPDATE packs SET left_tokens = ? WHERE id = ?`, k.Left, k.ID); err != nil {
-				return fmt.Errorf("pack %s: %w", k.ID, err)
-			}
-			if err := p.move(ctx, k.ID, kind, d, 0, ref); err != nil {
-				return err
-			}
+			m.add(p, k.ID, kind, d, 0, ref)
 		}
 	}
 	if d := p.Debt - p.base.Debt; d != 0 {
-		if err := p.move(ctx, "", kind, 0, d, ref); err != nil {
-			return err
+		m.add(p, "", kind, 0, d, ref)
+	}
+	if err := m.write(ctx, p.t); err != nil {
+		return err
+	}
+	return p.flush(ctx)
+}
+
+// flush writes the pool's rows (packs, holds, the team's debt and alert state) as they
+// now are, for changes whose movements are written already: one statement per pack
+// whose tokens changed, and at most one for each of the rest.
+func (p *pool) flush(ctx context.Context) error {
+	old := map[string]charge.Pack{}
+	for _, k := range p.base.Packs {
+		old[k.ID] = k
+	}
+	for _, k := range p.Packs {
+		o, ok := old[k.ID]
+		if !ok {
+			return fmt.Errorf("pack %s joined team %s without a movement", k.ID, p.Team)
+		}
+		if k.Left != o.Left {
+			if _, err := p.t.exec(ctx, `UPDATE packs SET left_tokens = ? WHERE id = ?`, k.Left, k.ID); err != nil {
+				return fmt.Errorf("pack %s: %w", k.ID, err)
+			}
 		}
 	}
 	for id, n := range p.Holds {
@@ -187,11 +225,16 @@ func (p *pool) save(ctx context.Context, kind, ref string) error {
 			}
 		}
 	}
+	var gone []string
 	for id := range p.base.Holds {
 		if _, ok := p.Holds[id]; !ok {
-			if _, err := p.t.exec(ctx, `DELETE FROM holds WHERE team = ? AND id = ?`, p.Team, id); err != nil {
-				return fmt.Errorf("hold: %w", err)
-			}
+			gone = append(gone, id)
+		}
+	}
+	if len(gone) > 0 {
+		cond, args := in(p.t.d, "id", gone)
+		if _, err := p.t.exec(ctx, `DELETE FROM holds WHERE team = ? AND `+cond, append([]any{p.Team}, args...)...); err != nil {
+			return fmt.Errorf("hold: %w", err)
 		}
 	}
 	if p.Debt != p.base.Debt || p.Low != p.base.Low || p.Empty != p.base.Empty {
@@ -271,12 +314,23 @@ func notify(ctx context.Context, t tx, team, kind string, payload any, now time.
 // withPools runs fn with the pools of teams locked, in a sorted order so that two
 // transfers in opposite directions cannot deadlock.
 func (d *DB) withPools(ctx context.Context, now time.Time, teams []string, fn func(map[string]*pool) error) error {
+	return d.withPoolsAfter(ctx, now, teams, nil, fn)
+}
+
+// withPoolsAfter is withPools running before, if not nil, in the same transaction before
+// the pools are locked: reads that need no lock do not lengthen its hold.
+func (d *DB) withPoolsAfter(ctx context.Context, now time.Time, teams []string, before func(tx) error, fn func(map[string]*pool) error) error {
 	order := slices.Clone(teams)
 	slices.Sort(order)
 	order = slices.Compact(order)
 	var after map[string]api.Balance
 	err := d.write(ctx, func(t tx) error {
 		after = nil // a retried transaction starts over
+		if before != nil {
+			if err := before(t); err != nil {
+				return err
+			}
+		}
 		ps := map[string]*pool{}
 		for _, team := range order {
 			p, err := lockPool(ctx, t, team, now)
@@ -308,5 +362,9 @@ func (d *DB) withPools(ctx context.Context, now time.Time, teams []string, fn fu
 }
 
 func (d *DB) withPool(ctx context.Context, now time.Time, team string, fn func(*pool) error) error {
-	return d.withPools(ctx, now, []string{team}, func(ps map[string]*pool) error { return fn(ps[team]) })
+	return d.withPoolAfter(ctx, now, team, nil, fn)
+}
+
+func (d *DB) withPoolAfter(ctx context.Context, now time.Time, team string, before func(tx) error, fn func(*pool) error) error {
+	return d.withPoolsAfter(ctx, now, []string{team}, before, func(ps map[string]*pool) error { return fn(ps[team]) })
 }

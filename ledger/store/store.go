@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -35,6 +37,12 @@ type DB struct {
 	db      *sql.DB
 	dialect Dialect
 	watch   balanceWatchers
+	stmts   *atomic.Int64 // see CountStatements
+	prio    priority      // decisions before bulk work
+	// writing serializes SQLite's write transactions in this process: SQLite has one
+	// writer, and a writer waiting in its busy handler polls with sleeps of up to 100 ms,
+	// where one waiting here is woken the moment the last one commits.
+	writing sync.Mutex
 }
 
 // Open connects to url ("sqlite:PATH" or "postgres://...") and applies the migrations
@@ -90,6 +98,17 @@ func open(raw string) (*DB, error) {
 	return nil, fmt.Errorf("database %q: want sqlite:PATH or postgres://USER@HOST:PORT/DB", raw)
 }
 
+// CountStatements makes d add every statement it sends in a transaction (BEGIN and
+// COMMIT included) to n, for tests and benchmarks that hold the ledger to a number of
+// round trips. Call it before d is used.
+func (d *DB) CountStatements(n *atomic.Int64) { d.stmts = n }
+
+func (d *DB) counted() {
+	if d.stmts != nil {
+		d.stmts.Add(1)
+	}
+}
+
 // Dialect reports which database d uses.
 func (d *DB) Dialect() Dialect { return d.dialect }
 
@@ -130,14 +149,17 @@ type tx struct {
 }
 
 func (t tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	t.d.counted()
 	return t.tx.ExecContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	t.d.counted()
 	return t.tx.QueryContext(ctx, t.d.rebind(q), args...)
 }
 
 func (t tx) row(ctx context.Context, q string, args ...any) *sql.Row {
+	t.d.counted()
 	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
 }
 
@@ -171,6 +193,11 @@ func (d *DB) inTx(ctx context.Context, readOnly bool, fn func(tx) error) error {
 }
 
 func (d *DB) once(ctx context.Context, opts *sql.TxOptions, fn func(tx) error) error {
+	if d.dialect == SQLite && !opts.ReadOnly {
+		d.writing.Lock()
+		defer d.writing.Unlock()
+	}
+	d.counted()
 	t, err := d.db.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -179,6 +206,7 @@ func (d *DB) once(ctx context.Context, opts *sql.TxOptions, fn func(tx) error) e
 		t.Rollback()
 		return err
 	}
+	d.counted()
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
