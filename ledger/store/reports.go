@@ -128,11 +128,11 @@ func (d *DB) Tokens(ctx context.Context, team string, from, to, now time.Time) (
 			return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.User, b.User), cmp.Compare(a.Product, b.Product))
 		})
 
-		var balance int64
-		if err := x.row(ctx, `SELECT COALESCE(SUM(tokens - debt), 0) FROM movements WHERE team = ? AND happened < ?`, team, ns(from)).Scan(&balance); err != nil {
+		balance, err := opening(ctx, x, team, from)
+		if err != nil {
 			return err
 		}
-		q, err = x.query(ctx, `SELECT id, happened, pack, kind, tokens, debt, ref FROM movements WHERE team = ? AND happened >= ? AND happened < ? ORDER BY id`, team, ns(from), ns(to))
+		q, err = x.query(ctx, `SELECT id, happened, pack, kind, tokens, debt, ref FROM movements WHERE team = ? AND happened >= ? AND happened < ? ORDER BY happened, id`, team, ns(from), ns(to))
 		if err != nil {
 			return err
 		}
