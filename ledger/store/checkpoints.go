@@ -21,7 +21,7 @@ func opening(ctx context.Context, x tx, team string, at time.Time) (int64, error
 		return 0, err
 	}
 	var since int64
-	if err := x.row(ctx, `SELECT COALESCE(SUM(tokens - debt), 0) FROM movements WHERE team = ? AND happened >= ? AND happened < ?`, team, day, ns(at)).Scan(&since); err != nil {
+	if err := x.row(ctx, OpeningQuery, team, day, ns(at)).Scan(&since); err != nil {
 		return 0, err
 	}
 	return balance + since, nil

@@ -30,12 +30,11 @@ SELECT team, day, SUM(net) OVER (PARTITION BY team ORDER BY day) - net
 FROM (SELECT team, happened - happened % 86400000000000 AS day, SUM(tokens - debt) AS net
 	FROM movements GROUP BY team, happened - happened % 86400000000000) d;
 
--- The trigger runs BEFORE each row so that, in a statement inserting several movements,
--- it sees exactly the rows whose own trigger has run already (PostgreSQL runs row-level
--- AFTER triggers only when the whole statement is done). Every movement is written
--- under its team's row lock, so two transactions never create one team's checkpoint at
--- once.
+-- Every movement is written under its team's row lock, so two transactions never create
+-- one team's checkpoint at once.
 {{if .SQLite}}
+-- SQLite runs the trigger before each row, so that in a statement inserting several
+-- movements it sees exactly the rows whose own trigger has run.
 CREATE TRIGGER movements_checkpoint BEFORE INSERT ON movements
 BEGIN
 	INSERT INTO balance_checkpoints (team, day, balance)
@@ -51,23 +50,38 @@ BEGIN
 	WHERE team = NEW.team AND day > NEW.happened;
 END;
 {{else}}
+-- PostgreSQL runs it once per statement over the statement's new rows (a batch of
+-- movements costs two statements, not two per row): first the checkpoints that exist
+-- take the new movements before their day; then each day with a new movement and no
+-- checkpoint gets one, from the last checkpoint before it (just brought up to date)
+-- plus every movement since, the new ones included. The ledger stamps movements with
+-- its own time, so a statement's movements fall within a day; a bulk load of many days
+-- in one statement costs a sum per day (load it with the trigger off, then fill the
+-- checkpoints as above).
 CREATE FUNCTION movements_checkpoint() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-	d BIGINT := NEW.happened - NEW.happened % 86400000000000;
 BEGIN
+	UPDATE balance_checkpoints c SET balance = c.balance + n.net
+	FROM (SELECT l.team, l.day, SUM(m.tokens - m.debt) AS net
+		FROM new_movements m
+		CROSS JOIN LATERAL (SELECT team, day FROM balance_checkpoints
+			WHERE team = m.team AND day > m.happened) l
+		GROUP BY l.team, l.day) n
+	WHERE c.team = n.team AND c.day = n.day;
 	INSERT INTO balance_checkpoints (team, day, balance)
-	SELECT NEW.team, d, COALESCE((
-		SELECT c.balance + COALESCE((SELECT SUM(m.tokens - m.debt) FROM movements m
-			WHERE m.team = NEW.team AND m.happened >= c.day AND m.happened < d), 0)
-		FROM balance_checkpoints c
-		WHERE c.team = NEW.team AND c.day < d
-		ORDER BY c.day DESC LIMIT 1), 0)
-	WHERE NOT EXISTS (SELECT 1 FROM balance_checkpoints c WHERE c.team = NEW.team AND c.day = d);
-	UPDATE balance_checkpoints SET balance = balance + NEW.tokens - NEW.debt
-	WHERE team = NEW.team AND day > NEW.happened;
-	RETURN NEW;
+	SELECT d.team, d.day, COALESCE(
+		(SELECT c.balance + COALESCE((SELECT SUM(m.tokens - m.debt) FROM movements m
+				WHERE m.team = d.team AND m.happened >= c.day AND m.happened < d.day), 0)
+			FROM balance_checkpoints c WHERE c.team = d.team AND c.day < d.day
+			ORDER BY c.day DESC LIMIT 1),
+		-- No checkpoint before: every movement before the day is new.
+		(SELECT COALESCE(SUM(m.tokens - m.debt), 0) FROM movements m
+			WHERE m.team = d.team AND m.happened < d.day))
+	FROM (SELECT DISTINCT team, happened - happened % 86400000000000 AS day FROM new_movements) d
+	WHERE NOT EXISTS (SELECT 1 FROM balance_checkpoints c WHERE c.team = d.team AND c.day = d.day);
+	RETURN NULL;
 END
 $$;
-CREATE TRIGGER movements_checkpoint BEFORE INSERT ON movements
-	FOR EACH ROW EXECUTE FUNCTION movements_checkpoint();
+CREATE TRIGGER movements_checkpoint AFTER INSERT ON movements
+	REFERENCING NEW TABLE AS new_movements
+	FOR EACH STATEMENT EXECUTE FUNCTION movements_checkpoint();
 {{end}}
