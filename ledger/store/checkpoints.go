@@ -41,3 +41,28 @@ func (d *DB) BalanceAt(ctx context.Context, team string, at time.Time) (int64, e
 	})
 	return b, err
 }
+
+// rebuild is migration 141's fill of the checkpoints from the movements: for every team
+// and day with a movement, the sum of the team's movements before that day.
+const rebuild = `INSERT INTO balance_checkpoints (team, day, balance)
+SELECT team, day, SUM(net) OVER (PARTITION BY team ORDER BY day) - net
+FROM (SELECT team, happened - happened % 86400000000000 AS day, SUM(tokens - debt) AS net
+	FROM movements GROUP BY team, happened - happened % 86400000000000) d`
+
+// RebuildCheckpoints recomputes every team's balance checkpoints from the movements, for
+// after a bulk load that wrote movements with the checkpoint trigger disabled
+// (PostgreSQL's COPY of many days at once). Every team is locked meanwhile.
+func (d *DB) RebuildCheckpoints(ctx context.Context) error {
+	return d.write(ctx, func(x tx) error {
+		if d.dialect == Postgres {
+			if _, err := x.exec(ctx, `SELECT id FROM teams ORDER BY id FOR UPDATE`); err != nil {
+				return err
+			}
+		}
+		if _, err := x.exec(ctx, `DELETE FROM balance_checkpoints`); err != nil {
+			return err
+		}
+		_, err := x.exec(ctx, rebuild)
+		return err
+	})
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"time"
@@ -76,49 +77,74 @@ func (d *DB) TokenDaily(ctx context.Context, team string, from, to time.Time, p 
 	return next, err
 }
 
+// daily reads the groups one UTC day at a time, each day's charges through the index,
+// and skips the days without charges with one index probe: a page costs its own days,
+// and memory holds one day's groups, however long the span.
 func daily(ctx context.Context, x tx, team string, from, to time.Time, p Page, fn func(api.TokenDay) error) (string, error) {
 	c, err := parseCursor(p.Cursor)
 	if err != nil {
 		return "", err
 	}
-	lo := ns(from)
-	q := `SELECT * FROM (` + DailyQuery + `) g`
-	args := []any{team, lo, ns(to)}
+	lo, hi := ns(from), ns(to)
 	if p.Cursor != "" {
-		// Only the cursor's day and later are read; of that day, the groups after it.
-		args[1] = max(lo, c.Day)
-		q += ` WHERE g.d > ? OR (g.d = ? AND (g.user_id > ? OR (g.user_id = ? AND g.product > ?)))`
-		args = append(args, c.Day, c.Day, c.User, c.User, c.Product)
+		lo = max(lo, c.Day)
 	}
-	q += ` ORDER BY 1, 2, 3`
-	if p.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, p.Limit+1)
-	}
-	rows, err := x.query(ctx, q, args...)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
 	n := 0
 	var last cursor
-	for rows.Next() {
-		var r api.TokenDay
-		var dayNS int64
-		if err := rows.Scan(&dayNS, &r.User, &r.Product, &r.Charges, &r.Tokens); err != nil {
+	for lo < hi {
+		// The first charge at or after lo names the next day with any.
+		var first sql.NullInt64
+		if err := x.row(ctx, `SELECT MIN(start) FROM charges WHERE team = ? AND start >= ? AND start < ?`, team, lo, hi).Scan(&first); err != nil {
 			return "", err
 		}
-		if p.Limit > 0 && n == p.Limit {
-			return last.String(), rows.Err()
+		if !first.Valid {
+			break
 		}
-		n++
-		r.Day, r.Team = day(fromNS(dayNS)), team
-		if err := fn(r); err != nil {
+		d := first.Int64 - first.Int64%int64(charge.Day)
+		end := min(d+int64(charge.Day), hi)
+		q, args := `SELECT * FROM (`+DailyQuery+`) g`, []any{team, first.Int64, end}
+		if p.Cursor != "" && d == c.Day {
+			q += ` WHERE g.user_id > ? OR (g.user_id = ? AND g.product > ?)`
+			args = append(args, c.User, c.User, c.Product)
+		}
+		q += ` ORDER BY 2, 3`
+		if p.Limit > 0 {
+			q += ` LIMIT ?`
+			args = append(args, p.Limit-n+1)
+		}
+		more, err := func() (bool, error) {
+			rows, err := x.query(ctx, q, args...)
+			if err != nil {
+				return false, err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var r api.TokenDay
+				var dayNS int64
+				if err := rows.Scan(&dayNS, &r.User, &r.Product, &r.Charges, &r.Tokens); err != nil {
+					return false, err
+				}
+				if p.Limit > 0 && n == p.Limit {
+					return true, nil
+				}
+				n++
+				r.Day, r.Team = day(fromNS(dayNS)), team
+				if err := fn(r); err != nil {
+					return false, err
+				}
+				last = cursor{Day: dayNS, User: r.User, Product: r.Product}
+			}
+			return false, rows.Err()
+		}()
+		if err != nil {
 			return "", err
 		}
-		last = cursor{Day: dayNS, User: r.User, Product: r.Product}
+		if more {
+			return last.String(), nil
+		}
+		lo = end
 	}
-	return "", rows.Err()
+	return "", nil
 }
 
 // TokenHistory streams the movements of a team over [from, to) to fn in the order they
