@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -100,6 +101,17 @@ func TestCheckpointsEqualFullSum(t *testing.T) {
 				}
 			}
 		}
+		// Migration 141's fill of the checkpoints from the movements (also
+		// RebuildCheckpoints, after a bulk load) gives exactly what the trigger kept.
+		kept := checkpoints(t, db)
+		must(t, db.RebuildCheckpoints(ctx))
+		if got := checkpoints(t, db); !reflect.DeepEqual(got, kept) {
+			t.Errorf("checkpoints rebuilt from the movements: got %v, want the trigger's %v", got, kept)
+		}
+		if len(kept) < 5 {
+			t.Errorf("%d checkpoints after movements on many days; want one a day", len(kept))
+		}
+
 		// The report shows the same opening balance: its first row's balance less its
 		// own amount.
 		from := base.Add(5 * charge.Day)
@@ -129,4 +141,23 @@ func TestBalanceAtUnknownTeam(t *testing.T) {
 			t.Errorf("got code %q (%v), want %q", got, err, want)
 		}
 	})
+}
+
+func checkpoints(t *testing.T, db *store.DB) map[string]int64 {
+	t.Helper()
+	rows, err := db.SQL().QueryContext(context.Background(), `SELECT team, day, balance FROM balance_checkpoints`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var team string
+		var day, balance int64
+		if err := rows.Scan(&team, &day, &balance); err != nil {
+			t.Fatal(err)
+		}
+		out[fmt.Sprint(team, "/", time.Unix(0, day).UTC().Format(time.DateOnly))] = balance
+	}
+	return out
 }
