@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -44,8 +45,10 @@ func (d *DB) BalanceAt(ctx context.Context, team string, at time.Time) (int64, e
 
 // rebuild is migration 141's fill of the checkpoints from the movements: for every team
 // and day with a movement, the sum of the team's movements before that day.
-const rebuild = `INSERT INTO balance_checkpoints (team, day, balance)
-SELECT team, day, SUM(net) OVER (PARTITION BY team ORDER BY day) - net
+const rebuild = `INSERT INTO balance_checkpoints (team, day, balance) ` + sums
+
+// sums is every checkpoint computed from the movements.
+const sums = `SELECT team, day, SUM(net) OVER (PARTITION BY team ORDER BY day) - net
 FROM (SELECT team, happened - happened % 86400000000000 AS day, SUM(tokens - debt) AS net
 	FROM movements GROUP BY team, happened - happened % 86400000000000) d`
 
@@ -66,3 +69,49 @@ func (d *DB) RebuildCheckpoints(ctx context.Context) error {
 		return err
 	})
 }
+
+// verifyCheckpoints adds to bad each checkpoint that differs from the movements, and
+// each day with a movement but no checkpoint.
+func verifyCheckpoints(ctx context.Context, x tx, bad []string) ([]string, error) {
+	type key struct {
+		team string
+		day  int64
+	}
+	read := func(q string) (map[key]int64, error) {
+		rows, err := x.query(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		out := map[key]int64{}
+		for rows.Next() {
+			var k key
+			var b int64
+			if err := rows.Scan(&k.team, &k.day, &b); err != nil {
+				return nil, err
+			}
+			out[k] = b
+		}
+		return out, rows.Err()
+	}
+	want, err := read(sums)
+	if err != nil {
+		return bad, err
+	}
+	got, err := read(`SELECT team, day, balance FROM balance_checkpoints`)
+	if err != nil {
+		return bad, err
+	}
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			bad = append(bad, fmt.Sprintf("team %s balance before %s: checkpoint %d (kept: %v), movements %d", k.team, day(fromNS(k.day)), g, ok, w))
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			bad = append(bad, fmt.Sprintf("team %s: a checkpoint (%d) for %s, a day without movements", k.team, g, day(fromNS(k.day))))
+		}
+	}
+	return bad, nil
+}
+

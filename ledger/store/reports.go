@@ -121,8 +121,8 @@ func (d *DB) Tokens(ctx context.Context, team string, from, to, now time.Time) (
 	return rep, err
 }
 
-// Verify recomputes every pack's tokens and every team's debt from the movements and
-// compares them with the stored figures.
+// Verify recomputes every pack's tokens, every team's debt and every balance checkpoint
+// from the movements and compares them with the stored figures.
 func (d *DB) Verify(ctx context.Context) error {
 	return d.read(ctx, func(x tx) error {
 		var bad []string
@@ -160,6 +160,10 @@ func (d *DB) Verify(ctx context.Context) error {
 			}
 		}
 		if err := q.Err(); err != nil {
+			return err
+		}
+		q.Close()
+		if bad, err = verifyCheckpoints(ctx, x, bad); err != nil {
 			return err
 		}
 		if len(bad) > 0 {
