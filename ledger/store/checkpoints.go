@@ -114,4 +114,3 @@ func verifyCheckpoints(ctx context.Context, x tx, bad []string) ([]string, error
 	}
 	return bad, nil
 }
-
