@@ -17,13 +17,6 @@ import (
 // MaxPage is the most rows one page of a report section may ask for.
 const MaxPage = 10000
 
-// TokenPage is one page of a token report section in JSON: its rows and the cursor of
-// the next page ("" after the last).
-type TokenPage[T any] struct {
-	Rows []T    `json:"rows"`
-	Next string `json:"next"`
-}
-
 // rowWriter writes a report section as it is read from the store: CSV, JSON lines, or a
 // JSON page object. Nothing is sent before the first row, so that an error found before
 // it (an unknown team, a bad cursor) is still answered with its status; an error after
