@@ -431,7 +431,7 @@ func notifications() *cli.Command {
 // reportOpts are the flags of 'report usage' and 'report tokens'.
 type reportOpts struct {
 	team, from, to, section string
-	csv                     bool
+	csv, jsonl              bool
 }
 
 func (o *reportOpts) flags(fs *flag.FlagSet) {
@@ -450,10 +450,11 @@ func reportUsage() *cli.Command {
 
 func reportTokens() *cli.Command {
 	var o reportOpts
-	return admin(&cli.Command{Name: "tokens", Usage: "[--team T] [--from DATE] [--to DATE] [--section S] [--json|--csv]",
+	return admin(&cli.Command{Name: "tokens", Usage: "[--team T] [--from DATE] [--to DATE] [--section S] [--json|--csv|--jsonl]",
 		Summary: "tokens per day, user and product; balance history; packs; expiring; refused charges", Args: cli.NoArgs,
 		Flags: func(fs *flag.FlagSet) {
 			o.flags(fs)
+			fs.BoolVar(&o.jsonl, "jsonl", false, "print one section as JSON lines, one object a line, as the ledger reads them (default section: daily)")
 			fs.StringVar(&o.section, "section", "", "only this part: daily, history, packs, expiring or refused (default: all; with --csv, daily)")
 		},
 	}, true, func(ctx context.Context, c *call) error { return c.report(ctx, "tokens", o) })

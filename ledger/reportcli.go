@@ -1,7 +1,6 @@
 package ledger
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -44,8 +43,8 @@ func (c *call) reportPath(team, kind string, q url.Values) string {
 // as an aligned table with totals (default), JSON or CSV; --section picks a part of the
 // token report in every format.
 func (c *call) report(ctx context.Context, kind string, o reportOpts) error {
-	if c.json && o.csv {
-		return cli.Usagef("give --json or --csv, not both")
+	if n := btoi(c.json) + btoi(o.csv) + btoi(o.jsonl); n > 1 {
+		return cli.Usagef("give one of --json, --csv and --jsonl")
 	}
 	if kind == "tokens" && o.section != "" && !slices.Contains(sections, o.section) {
 		return cli.Usagef("--section %q: want one of %s", o.section, strings.Join(sections, ", "))
@@ -63,6 +62,9 @@ func (c *call) report(ctx context.Context, kind string, o reportOpts) error {
 	}
 	if o.csv {
 		return c.reportCSV(ctx, kind, o.section, teams, q)
+	}
+	if o.jsonl {
+		return c.reportJSONL(ctx, kind, o.section, teams, q)
 	}
 	usage := map[string][]api.UsageRow{}
 	var reps []api.TokenReport
@@ -228,8 +230,15 @@ func heading(w io.Writer, section, title string) {
 	}
 }
 
-// reportCSV prints the server's CSV; over several teams, one header and a team column
-// where the section has none.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// reportCSV prints the server's CSV as it arrives; over several teams, one header and a
+// team column where the section has none.
 func (c *call) reportCSV(ctx context.Context, kind, section string, teams []string, q url.Values) error {
 	q.Set("format", "csv")
 	if kind == "tokens" && section != "" {
@@ -237,33 +246,78 @@ func (c *call) reportCSV(ctx context.Context, kind, section string, teams []stri
 	}
 	out := csv.NewWriter(c.stdout)
 	for i, team := range teams {
-		b, err := c.c.Raw(ctx, "GET", c.reportPath(team, kind, q))
+		body, err := c.c.Stream(ctx, c.reportPath(team, kind, q))
 		if err != nil {
 			return fmt.Errorf("team %s: %w", team, err)
 		}
 		if len(teams) == 1 {
-			_, err = c.stdout.Write(b)
-			return err
-		}
-		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
-		if err != nil || len(recs) == 0 {
-			return fmt.Errorf("team %s: the ledger's CSV: %v", team, err)
-		}
-		add := !slices.Contains(recs[0], "team")
-		for j, r := range recs {
-			if j == 0 && i > 0 {
-				continue
+			_, err = io.Copy(c.stdout, body)
+			body.Close()
+			if err != nil {
+				return fmt.Errorf("team %s: the ledger's CSV was cut short: %w; ask again", team, err)
 			}
-			if add {
-				cell := team
-				if j == 0 {
-					cell = "team"
-				}
-				r = append([]string{cell}, r...)
-			}
-			out.Write(r)
+			return nil
+		}
+		err = teamCSV(out, body, team, i == 0)
+		body.Close()
+		if err != nil {
+			return fmt.Errorf("team %s: the ledger's CSV: %w", team, err)
 		}
 	}
 	out.Flush()
 	return out.Error()
+}
+
+// teamCSV copies one team's CSV record by record, its header only when first, with a
+// team column in front when the section has none.
+func teamCSV(out *csv.Writer, in io.Reader, team string, first bool) error {
+	r := csv.NewReader(in)
+	head, err := r.Read()
+	if err != nil {
+		return err
+	}
+	add := !slices.Contains(head, "team")
+	row := func(cell string, rec []string) []string {
+		if add {
+			return append([]string{cell}, rec...)
+		}
+		return rec
+	}
+	if first {
+		out.Write(row("team", head))
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out.Write(row(team, rec))
+	}
+}
+
+// reportJSONL prints a section of the token report as JSON lines as they arrive, team
+// after team.
+func (c *call) reportJSONL(ctx context.Context, kind, section string, teams []string, q url.Values) error {
+	if kind != "tokens" {
+		return cli.Usagef("--jsonl is for the token report; use --json or --csv")
+	}
+	q.Set("format", "jsonl")
+	if section != "" {
+		q.Set("section", section)
+	}
+	for _, team := range teams {
+		body, err := c.c.Stream(ctx, c.reportPath(team, kind, q))
+		if err != nil {
+			return fmt.Errorf("team %s: %w", team, err)
+		}
+		_, err = io.Copy(c.stdout, body)
+		body.Close()
+		if err != nil {
+			return fmt.Errorf("team %s: the ledger's report was cut short: %w; ask again", team, err)
+		}
+	}
+	return nil
 }

@@ -74,13 +74,25 @@ func ts(t time.Time) string {
 
 // reportQuery reads a report's span and format, answering a bad one itself.
 func (s *Server) reportQuery(w http.ResponseWriter, r *http.Request) (from, to time.Time, f string, ok bool) {
+	return s.reportQueryOf(w, r, format)
+}
+
+// tokenFormat is the token report's format: json (default), csv, or jsonl (JSON lines).
+func tokenFormat(r *http.Request) (string, bool) {
+	if f := r.URL.Query().Get("format"); f == "jsonl" {
+		return f, true
+	}
+	return format(r)
+}
+
+func (s *Server) reportQueryOf(w http.ResponseWriter, r *http.Request, format func(*http.Request) (string, bool)) (from, to time.Time, f string, ok bool) {
 	from, to, err := s.span(r)
 	if err != nil {
 		fail(w, api.CodeBadRequest, err.Error())
 		return from, to, "", false
 	}
 	if f, ok = format(r); !ok {
-		fail(w, api.CodeBadRequest, "format: want json or csv")
+		fail(w, api.CodeBadRequest, fmt.Sprintf("format %q: want json or csv (or jsonl, for the token report)", r.URL.Query().Get("format")))
 	}
 	return from, to, f, ok
 }
@@ -110,51 +122,30 @@ func (s *Server) usageReport(w http.ResponseWriter, r *http.Request, _ store.Adm
 // Sections of the token report, each one CSV table.
 var sections = []string{"daily", "history", "packs", "expiring", "refused"}
 
+// tokenReport answers the token report: in JSON, the whole report, or with section=S
+// one section in pages (limit, cursor); in CSV (section daily by default) or JSON lines
+// (format=jsonl), one section streamed whole.
 func (s *Server) tokenReport(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
-	from, to, f, ok := s.reportQuery(w, r)
+	from, to, f, ok := s.reportQueryOf(w, r, tokenFormat)
 	if !ok {
 		return
 	}
-	rep, err := s.store.Tokens(r.Context(), r.PathValue("team"), from, to, s.now())
-	if err != nil {
-		s.failErr(w, r, err)
-		return
-	}
-	if f == "json" {
+	section := r.URL.Query().Get("section")
+	if f == "json" && section == "" {
+		if q := r.URL.Query(); q.Get("limit") != "" || q.Get("cursor") != "" {
+			fail(w, api.CodeBadRequest, fmt.Sprintf("limit and cursor page one section; give section, one of %v", sections))
+			return
+		}
+		rep, err := s.store.Tokens(r.Context(), r.PathValue("team"), from, to, s.now())
+		if err != nil {
+			s.failErr(w, r, err)
+			return
+		}
 		reply(w, http.StatusOK, rep)
 		return
 	}
-	section := r.URL.Query().Get("section")
-	var out [][]string
-	switch section {
-	case "", "daily":
+	if section == "" {
 		section = "daily"
-		out = [][]string{{"day", "team", "user", "product", "charges", "tokens"}}
-		for _, d := range rep.Daily {
-			out = append(out, []string{d.Day, d.Team, d.User, d.Product, itoa(d.Charges), itoa(d.Tokens)})
-		}
-	case "history":
-		out = [][]string{{"id", "at", "team", "pack", "kind", "tokens", "debt", "ref", "balance"}}
-		for _, m := range rep.History {
-			out = append(out, []string{itoa(m.ID), ts(m.At), m.Team, m.Pack, m.Kind, itoa(m.Tokens), itoa(m.Debt), m.Ref, itoa(m.Balance)})
-		}
-	case "packs", "expiring":
-		ps := rep.Packs
-		if section == "expiring" {
-			ps = rep.Expiring
-		}
-		out = [][]string{{"pack", "team", "tokens", "left", "bought", "expires"}}
-		for _, p := range ps {
-			out = append(out, []string{p.ID, p.Team, itoa(p.Tokens), itoa(p.Left), ts(p.Bought), ts(p.Expires)})
-		}
-	case "refused":
-		out = [][]string{{"at", "device", "event", "user", "product", "window_start", "tokens", "status", "message"}}
-		for _, x := range rep.Refused {
-			out = append(out, []string{ts(x.At), x.Device, x.Event, x.User, x.Product, ts(x.Start), itoa(x.Tokens), x.Status, x.Message})
-		}
-	default:
-		fail(w, api.CodeBadRequest, fmt.Sprintf("section %q: want one of %v", section, sections))
-		return
 	}
-	writeCSV(w, "tokens-"+section, out)
+	s.tokenSection(w, r, section, f, from, to)
 }

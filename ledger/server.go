@@ -56,6 +56,10 @@ type Store interface {
 
 	Usage(ctx context.Context, team string, from, to time.Time) ([]api.UsageRow, error)
 	Tokens(ctx context.Context, team string, from, to, now time.Time) (api.TokenReport, error)
+	TokenDaily(ctx context.Context, team string, from, to time.Time, p store.Page, fn func(api.TokenDay) error) (string, error)
+	TokenHistory(ctx context.Context, team string, from, to time.Time, p store.Page, fn func(api.Movement) error) (string, error)
+	TokenRefused(ctx context.Context, team string, from, to time.Time, fn func(api.Refusal) error) error
+	TokenPacks(ctx context.Context, team string, now time.Time) (all, expiring []api.Pack, err error)
 	Notifications(ctx context.Context, team string) ([]api.Notification, error)
 
 	Budgets(ctx context.Context, team string, now time.Time) ([]charge.Budget, error)

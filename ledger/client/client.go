@@ -193,3 +193,34 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 
 // Token returns the bearer token c sends.
 func Token(c *Client) string { return c.token }
+
+// Stream sends a GET and returns the answer's body as it arrives, for reports that take
+// longer to read than the client's timeout: that timeout bounds only the wait for the
+// answer to start. The caller closes the body.
+func (c *Client) Stream(ctx context.Context, path string) (io.ReadCloser, error) {
+	hc := *c.hc
+	wait := hc.Timeout
+	hc.Timeout = 0
+	ctx, cancel := context.WithCancel(ctx)
+	if wait > 0 {
+		t := time.AfterFunc(wait, cancel)
+		defer t.Stop()
+	}
+	resp, err := (&Client{base: c.base, token: c.token, hc: &hc}).send(ctx, "GET", path, nil)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return streamBody{resp.Body, cancel}, nil
+}
+
+type streamBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b streamBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}

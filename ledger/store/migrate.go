@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/template"
 )
 
 //go:embed migrations/*.sql
@@ -49,13 +50,23 @@ func loadMigrations() ([]migration, error) {
 	return out, nil
 }
 
-// ddl adapts the one schema to the dialect: only the auto-numbered key differs.
-func (d *DB) ddl(s string) string {
+// ddl adapts the one schema to the dialect, as a text/template: {{serial}} is the
+// auto-numbered key, and {{if .SQLite}}...{{else}}...{{end}} holds what only one
+// dialect can say (triggers).
+func (d *DB) ddl(name, s string) (string, error) {
 	serial := "BIGSERIAL PRIMARY KEY"
 	if d.dialect == SQLite {
 		serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
 	}
-	return strings.ReplaceAll(s, "{{serial}}", serial)
+	t, err := template.New(name).Funcs(template.FuncMap{"serial": func() string { return serial }}).Parse(s)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, struct{ SQLite bool }{d.dialect == SQLite}); err != nil {
+		return "", err
+	}
+	return b.String(), nil
 }
 
 // migrate applies the missing migrations, each in its own transaction. Several servers
@@ -82,10 +93,14 @@ func (d *DB) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			if _, err := t.tx.ExecContext(ctx, d.ddl(m.sql)); err != nil {
+			ddl, err := d.ddl(m.name, m.sql)
+			if err != nil {
 				return err
 			}
-			_, err := t.exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name)
+			if _, err := t.tx.ExecContext(ctx, ddl); err != nil {
+				return err
+			}
+			_, err = t.exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES (?, ?)`, m.version, m.name)
 			return err
 		})
 		if err != nil {

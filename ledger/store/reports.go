@@ -87,99 +87,42 @@ func lockFree(ctx context.Context, x tx, team string) error {
 }
 
 // Tokens is the token usage report of a team over [from, to), with its packs and
-// balance at now.
+// balance at now, read in one transaction. Its sections are also streamed one at a
+// time, in pages: TokenDaily, TokenHistory, TokenRefused, TokenPacks.
 func (d *DB) Tokens(ctx context.Context, team string, from, to, now time.Time) (api.TokenReport, error) {
-	rep := api.TokenReport{Team: team, From: from, To: to, Daily: []api.TokenDay{}, History: []api.Movement{}, Refused: []api.Refusal{}}
+	rep := api.TokenReport{Team: team, From: from, To: to}
 	err := d.read(ctx, func(x tx) error {
+		rep.Daily, rep.History, rep.Refused = []api.TokenDay{}, []api.Movement{}, []api.Refusal{}
 		l, err := loadPool(ctx, x, team, now, false)
 		if err != nil {
 			return err
 		}
 		rep.Balance = teamOf(l).Balance
-		type k struct{ day, user, product string }
-		daily := map[k]*api.TokenDay{}
-		q, err := x.query(ctx, `SELECT user_id, product, start, tokens FROM charges WHERE team = ? AND start >= ? AND start < ?`, team, ns(from), ns(to))
-		if err != nil {
+		if _, err := daily(ctx, x, team, from, to, Page{}, func(r api.TokenDay) error {
+			rep.Daily = append(rep.Daily, r)
+			return nil
+		}); err != nil {
 			return err
 		}
-		for q.Next() {
-			var user, product string
-			var start, tokens int64
-			if err := q.Scan(&user, &product, &start, &tokens); err != nil {
-				q.Close()
-				return err
-			}
-			key := k{day(fromNS(start)), user, product}
-			r := daily[key]
-			if r == nil {
-				r = &api.TokenDay{Day: key.day, Team: team, User: user, Product: product}
-				daily[key] = r
-			}
-			r.Charges++
-			r.Tokens += tokens
-		}
-		if err := q.Close(); err != nil {
-			return err
-		}
-		for _, r := range daily {
-			rep.Daily = append(rep.Daily, *r)
-		}
-		slices.SortFunc(rep.Daily, func(a, b api.TokenDay) int {
-			return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.User, b.User), cmp.Compare(a.Product, b.Product))
-		})
-
-		var balance int64
-		if err := x.row(ctx, `SELECT COALESCE(SUM(tokens - debt), 0) FROM movements WHERE team = ? AND happened < ?`, team, ns(from)).Scan(&balance); err != nil {
-			return err
-		}
-		q, err = x.query(ctx, `SELECT id, happened, pack, kind, tokens, debt, ref FROM movements WHERE team = ? AND happened >= ? AND happened < ? ORDER BY id`, team, ns(from), ns(to))
-		if err != nil {
-			return err
-		}
-		for q.Next() {
-			m := api.Movement{Team: team}
-			var at int64
-			if err := q.Scan(&m.ID, &at, &m.Pack, &m.Kind, &m.Tokens, &m.Debt, &m.Ref); err != nil {
-				q.Close()
-				return err
-			}
-			balance += m.Tokens - m.Debt
-			m.At, m.Balance = fromNS(at), balance
+		if _, err := history(ctx, x, team, from, to, Page{}, func(m api.Movement) error {
 			rep.History = append(rep.History, m)
-		}
-		if err := q.Close(); err != nil {
+			return nil
+		}); err != nil {
 			return err
 		}
-		if rep.Packs, err = packs(ctx, x, team, 0); err != nil {
+		if rep.Packs, rep.Expiring, err = packsOf(ctx, x, l, now); err != nil {
 			return err
 		}
-		for _, k := range l.ExpiringWithin(now, charge.Expiring) {
-			rep.Expiring = append(rep.Expiring, api.Pack{Pack: k, Expires: k.Expires()})
-		}
-		q, err = x.query(ctx, `SELECT e.happened, COALESCE(v.name, e.device), e.id, e.user_id, e.product, e.key_start, e.tokens, e.status, e.message
-			FROM events e LEFT JOIN devices v ON v.id = e.device
-			WHERE e.team = ? AND e.kind = 'charged' AND e.status <> 'accepted' AND e.happened >= ? AND e.happened < ? ORDER BY e.happened, e.id`,
-			team, ns(from), ns(to))
-		if err != nil {
-			return err
-		}
-		defer q.Close()
-		for q.Next() {
-			var r api.Refusal
-			var at, start int64
-			if err := q.Scan(&at, &r.Device, &r.Event, &r.User, &r.Product, &start, &r.Tokens, &r.Status, &r.Message); err != nil {
-				return err
-			}
-			r.At, r.Start = fromNS(at), fromNS(start)
+		return refused(ctx, x, team, from, to, func(r api.Refusal) error {
 			rep.Refused = append(rep.Refused, r)
-		}
-		return q.Err()
+			return nil
+		})
 	})
 	return rep, err
 }
 
-// Verify recomputes every pack's tokens and every team's debt from the movements and
-// compares them with the stored figures.
+// Verify recomputes every pack's tokens, every team's debt and every balance checkpoint
+// from the movements and compares them with the stored figures.
 func (d *DB) Verify(ctx context.Context) error {
 	return d.read(ctx, func(x tx) error {
 		var bad []string
@@ -217,6 +160,10 @@ func (d *DB) Verify(ctx context.Context) error {
 			}
 		}
 		if err := q.Err(); err != nil {
+			return err
+		}
+		q.Close()
+		if bad, err = verifyCheckpoints(ctx, x, bad); err != nil {
 			return err
 		}
 		if len(bad) > 0 {
