@@ -300,7 +300,8 @@ func catalogue(cfg *config.Config) map[string]int64 {
 }
 
 func (a *Agent) policy(cfg *config.Config) charge.Policy {
-	p := charge.Policy{RenewalWhenEmpty: charge.WhenEmpty(cfg.Policy.RenewalWhenEmpty), CloseAfter: cfg.Policy.CloseAfter, OfflineMaxAge: cfg.Policy.OfflineMaxAge}
+	p := charge.Policy{RenewalWhenEmpty: charge.WhenEmpty(cfg.Policy.RenewalWhenEmpty), CloseAfter: cfg.Policy.CloseAfter, OfflineMaxAge: cfg.Policy.OfflineMaxAge,
+		RenewalWhenIdle: charge.WhenIdle(cfg.Policy.RenewalWhenIdle), IdleAfter: cfg.Policy.IdleAfter}
 	if p.OfflineMaxAge == 0 {
 		p.OfflineMaxAge = 100 * 365 * 24 * time.Hour // "0 means never offline"
 	}
