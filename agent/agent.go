@@ -50,6 +50,11 @@ type Options struct {
 	PollOnly bool
 	// CloseGrace is how long a denied process is given to close before it is killed; 2s.
 	CloseGrace time.Duration
+	// AskClose asks a process to close, the polite way only, for idleness. Default
+	// platform.AskToClose.
+	AskClose func(ctx context.Context, key platform.ProcKey) error
+	// CPUEvery is how often the products' CPU time is sampled for idleness; 1 minute.
+	CPUEvery time.Duration
 	// RetryMax caps the wait between attempts to reach the ledger; DefaultRetryMax.
 	RetryMax time.Duration
 	// LogTee also receives the agent's warnings and errors: the OS's service log (the
@@ -153,6 +158,12 @@ func New(opts Options) (*Agent, error) {
 	if opts.CloseGrace == 0 {
 		opts.CloseGrace = 2 * time.Second
 	}
+	if opts.AskClose == nil {
+		opts.AskClose = platform.AskToClose
+	}
+	if opts.CPUEvery <= 0 {
+		opts.CPUEvery = time.Minute
+	}
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = DefaultRetryMax
 	}
@@ -249,6 +260,10 @@ func (a *Agent) restore() error {
 			a.meter.Recheck(in.Reading, in.Proc.User, rp)
 		case "policy":
 			a.meter.SetPolicy(in.Policy)
+		case "input":
+			a.meter.Input(in.Reading, in.Proc.User, in.Idle, rp)
+		case "busy":
+			a.meter.Busy(in.Reading, in.Proc.User, in.Proc.Product, rp)
 		default:
 			return fmt.Errorf("journal input %d: unknown kind %q", in.Seq, in.Kind)
 		}
@@ -345,6 +360,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	run("config updates", a.followConfig)
 	run("local API", api.serve)
 	run("clock", a.tick)
+	run("cpu", a.watchCPU)
 	run("journal retry", a.retryJournal)
 	run("process source", func(ctx context.Context) error {
 		return a.src.Run(ctx, a.config().Policy.PollInterval, a.onDiff)

@@ -97,6 +97,7 @@ func (a *Agent) listen() (*server, error) {
 		{"GET /v0/messages", false, s.messages},
 		{"GET /v0/events", false, s.events},
 		{"POST /v0/reload", true, s.reload},
+		{"POST /v0/idle", false, s.idle},
 	} {
 		mux.Handle(r.pattern, s.guard(r.admin, r.h))
 	}

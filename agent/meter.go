@@ -379,7 +379,11 @@ func (a *Agent) act(effs []charge.Effect) {
 		switch f.Kind {
 		case charge.Denied, charge.Close:
 			for _, id := range f.Procs {
-				a.terminate(id)
+				if f.Reason == charge.Idle {
+					a.askClose(id)
+				} else {
+					a.terminate(id)
+				}
 			}
 		case charge.Rollback:
 			a.rollbacks++

@@ -1,6 +1,7 @@
 // Command product stands in for a licensed product in the agent's tests. Its first act
 // is to create the marker file named by TOLLGATE_MARKER, so a test can tell whether it
-// ever ran; then it waits to be closed.
+// ever ran; then it waits to be closed. With TOLLGATE_IGNORE_TERM=1 it stays open when
+// asked to close with SIGTERM, as a product at its "save changes?" prompt does.
 package main
 
 import (
@@ -18,6 +19,11 @@ func main() {
 		f.Close()
 	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	if os.Getenv("TOLLGATE_IGNORE_TERM") == "1" {
+		signal.Ignore(syscall.SIGTERM)
+		signal.Notify(sig, syscall.SIGINT)
+	} else {
+		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	}
 	<-sig
 }

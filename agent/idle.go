@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"tollgate/agent/journal"
+	"tollgate/charge"
+	"tollgate/platform"
+)
+
+// Idleness (rule 4, renewal_when_idle): the notifier in each desktop session reports how
+// long that session has had no keyboard or mouse input (POST /v0/idle), and the agent
+// samples the CPU time of the products' processes. Both go to the meter as journaled
+// inputs, so that a replay after a crash decides the renewal as it was decided.
+
+const (
+	// busyShare is the share of one CPU above which a product's processes are at work
+	// (rendering, syncing) rather than idle: a product waiting for input uses well under it.
+	busyShare = 0.02
+	// maxIdleReport bounds a report: more than this is a caller's mistake, not a holiday.
+	maxIdleReport = 400 * 24 * time.Hour
+)
+
+// idle takes a notifier's report of its session's input idleness. The caller is the OS
+// account the report is about: a user reports only for their own sessions, and an
+// administrator no more than anyone else for another's.
+func (s *server) idle(w http.ResponseWriter, r *http.Request, c caller) {
+	if c.user == "" {
+		writeErr(w, http.StatusForbidden, "unknown_caller", "your account does not map to a licensing user")
+		return
+	}
+	if c.req.user != "" && c.req.user != c.user {
+		writeErr(w, http.StatusForbidden, "other_user", "you may report only your own session's idleness")
+		return
+	}
+	d, err := time.ParseDuration(c.req.idle)
+	if err != nil || d < 0 || d > maxIdleReport {
+		writeErr(w, http.StatusBadRequest, "bad_request", "idle must be how long your session has had no input, like 90s or 3h0m0s")
+		return
+	}
+	if err := s.a.reportInput(c.user, d); err != nil {
+		writeErr(w, http.StatusServiceUnavailable, "not_recorded", "the agent could not record the report; it is sent again shortly")
+		return
+	}
+	writeJSON(w, map[string]any{"recorded": true})
+}
+
+// reportInput gives the meter a user's input idleness.
+func (a *Agent) reportInput(user string, idle time.Duration) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.first {
+		return errors.New("not yet watching")
+	}
+	r := a.reading()
+	_, err := a.record(journal.Input{Kind: "input", Reading: r, Proc: charge.Proc{User: user}, Idle: idle}, func(e charge.Entitlements) []charge.Effect {
+		return a.meter.Input(r, user, idle, e)
+	})
+	return err
+}
+
+// watchCPU samples the CPU time of the products' processes every CPUEvery, and tells the
+// meter of each session whose processes used more than busyShare of a CPU since the last.
+func (a *Agent) watchCPU(ctx context.Context) error {
+	t := time.NewTicker(a.opts.CPUEvery)
+	defer t.Stop()
+	last := map[string]time.Duration{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		last = a.sampleCPU(ctx, last, a.opts.CPUEvery)
+	}
+}
+
+// sampleCPU reads each product process's CPU time and reports the busy sessions; it
+// returns this sample, for the next.
+func (a *Agent) sampleCPU(ctx context.Context, last map[string]time.Duration, every time.Duration) map[string]time.Duration {
+	a.mu.Lock()
+	procs := a.meter.Procs()
+	keys := make(map[string]platform.ProcKey, len(procs))
+	for _, p := range procs {
+		keys[p.ID] = a.tracked[p.ID]
+	}
+	a.mu.Unlock()
+	now := map[string]time.Duration{}
+	busy := map[[2]string]bool{}
+	for _, p := range procs {
+		used, err := platform.CPUTime(ctx, keys[p.ID])
+		if err != nil {
+			continue // gone since: its exit is the process source's to report
+		}
+		now[p.ID] = used
+		if prev, ok := last[p.ID]; ok && float64(used-prev) > busyShare*float64(every) {
+			busy[[2]string{p.User, p.Product}] = true
+		}
+	}
+	for k := range busy {
+		a.mu.Lock()
+		if !a.first {
+			r := a.reading()
+			if _, err := a.record(journal.Input{Kind: "busy", Reading: r, Proc: charge.Proc{User: k[0], Product: k[1]}}, func(e charge.Entitlements) []charge.Effect {
+				return a.meter.Busy(r, k[0], k[1], e)
+			}); err != nil {
+				a.fail(err)
+			}
+		}
+		a.mu.Unlock()
+	}
+	return now
+}
+
+// askClose asks a process to close for idleness, the polite way only: it is never killed,
+// and one still open after charge.IdleCloseWait is renewed by the meter.
+func (a *Agent) askClose(id string) {
+	key, err := parseProcKey(id)
+	if err != nil {
+		a.log.Error("cannot ask a process to close", zap.String("id", id), zap.Error(err))
+		return
+	}
+	ctx := a.runCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	a.closing.Add(1)
+	go func() {
+		defer a.closing.Done()
+		err := a.opts.AskClose(context.WithoutCancel(ctx), key)
+		switch {
+		case errors.Is(err, platform.ErrNoProcess):
+		case err != nil:
+			a.log.Warn("could not ask an idle product to close", zap.Int32("pid", key.PID), zap.Error(err))
+		default:
+			a.log.Info("idle product asked to close", zap.Int32("pid", key.PID))
+		}
+	}()
+}
