@@ -37,7 +37,7 @@ type Input struct {
 	Proc    charge.Proc          `json:"proc,omitzero"`
 	Window  charge.Window        `json:"window,omitzero"`
 	Policy  charge.Policy        `json:"policy,omitzero"`
-	Idle    time.Duration        `json:"idle,omitempty"` // input: how long the user's session had no input
+	Idle    time.Duration        `json:"idle,omitempty"`    // input: how long the user's session had no input
 	Answers []charge.Entitlement `json:"answers,omitempty"` // what the meter was told, in order
 }
 
