@@ -453,7 +453,7 @@ func reportTokens() *cli.Command {
 		Summary: "tokens per day, user and product; balance history; packs; expiring; refused charges", Args: cli.NoArgs,
 		Flags: func(fs *flag.FlagSet) {
 			o.flags(fs)
-			fs.StringVar(&o.section, "section", "", "only this part: daily, history, packs, expiring or refused (default: all; with --csv, daily)")
+			fs.StringVar(&o.section, "section", "", "only this part: daily, history, packs, expiring, refused or idle (default: all; with --csv, daily)")
 		},
 	}, true, func(ctx context.Context, c *call) error { return c.report(ctx, "tokens", o) })
 }

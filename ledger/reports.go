@@ -108,7 +108,7 @@ func (s *Server) usageReport(w http.ResponseWriter, r *http.Request, _ store.Adm
 }
 
 // Sections of the token report, each one CSV table.
-var sections = []string{"daily", "history", "packs", "expiring", "refused"}
+var sections = []string{"daily", "history", "packs", "expiring", "refused", "idle"}
 
 func (s *Server) tokenReport(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
 	from, to, f, ok := s.reportQuery(w, r)
@@ -151,6 +151,11 @@ func (s *Server) tokenReport(w http.ResponseWriter, r *http.Request, _ store.Adm
 		out = [][]string{{"at", "device", "event", "user", "product", "window_start", "tokens", "status", "message"}}
 		for _, x := range rep.Refused {
 			out = append(out, []string{ts(x.At), x.Device, x.Event, x.User, x.Product, ts(x.Start), itoa(x.Tokens), x.Status, x.Message})
+		}
+	case "idle":
+		out = [][]string{{"day", "team", "user", "product", "idle_renewals", "idle_tokens", "idle_closes", "saved_tokens"}}
+		for _, d := range rep.Idle {
+			out = append(out, []string{d.Day, d.Team, d.User, d.Product, itoa(d.IdleRenewals), itoa(d.IdleTokens), itoa(d.IdleCloses), itoa(d.SavedTokens)})
 		}
 	default:
 		fail(w, api.CodeBadRequest, fmt.Sprintf("section %q: want one of %v", section, sections))

@@ -175,7 +175,7 @@ func (d *DB) Release(ctx context.Context, team, device, hold string, now time.Ti
 var kinds = map[charge.Kind]bool{
 	charge.Opened: true, charge.Denied: true, charge.Held: true, charge.Released: true,
 	charge.Charged: true, charge.Folded: true, charge.Ended: true, charge.Renewing: true,
-	charge.Closing: true, charge.Close: true, charge.Rollback: true,
+	charge.Closing: true, charge.Close: true, charge.Rollback: true, charge.Saved: true,
 }
 
 // MaxBatch is the most events one ingest may carry.
@@ -199,7 +199,7 @@ func checkEvent(ctx context.Context, x tx, team string, e api.Event, known map[s
 		}
 	}
 	if !kinds[e.Kind] {
-		return errf(api.CodeBadRequest, "kind %q: want one of opened, denied, held, released, charged, folded, ended, renewing, closing, close, rollback", e.Kind)
+		return errf(api.CodeBadRequest, "kind %q: want one of opened, denied, held, released, charged, folded, ended, renewing, closing, close, rollback, saved", e.Kind)
 	}
 	if err := checkTime("at", e.At, now); err != nil {
 		return err
@@ -229,7 +229,7 @@ func checkEvent(ctx context.Context, x tx, team string, e api.Event, known map[s
 	if _, ok := known[e.Product]; !ok {
 		return errf(api.CodeNotFound, "product %q is not in the catalogue", e.Product)
 	}
-	if e.Kind != charge.Charged {
+	if e.Kind != charge.Charged && e.Kind != charge.Saved {
 		return nil
 	}
 	k := e.Key
@@ -242,7 +242,7 @@ func checkEvent(ctx context.Context, x tx, team string, e api.Event, known map[s
 	if err := checkTime("key.start", k.Start, now); err != nil {
 		return err
 	}
-	if e.Tokens < 1 {
+	if e.Tokens < 1 && e.Kind == charge.Charged {
 		return errf(api.CodeBadRequest, "a charge of %d tokens: want 1 to %d", e.Tokens, MaxRate)
 	}
 	if _, err := userOf(ctx, x, team, e.User); err != nil {
@@ -336,9 +336,16 @@ func (p *pool) ingest(ctx context.Context, device string, e api.Event) (api.Resu
 		if err := p.save(ctx, "release", ""); err != nil {
 			return r, err
 		}
+	case charge.Saved:
+		// Once per window not opened, whichever device or retry tells it.
+		k := e.Key
+		if _, err := p.t.exec(ctx, `INSERT INTO idle_saved (team, user_id, product, start, tokens, device, happened, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (team, user_id, product, start) DO NOTHING`, k.Team, k.User, k.Product, ns(k.Start.UTC()), e.Tokens, device, ns(e.At), ns(p.now)); err != nil {
+			return r, fmt.Errorf("saved %s: %w", k, err)
+		}
 	}
 	var start int64
-	if e.Kind == charge.Charged {
+	if e.Kind == charge.Charged || e.Kind == charge.Saved {
 		start = ns(e.Key.Start)
 	}
 	_, err := p.t.exec(ctx, `INSERT INTO events (device, id, team, kind, user_id, product, happened, key_start, tokens, use_ns, reason, status, code, message, received)
@@ -405,8 +412,12 @@ func (p *pool) charge(ctx context.Context, device string, e api.Event, hold stri
 		r.Message = fmt.Sprintf("window %s, paid on another device, covers this charge; nothing debited", w.Key)
 		return r, p.save(ctx, "release", "")
 	}
-	_, err = p.t.exec(ctx, `INSERT INTO charges (team, user_id, product, start, tokens, device, event_id, renewal, received) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		k.Team, k.User, k.Product, ns(k.Start), e.Tokens, device, e.ID, e.Renewal, ns(p.now))
+	idle := ""
+	if e.Renewal && (e.Reason == charge.Idle || e.Reason == charge.StayedOpen) {
+		idle = string(e.Reason)
+	}
+	_, err = p.t.exec(ctx, `INSERT INTO charges (team, user_id, product, start, tokens, device, event_id, renewal, received, idle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.Team, k.User, k.Product, ns(k.Start), e.Tokens, device, e.ID, e.Renewal, ns(p.now), idle)
 	if err != nil {
 		return r, fmt.Errorf("charge %s: %w", k, err)
 	}

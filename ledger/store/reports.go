@@ -89,7 +89,7 @@ func lockFree(ctx context.Context, x tx, team string) error {
 // Tokens is the token usage report of a team over [from, to), with its packs and
 // balance at now.
 func (d *DB) Tokens(ctx context.Context, team string, from, to, now time.Time) (api.TokenReport, error) {
-	rep := api.TokenReport{Team: team, From: from, To: to, Daily: []api.TokenDay{}, History: []api.Movement{}, Refused: []api.Refusal{}}
+	rep := api.TokenReport{Team: team, From: from, To: to, Daily: []api.TokenDay{}, History: []api.Movement{}, Refused: []api.Refusal{}, Idle: []api.IdleDay{}}
 	err := d.read(ctx, func(x tx) error {
 		l, err := loadPool(ctx, x, team, now, false)
 		if err != nil {
@@ -155,6 +155,9 @@ func (d *DB) Tokens(ctx context.Context, team string, from, to, now time.Time) (
 		}
 		for _, k := range l.ExpiringWithin(now, charge.Expiring) {
 			rep.Expiring = append(rep.Expiring, api.Pack{Pack: k, Expires: k.Expires()})
+		}
+		if rep.Idle, err = idleDays(ctx, x, team, from, to); err != nil {
+			return err
 		}
 		q, err = x.query(ctx, `SELECT e.happened, COALESCE(v.name, e.device), e.id, e.user_id, e.product, e.key_start, e.tokens, e.status, e.message
 			FROM events e LEFT JOIN devices v ON v.id = e.device
@@ -224,4 +227,59 @@ func (d *DB) Verify(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// idleDays is the idle section of the token report: renewals charged on idle products and
+// renewals saved by closing them, by the day their window starts.
+func idleDays(ctx context.Context, x tx, team string, from, to time.Time) ([]api.IdleDay, error) {
+	type k struct{ day, user, product string }
+	days := map[k]*api.IdleDay{}
+	row := func(user, product string, start int64) *api.IdleDay {
+		key := k{day(fromNS(start)), user, product}
+		r := days[key]
+		if r == nil {
+			r = &api.IdleDay{Day: key.day, Team: team, User: user, Product: product}
+			days[key] = r
+		}
+		return r
+	}
+	for _, src := range []struct {
+		sql   string
+		saved bool
+	}{
+		{`SELECT user_id, product, start, tokens FROM charges WHERE team = ? AND idle <> '' AND start >= ? AND start < ?`, false},
+		{`SELECT user_id, product, start, tokens FROM idle_saved WHERE team = ? AND start >= ? AND start < ?`, true},
+	} {
+		q, err := x.query(ctx, src.sql, team, ns(from), ns(to))
+		if err != nil {
+			return nil, err
+		}
+		for q.Next() {
+			var user, product string
+			var start, tokens int64
+			if err := q.Scan(&user, &product, &start, &tokens); err != nil {
+				q.Close()
+				return nil, err
+			}
+			r := row(user, product, start)
+			if src.saved {
+				r.IdleCloses++
+				r.SavedTokens += tokens
+			} else {
+				r.IdleRenewals++
+				r.IdleTokens += tokens
+			}
+		}
+		if err := q.Close(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]api.IdleDay, 0, len(days))
+	for _, r := range days {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b api.IdleDay) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.User, b.User), cmp.Compare(a.Product, b.Product))
+	})
+	return out, nil
 }
