@@ -97,6 +97,9 @@ type Agent struct {
 	tickEvery chan time.Duration // a push's poll interval, for tick
 	boot      *config.Config     // the config the agent started with, for what needs a restart
 
+	reportsMu sync.Mutex
+	reports   map[string]time.Time // users' last idleness reports, by the real clock (takeReport)
+
 	mu        sync.Mutex // guards everything below
 	cfg       *config.Config
 	gateH     gateHandle // the running pre-exec gate; nil when off

@@ -24,6 +24,10 @@ const (
 	busyShare = 0.02
 	// maxIdleReport bounds a report: more than this is a caller's mistake, not a holiday.
 	maxIdleReport = 400 * 24 * time.Hour
+	// reportEvery is the most often one user's reports are journaled: each is an fsync, and
+	// a local user must not make the agent write its journal as fast as they can ask. The
+	// notifier reports every 30 s; one that reports input sooner loses a few seconds.
+	reportEvery = 2 * time.Second
 )
 
 // idle takes a notifier's report of its session's input idleness. The caller is the OS
@@ -43,11 +47,36 @@ func (s *server) idle(w http.ResponseWriter, r *http.Request, c caller) {
 		writeErr(w, http.StatusBadRequest, "bad_request", "idle must be how long your session has had no input, like 90s or 3h0m0s")
 		return
 	}
+	if !s.a.takeReport(c.user) {
+		w.Header().Set("Retry-After", "2")
+		writeErr(w, http.StatusTooManyRequests, "too_many_reports", "report your session's idleness at most every 2 seconds; the notifier reports every 30")
+		return
+	}
 	if err := s.a.reportInput(c.user, d); err != nil {
 		writeErr(w, http.StatusServiceUnavailable, "not_recorded", "the agent could not record the report; it is sent again shortly")
 		return
 	}
 	writeJSON(w, map[string]any{"recorded": true})
+}
+
+// takeReport says whether user may report now, and counts it.
+func (a *Agent) takeReport(user string) bool {
+	a.reportsMu.Lock()
+	defer a.reportsMu.Unlock()
+	now := time.Now()
+	if a.reports == nil {
+		a.reports = map[string]time.Time{}
+	}
+	if last, ok := a.reports[user]; ok && now.Sub(last) < reportEvery && now.After(last) {
+		return false
+	}
+	for u, t := range a.reports {
+		if now.Sub(t) >= reportEvery {
+			delete(a.reports, u) // the map holds only the users who reported just now
+		}
+	}
+	a.reports[user] = now
+	return true
 }
 
 // reportInput gives the meter a user's input idleness.

@@ -4,6 +4,7 @@ package agent_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -44,10 +45,23 @@ func report(t *testing.T, r *agenttest.Rig, at, last time.Time) {
 	t.Helper()
 	r.SetClock(at)
 	r.Settled(nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := r.Client.ReportIdle(ctx, at.Sub(last)); err != nil {
+	if err := reportIdle(r.Client, at.Sub(last)); err != nil {
 		t.Fatalf("report idle: %v", err)
+	}
+}
+
+// reportIdle reports as the notifier does, waiting out the agent's limit of one report
+// every 2 seconds as the notifier's next tick would.
+func reportIdle(c *agent.Client, idle time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		err := c.ReportIdle(ctx, idle)
+		var ae *agent.APIError
+		if !errors.As(err, &ae) || ae.Code != "too_many_reports" {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -178,6 +192,11 @@ func TestIdleReportOnlyForOwnSession(t *testing.T) {
 	}
 	if err := r.Client.ReportIdle(ctx, time.Hour); err != nil {
 		t.Errorf("own report: got %v, want recorded", err)
+	}
+	// A flood is not journaled: the second report within 2 s is refused, with when to retry.
+	var ae *agent.APIError
+	if err := r.Client.ReportIdle(ctx, time.Hour); !errors.As(err, &ae) || ae.Status != http.StatusTooManyRequests {
+		t.Errorf("second report at once: got %v, want 429 too_many_reports", err)
 	}
 }
 

@@ -20,6 +20,9 @@ type Message struct {
 	Title   string    `json:"title"`
 	Body    string    `json:"body"`
 	Urgent  bool      `json:"urgent,omitempty"`
+	// Procs are, for idle_close, the processes asked to close (pid@created): the notifier
+	// asks them again from the user's desktop, where a service cannot reach their windows.
+	Procs []string `json:"procs,omitempty"`
 }
 
 // messageFor turns an effect into a message, when it is news to the user.
@@ -74,7 +77,7 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 		m.Body = fmt.Sprintf("Your team has no tokens left to keep %s open for another day (%d tokens). Save your work: it closes at %s.%s", name, f.Tokens, clock(f.Until), ask)
 	case charge.Close:
 		if f.Reason == charge.Idle {
-			m.Kind = "idle_close"
+			m.Kind, m.Procs = "idle_close", f.Procs
 			m.Title = fmt.Sprintf("Closing %s: nobody has used it for %s", name, roughly(f.At.Sub(f.IdleSince)))
 			m.Body = fmt.Sprintf("%s was asked to close instead of renewing for %d tokens. If it asks whether to save changes, answer it: if it is still open at %s, it is renewed.",
 				name, f.Tokens, clock(f.Until))

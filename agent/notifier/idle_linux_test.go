@@ -17,6 +17,7 @@ import (
 	"tollgate/agent/notifier"
 	"tollgate/agent/notifier/notifiertest"
 	"tollgate/charge"
+	"tollgate/platform"
 )
 
 // TestIdleProductClosedThroughNotifier: the notifier reports the session's input
@@ -32,16 +33,19 @@ func TestIdleProductClosedThroughNotifier(t *testing.T) {
 	r.Start()
 
 	var idle atomic.Int64 // what the desktop says: how long since the last input
+	asked := make(chan platform.ProcKey, 4)
 	display := &notifiertest.Display{}
 	n := notifier.New(notifier.Options{Socket: r.Sock, Display: display, Logger: zaptest.NewLogger(t),
 		Clock: notifiertest.NewClock(agenttest.Day1), IdleEvery: 100 * time.Millisecond,
-		Idle: func(context.Context) (time.Duration, error) { return time.Duration(idle.Load()), nil }})
+		Idle: func(context.Context) (time.Duration, error) { return time.Duration(idle.Load()), nil },
+		// As on Windows, where only the user's session reaches the product's windows.
+		AskClose: func(_ context.Context, k platform.ProcKey) error { asked <- k; return nil }})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	r.Launch("bin/revit")
+	revit := r.Launch("bin/revit")
 	r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 	r.SetClock(agenttest.Day1.Add(5 * time.Minute))
 	r.Settled(func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && s.State == "paid" })
@@ -80,6 +84,14 @@ func TestIdleProductClosedThroughNotifier(t *testing.T) {
 		st = r.WaitFor("the session to end", func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return !ok })
 	}
 	shown("Autodesk Revit closed: 10 tokens saved")
+	select {
+	case k := <-asked:
+		if int(k.PID) != revit.Process.Pid {
+			t.Errorf("notifier asked process %v to close, want Revit's pid %d", k, revit.Process.Pid)
+		}
+	default:
+		t.Errorf("the notifier did not ask Revit to close from the desktop session")
+	}
 	if got := *st.Available; got != 90 {
 		t.Errorf("got %d tokens available, want 90: the renewal not charged", got)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
+	"runtime"
 	"sync"
 	"time"
 
@@ -63,6 +64,10 @@ type Options struct {
 	// idle rule (renewal_when_idle).
 	Idle      func(ctx context.Context) (time.Duration, error)
 	IdleEvery time.Duration
+	// AskClose asks a product the agent is closing for idleness to close, from this
+	// desktop session; nil: platform.AskToClose on Windows, where the agent, a service in
+	// session 0, cannot reach the user's windows, and nothing elsewhere.
+	AskClose func(ctx context.Context, key platform.ProcKey) error
 }
 
 // Notifier shows the calling user's messages from the agent.
@@ -74,6 +79,7 @@ type Notifier struct {
 	client  *agent.Client
 	idle    func(ctx context.Context) (time.Duration, error)
 	every   time.Duration
+	ask     func(ctx context.Context, key platform.ProcKey) error
 
 	// The rest belongs to Run's goroutine.
 	started  bool
@@ -100,6 +106,9 @@ func New(opts Options) *Notifier {
 	if opts.Idle == nil {
 		opts.Idle = platform.InputIdle
 	}
+	if opts.AskClose == nil && runtime.GOOS == "windows" {
+		opts.AskClose = platform.AskToClose
+	}
 	if opts.IdleEvery <= 0 {
 		opts.IdleEvery = 30 * time.Second
 	}
@@ -114,6 +123,7 @@ func New(opts Options) *Notifier {
 		client:   agent.NewClient(socket),
 		idle:     opts.Idle,
 		every:    opts.IdleEvery,
+		ask:      opts.AskClose,
 		recent:   map[string]time.Time{},
 		failures: map[string]int{},
 	}
@@ -201,6 +211,7 @@ func (n *Notifier) session(ctx context.Context) (connected bool, err error) {
 			return true, err
 		}
 		if n.seen.fromStream(m) {
+			n.askClose(ctx, m)
 			n.show(ctx, m)
 		}
 	}
@@ -312,6 +323,22 @@ func (n *Notifier) reportIdle(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+// askClose asks, from this session, the processes an idle_close names to close.
+func (n *Notifier) askClose(ctx context.Context, m agent.Message) {
+	if n.ask == nil || m.Kind != "idle_close" {
+		return
+	}
+	for _, id := range m.Procs {
+		key, err := platform.ParseProcKey(id)
+		if err != nil {
+			continue
+		}
+		if err := n.ask(ctx, key); err != nil && !errors.Is(err, platform.ErrNoProcess) {
+			n.log.Info("could not ask an idle product to close", zap.String("process", id), zap.Error(err))
 		}
 	}
 }
