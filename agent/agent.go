@@ -115,6 +115,7 @@ type Agent struct {
 	warnedLow map[string]bool      // teams whose users were told tokens run low
 	preCharge map[string]time.Time // users asked about just before their grace charge, by when
 	closing   sync.WaitGroup       // terminations under way
+	nightSeen time.Time            // the last reading the nightly close was looked for up to
 	runCtx    context.Context
 	cancel    context.CancelCauseFunc
 	gateOn    bool
@@ -267,6 +268,8 @@ func (a *Agent) restore() error {
 			a.meter.Input(in.Reading, in.Proc.User, in.Idle, rp)
 		case "busy":
 			a.meter.Busy(in.Reading, in.Proc.User, in.Proc.Product, rp)
+		case "nightly":
+			a.meter.Nightly(in.Reading, in.At, rp)
 		default:
 			return fmt.Errorf("journal input %d: unknown kind %q", in.Seq, in.Kind)
 		}

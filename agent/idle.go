@@ -171,3 +171,44 @@ func (a *Agent) askClose(id string) {
 		}
 	}()
 }
+
+// nightly calls the meter's nightly close (policy.nightly_close) for each warning and close
+// instant the clock passed since it last looked; an agent that was down does not catch up,
+// so it never closes without the warning. Callers hold a.mu.
+func (a *Agent) nightly(r charge.Reading) error {
+	from := a.nightSeen
+	a.nightSeen = r.Wall
+	hhmm := a.cfg.Policy.NightlyClose
+	if hhmm == "" || from.IsZero() || !r.Wall.After(from) {
+		return nil
+	}
+	for _, at := range nightlyInstants(hhmm, from, r.Wall) {
+		if _, err := a.record(journal.Input{Kind: "nightly", Reading: r, At: at}, func(e charge.Entitlements) []charge.Effect {
+			return a.meter.Nightly(r, at, e)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nightlyInstants is each nightly close instant whose warning or close falls in (from, to],
+// in the workstation's time zone, at most the last two days' worth.
+func nightlyInstants(hhmm string, from, to time.Time) []time.Time {
+	t, err := time.Parse("15:04", hhmm)
+	if err != nil {
+		return nil
+	}
+	var out []time.Time
+	local := to.In(time.Local)
+	for d := -1; d <= 1; d++ {
+		day := local.AddDate(0, 0, d)
+		at := time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), 0, 0, time.Local)
+		for _, x := range []time.Time{at.Add(-charge.RenewalNotice), at} {
+			if x.After(from) && !x.After(to) {
+				out = append(out, at)
+			}
+		}
+	}
+	return out
+}

@@ -211,3 +211,35 @@ func rawPost(t *testing.T, sock, path string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// TestNightlyCloseClosesIdleProduct: with nightly_close "02:00", Revit left idle at 18:00
+// is announced at 01:45 and closed at 02:00 (the workstation's time), and Tuesday's
+// renewal is saved.
+func TestNightlyCloseClosesIdleProduct(t *testing.T) {
+	r := newRig(t, 100)
+	cfg, err := os.ReadFile(r.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agenttest.Write(t, r.Config, strings.Replace(string(cfg), "policy:\n", "policy:\n  nightly_close: \"02:00\"\n", 1))
+	t.Setenv("TZ", "UTC") // the workstation's time zone, which nightly_close is in
+	paidUntilTuesday(t, r)
+	night := time.Date(2026, 11, 3, 2, 0, 0, 0, time.UTC)
+	report(t, r, night.Add(-16*time.Minute), home)
+	r.SetClock(night.Add(-14 * time.Minute))
+	st := r.Settled(func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "idle_closing"); return ok })
+	if m, _ := agenttest.MessageOf(st, "idle_closing"); m.Title != "Autodesk Revit will be closed at Tue 02:00" {
+		t.Errorf("got %q, want the nightly close announced", m.Title)
+	}
+	report(t, r, night.Add(-time.Minute), home)
+	r.SetClock(night.Add(5 * time.Second))
+	r.Settled(func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "idle_close"); return ok })
+	r.WaitFor("the product to quit", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return ok && !s.Running })
+	r.SetClock(night.Add(time.Minute))
+	r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return !ok })
+	r.SetClock(tue08.Add(time.Hour))
+	st = r.Settled(nil)
+	if got := *st.Available; got != 90 {
+		t.Errorf("got %d available, want 90: Tuesday's renewal saved", got)
+	}
+}

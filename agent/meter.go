@@ -328,7 +328,10 @@ func (a *Agent) advance() error {
 	_, err := a.record(journal.Input{Kind: "advance", Reading: r}, func(e charge.Entitlements) []charge.Effect {
 		return a.meter.Advance(r, e)
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return a.nightly(r)
 }
 
 // asleepUsers lists the users whose products are to be decided at wake, and marks the

@@ -60,6 +60,26 @@ const (
 	StepRenew IdleStep = "renew" // renew it
 )
 
+// NightlyPlan is the nightly close (nightly_close) at instant at, as IdlePlan is the idle
+// renewal: warn RenewalNotice before if the session will be idle at at; close at at if warned
+// and still idle. It applies whatever renewal_when_idle says: an admin who sets a nightly
+// close wants idle products closed at night.
+func NightlyPlan(f IdleFacts, now, at time.Time, warned bool, p Policy) IdleStep {
+	p = p.withDefaults()
+	switch {
+	case now.Before(at.Add(-RenewalNotice)):
+		return StepWait
+	case now.Before(at):
+		if !warned && f.IdleAt(now, at, p.IdleAfter) {
+			return StepWarn
+		}
+		return StepWait
+	case warned && f.IdleAt(now, now, p.IdleAfter):
+		return StepClose
+	}
+	return StepWait
+}
+
 // IdlePlan is the idle rule (rule 4 with renewal_when_idle): given what is known at now of a
 // session whose window renews at renewAt, and whether the user was already warned that it
 // would be closed, it says what to do. Under close, a session idle at the renewal instant

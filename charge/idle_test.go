@@ -173,3 +173,68 @@ func TestIdleStateSurvivesRestart(t *testing.T) {
 		t.Errorf("got no idle close at %v after a restore, want one", tue)
 	}
 }
+
+// TestNightlyClose: with nightly_close at 02:00, Revit left idle at 18:00 is announced at
+// 01:45 and closed at 02:00, saving Tuesday 08:00's renewal; one that stays open runs on in
+// its window and renews at 08:00; one touched at 01:50 is not closed.
+func TestNightlyClose(t *testing.T) {
+	tue := monday.Add(charge.Day)
+	two := monday.Add(18 * time.Hour) // Tuesday 02:00
+	home := monday.Add(10 * time.Hour)
+	tests := []struct {
+		name   string
+		last   time.Time // the last input before 02:00
+		quits  bool      // the product quits when asked
+		spent  int64
+		saved  int64
+		closed bool
+	}{
+		{"idle: closed at 02:00", home, true, 10, 10, true},
+		{"stays open: renewed at 08:00 as always", home, false, 20, 0, true},
+		{"touched at 01:50: not closed", two.Add(-10 * time.Minute), false, 20, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 200, charge.Policy{})
+			w.open("1", "revit")
+			w.pass(5 * time.Minute)
+			last := func(at time.Time) time.Time {
+				if tt.last.After(at) {
+					return home
+				}
+				return tt.last
+			}
+			for _, at := range []time.Time{two.Add(-charge.RenewalNotice), two} {
+				for w.wall.Before(at) { // the notifier, reporting each minute
+					w.pass(min(time.Minute, at.Sub(w.wall)))
+					w.apply(w.m.Input(w.reading(), "mary", w.wall.Sub(last(w.wall)), w))
+				}
+				w.apply(w.m.Nightly(w.reading(), two, w)) // the agent, as its clock passes each instant
+			}
+			if tt.quits {
+				w.pass(20 * time.Second)
+				w.close("1")
+			}
+			w.notifier(tue.Add(time.Minute), tt.last)
+			if got := w.spent(); got != tt.spent {
+				t.Errorf("got %d tokens spent, want %d", got, tt.spent)
+			}
+			_, closed := w.find(charge.Close, two)
+			if closed != tt.closed {
+				t.Errorf("got closed at 02:00 %v, want %v", closed, tt.closed)
+			}
+			var saved int64
+			for _, f := range w.effs {
+				if f.Kind == charge.Saved {
+					saved += f.Tokens
+					if !f.Key.Start.Equal(tue) {
+						t.Errorf("got saved window %v, want the renewal at %v", f.Key.Start, tue)
+					}
+				}
+			}
+			if saved != tt.saved {
+				t.Errorf("got %d saved, want %d", saved, tt.saved)
+			}
+		})
+	}
+}

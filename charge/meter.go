@@ -72,6 +72,7 @@ type session struct {
 
 	busy      time.Time // when its processes last used CPU, or one started
 	idlePlan  bool      // its user was warned that it closes, idle, at the renewal
+	nightPlan bool      // its user was warned that it closes, idle, at the nightly close
 	idleSince time.Time // stIdleClosing: since when nobody used it
 	saves     int64     // stIdleClosing: what the renewal would cost
 
@@ -941,9 +942,13 @@ func (m *Meter) idleClose(k up, s *session, f IdleFacts, out []Effect) []Effect 
 
 // stayedOpen renews, from the instant its window ended, an idle product that was asked to
 // close and is still open: its own "save changes?" prompt may be holding it, and unsaved
-// work is never killed.
+// work is never killed. One asked at the nightly close, inside its window, runs on in it.
 func (m *Meter) stayedOpen(k up, s *session, out []Effect) []Effect {
 	s.state = stPaid
+	if end := s.window.End(); end.After(m.now) {
+		s.warned = false // told again before the renewal
+		return out
+	}
 	out = m.renew(k, s, s.window.End(), out)
 	flagIdle(out, StayedOpen, s.idleSince)
 	return out
@@ -954,4 +959,36 @@ func flagIdle(out []Effect, why Reason, since time.Time) {
 	if n := len(out); n > 0 && out[n-1].Kind == Charged && out[n-1].Renewal {
 		out[n-1].Reason, out[n-1].IdleSince = why, since
 	}
+}
+
+// Nightly is the nightly close (policy nightly_close) of the products idle at instant at:
+// the caller calls it RenewalNotice before at, to warn, and at at, to close. A product
+// closed then saves its next renewal; one that stays open runs on in its paid window.
+func (m *Meter) Nightly(r Reading, at time.Time, ents Entitlements) []Effect {
+	m.begin(ents)
+	out := m.step(r, nil)
+	for _, k := range m.keys() {
+		s := m.sessions[k]
+		if s.state != stPaid || !s.running() {
+			continue
+		}
+		f := m.idleFacts(s)
+		switch NightlyPlan(f, m.now, at, s.nightPlan, m.policy) {
+		case StepWarn:
+			m.touch(s)
+			s.nightPlan = true
+			out = append(out, Effect{Kind: Renewing, At: m.now, Device: m.device, User: k.user, Product: k.product, Reason: Idle,
+				Key: s.window.Key, Until: at, Tokens: m.ent(k.user).Rates[k.product], IdleSince: f.Since()})
+		case StepClose:
+			m.touch(s)
+			s.nightPlan = false
+			out = m.idleClose(k, s, f, out)
+		default:
+			if !m.now.Before(at) && s.nightPlan {
+				m.touch(s)
+				s.nightPlan = false
+			}
+		}
+	}
+	return m.fire(out)
 }

@@ -53,6 +53,7 @@ type SessionState struct {
 
 	Busy      time.Time `json:"busy,omitzero"`
 	IdlePlan  bool      `json:"idle_plan,omitempty"`
+	NightPlan bool      `json:"night_plan,omitempty"`
 	IdleSince time.Time `json:"idle_since,omitzero"`
 	Saves     int64     `json:"saves,omitempty"`
 }
@@ -77,7 +78,7 @@ func (m *Meter) Save() State {
 		st.Sessions = append(st.Sessions, SessionState{User: k.user, Product: k.product, Team: s.team, Start: s.start,
 			Procs: sortedKeys(s.procs), State: stateNames[s.state], Rate: s.rate, Held: s.held, Hold: s.hold, Window: s.window,
 			SubUntil: s.subUntil, GapFrom: s.gapFrom, CloseAt: s.closeAt, Reason: s.reason, Warned: s.warned, Use: s.use,
-			Busy: s.busy, IdlePlan: s.idlePlan, IdleSince: s.idleSince, Saves: s.saves})
+			Busy: s.busy, IdlePlan: s.idlePlan, NightPlan: s.nightPlan, IdleSince: s.idleSince, Saves: s.saves})
 	}
 	for _, u := range sortedKeys(m.inputs) {
 		st.Inputs = append(st.Inputs, InputState{User: u, At: m.inputs[u].at, Last: m.inputs[u].last})
@@ -107,7 +108,7 @@ func Restore(st State) *Meter {
 		k := up{ss.User, ss.Product}
 		s := &session{team: ss.Team, start: ss.Start, procs: map[string]bool{}, rate: ss.Rate, held: ss.Held, hold: ss.Hold,
 			window: ss.Window, subUntil: ss.SubUntil, gapFrom: ss.GapFrom, closeAt: ss.CloseAt, reason: ss.Reason, warned: ss.Warned, use: ss.Use,
-			busy: ss.Busy, idlePlan: ss.IdlePlan, idleSince: ss.IdleSince, saves: ss.Saves, k: k, idx: -1}
+			busy: ss.Busy, idlePlan: ss.IdlePlan, nightPlan: ss.NightPlan, idleSince: ss.IdleSince, saves: ss.Saves, k: k, idx: -1}
 		for st, name := range stateNames {
 			if name == ss.State {
 				s.state = st

@@ -165,6 +165,11 @@ type Policy struct {
 
 	// IdleAfter is how long without input and CPU makes a product idle. Default 2h.
 	IdleAfter time.Duration `yaml:"idle_after"`
+
+	// NightlyClose, "HH:MM" in the workstation's time zone, also closes the products idle
+	// at that time every night (warned 15 minutes before), whatever RenewalWhenIdle says.
+	// Empty: off.
+	NightlyClose string `yaml:"nightly_close"`
 }
 
 // Log says where the agent logs and how much.

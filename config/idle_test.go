@@ -41,3 +41,21 @@ func TestIdlePolicy(t *testing.T) {
 		})
 	}
 }
+
+func TestNightlyClosePolicy(t *testing.T) {
+	for _, tt := range []struct{ value, wantErr string }{
+		{`"02:00"`, ""}, {`"23:59"`, ""}, {`"2:00"`, "policy.nightly_close"}, {`"25:00"`, "policy.nightly_close"}, {`tonight`, `"tonight": write a time of day as HH:MM`},
+	} {
+		dir := t.TempDir()
+		writeTree(t, dir, map[string]string{"config.yaml": base + "policy:\n  nightly_close: " + tt.value + "\n"})
+		c, err := Load(filepath.Join(dir, "config.yaml"))
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: got %v, want it taken", tt.value, err)
+		case tt.wantErr == "" && c.Policy.NightlyClose != strings.Trim(tt.value, `"`):
+			t.Errorf("%s: got %q", tt.value, c.Policy.NightlyClose)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: got %v, want an error with %q", tt.value, err, tt.wantErr)
+		}
+	}
+}

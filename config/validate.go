@@ -251,6 +251,9 @@ func checkPolicy(k *checker, p Policy) {
 	if p.IdleAfter < minIdleAfter || p.IdleAfter > maxIdleAfter {
 		k.errorf("policy.idle_after", "%s: write how long without input and CPU makes a product idle, from %s to %s, like 2h", p.IdleAfter, minIdleAfter, maxIdleAfter)
 	}
+	if _, err := time.Parse("15:04", p.NightlyClose); p.NightlyClose != "" && (err != nil || len(p.NightlyClose) != 5) {
+		k.errorf("policy.nightly_close", "%s: write a time of day as HH:MM, like \"02:00\", or leave it out", quote(p.NightlyClose))
+	}
 	if p.PollInterval < minPollInterval {
 		k.errorf("policy.poll_interval", "%s is below %s: scanning processes that often costs CPU on every workstation; the default is 500ms", p.PollInterval, minPollInterval)
 	}
