@@ -229,6 +229,17 @@ func (d *DB) Verify(ctx context.Context) error {
 	})
 }
 
+// Idle is the idle section of the token report alone, for the console's usage page.
+func (d *DB) Idle(ctx context.Context, team string, from, to time.Time) ([]api.IdleDay, error) {
+	var out []api.IdleDay
+	err := d.read(ctx, func(x tx) error {
+		var err error
+		out, err = idleDays(ctx, x, team, from, to)
+		return err
+	})
+	return out, err
+}
+
 // idleDays is the idle section of the token report: renewals charged on idle products and
 // renewals saved by closing them, by the day their window starts.
 func idleDays(ctx context.Context, x tx, team string, from, to time.Time) ([]api.IdleDay, error) {
