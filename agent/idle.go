@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -85,6 +86,11 @@ func (a *Agent) reportInput(user string, idle time.Duration) error {
 	defer a.mu.Unlock()
 	if a.first {
 		return errors.New("not yet watching")
+	}
+	if !slices.ContainsFunc(a.meter.Sessions(), func(s charge.Session) bool { return s.User == user }) {
+		// Nothing of theirs runs here: nothing to decide, and no journal write. A session
+		// that starts is in use from its start, and the next report comes within 30 s.
+		return nil
 	}
 	r := a.reading()
 	_, err := a.record(journal.Input{Kind: "input", Reading: r, Proc: charge.Proc{User: user}, Idle: idle}, func(e charge.Entitlements) []charge.Effect {
