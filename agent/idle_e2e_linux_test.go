@@ -243,3 +243,33 @@ func TestNightlyCloseClosesIdleProduct(t *testing.T) {
 		t.Errorf("got %d available, want 90: Tuesday's renewal saved", got)
 	}
 }
+
+// TestBusyProductIsRenewed: Revit rendering overnight (a fifth of a CPU) with nobody at the
+// keyboard is not idle: no warning, renewed at 08:00.
+func TestBusyProductIsRenewed(t *testing.T) {
+	r := newRig(t, 100, func(o *agenttest.Options) { o.Args = append(o.Args, "--cpu-every=200ms") })
+	cfg, err := os.ReadFile(r.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agenttest.Write(t, r.Config, strings.Replace(string(cfg), "policy:\n", "policy:\n  renewal_when_idle: close\n", 1))
+	paidUntilTuesday(t, r, "TOLLGATE_SPIN=1")
+	time.Sleep(time.Second) // a few CPU samples, each showing it at work
+	report(t, r, tue08.Add(-16*time.Minute), home)
+	time.Sleep(time.Second)
+	r.SetClock(tue08.Add(-14 * time.Minute))
+	st := r.Settled(nil)
+	if m, ok := agenttest.MessageOf(st, "idle_closing"); ok {
+		t.Errorf("got %q, want no idle warning for a product at work", m.Title)
+	}
+	report(t, r, tue08.Add(-time.Minute), home)
+	r.SetClock(tue08.Add(5 * time.Second))
+	r.Settled(func(st agent.Status) bool {
+		s, ok := agenttest.SessionOf(st, "revit")
+		return ok && s.Running && s.Until.Equal(tue08.Add(charge.Day))
+	})
+	r.Stop()
+	if got := renewals(r); len(got) != 1 || got[0].Reason != "" {
+		t.Errorf("got renewals %+v, want one, not flagged idle", got)
+	}
+}
