@@ -273,3 +273,23 @@ func TestBusyProductIsRenewed(t *testing.T) {
 		t.Errorf("got renewals %+v, want one, not flagged idle", got)
 	}
 }
+
+// TestIdleCloseSurvivesKill: the agent killed (-9) between the warning and the renewal
+// replays its journal, warning and reports included, and still closes at 08:00.
+func TestIdleCloseSurvivesKill(t *testing.T) {
+	r := idleRig(t)
+	paidUntilTuesday(t, r)
+	warnedAt0745(t, r)
+	r.Kill()
+	r.Start()
+	report(t, r, tue08.Add(-time.Minute), home)
+	r.SetClock(tue08.Add(5 * time.Second))
+	r.Settled(func(st agent.Status) bool { _, ok := agenttest.MessageOf(st, "idle_close"); return ok })
+	r.WaitFor("the product to quit", func(st agent.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return !ok || !s.Running })
+	r.SetClock(tue08.Add(time.Minute))
+	r.Settled(func(st agent.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return !ok })
+	r.Stop()
+	if got := renewals(r); len(got) != 0 {
+		t.Errorf("got renewals %+v, want none", got)
+	}
+}
