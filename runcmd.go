@@ -16,7 +16,7 @@ import (
 type runFlags struct {
 	cfgPath, state, socket, clockFile string
 	gate, events, asService           bool
-	retryMax                          time.Duration
+	retryMax, cpuEvery                time.Duration
 }
 
 func runCommand() *cli.Command {
@@ -34,6 +34,7 @@ func runCommand() *cli.Command {
 			fs.BoolVar(&f.gate, "gate", true, "refuse denied launches before they run, where the OS allows it")
 			fs.BoolVar(&f.events, "process-events", true, "use the kernel's process events where available; false scans every poll interval")
 			fs.DurationVar(&f.retryMax, "sync-retry-max", agent.DefaultRetryMax, "the longest wait between attempts to reach the ledger")
+			fs.DurationVar(&f.cpuEvery, "cpu-every", time.Minute, "how often the products' CPU time is sampled for idleness")
 			fs.BoolVar(&f.asService, "service", false, "run as the service manager expects: stop within a bound, exit non-zero on a fatal error (what install sets up)")
 		},
 		Run: func(ctx context.Context, _ cli.Env, _ []string) error { return runAgent(ctx, &f) },
@@ -44,7 +45,7 @@ func runAgent(ctx context.Context, f *runFlags) error {
 	cfgPath, state, socket, clockFile := &f.cfgPath, &f.state, &f.socket, &f.clockFile
 	gate, events, retryMax, asService := &f.gate, &f.events, &f.retryMax, &f.asService
 	opts := agent.Options{ConfigFile: *cfgPath, StateDir: *state, Socket: *socket, Gate: *gate, PollOnly: !*events, RetryMax: *retryMax,
-		OnConfig: ctl.LaunchGateSync, Version: version}
+		OnConfig: ctl.LaunchGateSync, Version: version, CPUEvery: f.cpuEvery}
 	if *clockFile != "" {
 		c, err := platform.NewFileClock(*clockFile)
 		if err != nil {

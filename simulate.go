@@ -109,6 +109,10 @@ forfeited: tokens left in packs when they expired (a pack lasts one year); never
 			fmt.Fprintf(w, "team %s: pack %s has %d tokens expiring on %s\n", b.Team, p.ID, p.Left, p.Expires().Format(time.DateOnly))
 		}
 	}
+	if i := res.Idle; i.Renewals+i.Closes > 0 {
+		fmt.Fprintf(w, "idle products: %d tokens spent on %s of products nobody was using; %d tokens saved by %s\n",
+			i.Spent, times(i.Renewals, "renewal"), i.Saved, times(i.Closes, "idle close"))
+	}
 	for _, s := range res.Running {
 		fmt.Fprintf(w, "still running at the end: %s's %s on %s (%s since %s)\n", s.User, s.Product, s.Device, s.State, s.Start.UTC().Format("2006-01-02 15:04"))
 	}
@@ -150,4 +154,11 @@ func table(w io.Writer, rows [][]string) {
 		}
 		fmt.Fprintln(w, b.String())
 	}
+}
+
+func times(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.FormatInt(n, 10) + " " + what + "s"
 }

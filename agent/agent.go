@@ -47,6 +47,11 @@ type Options struct {
 	PollOnly bool
 	// CloseGrace is how long a denied process is given to close before it is killed; 2s.
 	CloseGrace time.Duration
+	// AskClose asks a process to close, the polite way only, for idleness. Default
+	// platform.AskToClose.
+	AskClose func(ctx context.Context, key platform.ProcKey) error
+	// CPUEvery is how often the products' CPU time is sampled for idleness; 1 minute.
+	CPUEvery time.Duration
 	// RetryMax caps the wait between attempts to reach the ledger; DefaultRetryMax.
 	RetryMax time.Duration
 	// LogTee also receives the agent's warnings and errors: the OS's service log (the
@@ -95,6 +100,9 @@ type Agent struct {
 	tickEvery chan time.Duration // a push's poll interval, for tick
 	boot      *config.Config     // the config the agent started with, for what needs a restart
 
+	reportsMu sync.Mutex
+	reports   map[string]time.Time // users' last idleness reports, by the real clock (takeReport)
+
 	// mu guards everything below. The goroutines that feed the meter write it: the process
 	// source (onDiff), the tick (advance), the gate's decisions, the journal retry, the
 	// sync loop's answers and a push (apply). The local API only reads it, through the
@@ -114,6 +122,7 @@ type Agent struct {
 	warnedLow map[string]bool      // teams whose users were told tokens run low
 	preCharge map[string]time.Time // users asked about just before their grace charge, by when
 	closing   sync.WaitGroup       // terminations under way
+	nightSeen time.Time            // the last reading the nightly close was looked for up to
 	runCtx    context.Context
 	cancel    context.CancelCauseFunc
 	gateOn    bool
@@ -159,6 +168,12 @@ func New(opts Options) (*Agent, error) {
 	}
 	if opts.CloseGrace == 0 {
 		opts.CloseGrace = 2 * time.Second
+	}
+	if opts.AskClose == nil {
+		opts.AskClose = platform.AskToClose
+	}
+	if opts.CPUEvery <= 0 {
+		opts.CPUEvery = time.Minute
 	}
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = DefaultRetryMax
@@ -259,6 +274,12 @@ func (a *Agent) restore() error {
 			a.meter.Recheck(in.Reading, in.Proc.User, rp)
 		case "policy":
 			a.meter.SetPolicy(in.Policy)
+		case "input":
+			a.meter.Input(in.Reading, in.Proc.User, in.Idle, rp)
+		case "busy":
+			a.meter.Busy(in.Reading, in.Proc.User, in.Proc.Product, rp)
+		case "nightly":
+			a.meter.Nightly(in.Reading, in.At, rp)
 		default:
 			return fmt.Errorf("journal input %d: unknown kind %q", in.Seq, in.Kind)
 		}
@@ -310,7 +331,8 @@ func catalogue(cfg *config.Config) map[string]int64 {
 }
 
 func (a *Agent) policy(cfg *config.Config) charge.Policy {
-	p := charge.Policy{RenewalWhenEmpty: charge.WhenEmpty(cfg.Policy.RenewalWhenEmpty), CloseAfter: cfg.Policy.CloseAfter, OfflineMaxAge: cfg.Policy.OfflineMaxAge}
+	p := charge.Policy{RenewalWhenEmpty: charge.WhenEmpty(cfg.Policy.RenewalWhenEmpty), CloseAfter: cfg.Policy.CloseAfter, OfflineMaxAge: cfg.Policy.OfflineMaxAge,
+		RenewalWhenIdle: charge.WhenIdle(cfg.Policy.RenewalWhenIdle), IdleAfter: cfg.Policy.IdleAfter}
 	if p.OfflineMaxAge == 0 {
 		p.OfflineMaxAge = 100 * 365 * 24 * time.Hour // "0 means never offline"
 	}
@@ -354,6 +376,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	run("config updates", a.followConfig)
 	run("local API", func(context.Context) error { return api.Serve() })
 	run("clock", a.tick)
+	run("cpu", a.watchCPU)
 	run("journal retry", a.retryJournal)
 	run("process source", func(ctx context.Context) error {
 		return a.src.Run(ctx, a.config().Policy.PollInterval, a.onDiff)

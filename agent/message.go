@@ -36,11 +36,22 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 		m.Kind = "charged"
 		m.Title = fmt.Sprintf("%s: %d tokens charged", name, f.Tokens)
 		m.Body = fmt.Sprintf("%s is paid for until %s. Reopening it before then costs nothing.", name, clock(f.Until))
+		if f.Reason == charge.StayedOpen {
+			m.Body = fmt.Sprintf("%s was asked to close because nobody had used it for %s, but it stayed open (it may be asking whether to save changes), so it was renewed: it is paid for until %s.",
+				name, roughly(f.At.Sub(f.IdleSince)), clock(f.Until))
+		}
 		if f.Overdraw {
 			m.Body += " Your team's tokens have run out; your administrator has been told." + ask
 			m.Urgent = true
 		}
 	case charge.Renewing:
+		if f.Reason == charge.Idle {
+			m.Kind = "idle_closing"
+			m.Title = fmt.Sprintf("%s will be closed at %s", name, clock(f.Until))
+			m.Body = fmt.Sprintf("%s has been idle %s; it will be closed at %s to save %d tokens: touch it to keep it.",
+				name, roughly(f.At.Sub(f.IdleSince)), clock(f.Until), f.Tokens)
+			break
+		}
 		m.Kind = "renewing"
 		m.Title = fmt.Sprintf("%s renews at %s", name, clock(f.Until))
 		m.Body = fmt.Sprintf("If %s is still open at %s, another %d tokens are charged for the next 24 hours. Close it before then to avoid the charge.", name, clock(f.Until), f.Tokens)
@@ -52,6 +63,13 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 			m.Body = fmt.Sprintf("%s Save your work: %s closes at %s.%s", denialText(f.Decision, name), name, clock(f.Until), ask)
 		}
 	case charge.Close:
+		if f.Reason == charge.Idle {
+			m.Kind, m.Procs = "idle_close", f.Procs
+			m.Title = fmt.Sprintf("Closing %s: nobody has used it for %s", name, roughly(f.At.Sub(f.IdleSince)))
+			m.Body = fmt.Sprintf("%s was asked to close instead of renewing for %d tokens. If it asks whether to save changes, answer it: if it is still open at %s, it is renewed.",
+				name, f.Tokens, clock(f.Until))
+			break
+		}
 		m.Kind, m.Urgent = "closed", true
 		m.Title = name + " was closed"
 		m.Body = "Your team has no tokens left to keep " + name + " open." + ask
@@ -61,6 +79,10 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 		if f.Reason == charge.NotAssigned || f.Reason == charge.ProductRestricted {
 			m.Body = denialText(f.Decision, name) + " It was closed before its 5 free minutes ran out: nothing was charged." + ask
 		}
+	case charge.Saved:
+		m.Kind = "idle_saved"
+		m.Title = fmt.Sprintf("%s closed: %d tokens saved", name, f.Tokens)
+		m.Body = fmt.Sprintf("%s was closed because nobody had used it for %s, instead of renewing for %d tokens.", name, roughly(f.At.Sub(f.IdleSince)), f.Tokens)
 	default:
 		return m, false
 	}

@@ -329,7 +329,10 @@ func (a *Agent) advance() error {
 	_, err := a.record(journal.Input{Kind: "advance", Reading: r}, func(e charge.Entitlements) []charge.Effect {
 		return a.meter.Advance(r, e)
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	return a.nightly(r)
 }
 
 // asleepUsers lists the users whose products are to be decided at wake, and marks the
@@ -380,7 +383,11 @@ func (a *Agent) act(effs []charge.Effect) {
 		switch f.Kind {
 		case charge.Denied, charge.Close:
 			for _, id := range f.Procs {
-				a.terminate(id)
+				if f.Reason == charge.Idle {
+					a.askClose(id)
+				} else {
+					a.terminate(id)
+				}
 			}
 		case charge.Rollback:
 			a.rollbacks++

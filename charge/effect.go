@@ -18,6 +18,9 @@ const (
 	Closing  Kind = "closing"  // the pool cannot renew: the product closes at Until
 	Close    Kind = "close"    // close the session's processes now
 	Rollback Kind = "rollback" // the wall clock moved backwards; time held at its high-water mark
+	// Saved: a product asked to close for idleness at its renewal did close; Tokens is
+	// what the renewal would have cost and Key the window it would have opened.
+	Saved Kind = "saved"
 )
 
 // RenewalNotice is how long before a renewal the user is told it is coming.
@@ -34,7 +37,7 @@ type Effect struct {
 	Key      Key           `json:"key,omitzero"`      // held, released, charged, folded: the window's key
 	Hold     string        `json:"hold,omitempty"`    // held, released, charged: the hold's name when the caller named it
 	Tokens   int64         `json:"tokens,omitempty"`  // held, released, charged
-	Reason   Reason        `json:"reason,omitempty"`  // opened, denied; closing, close: when not for tokens
+	Reason   Reason        `json:"reason,omitempty"`  // opened, denied; closing, close: when not for tokens; charged, renewing, close, saved: idle
 	Renewal  bool          `json:"renewal,omitempty"` // charged: at a window's end, without grace
 	Overdraw bool          `json:"overdraw,omitempty"`
 	Use      time.Duration `json:"use,omitempty"`   // released, ended: use in the session
@@ -42,6 +45,10 @@ type Effect struct {
 	Procs    []string      `json:"procs,omitempty"` // denied, close: the processes to close
 	Decision *Decision     `json:"decision,omitempty"`
 	From     time.Time     `json:"from,omitzero"` // rollback: the high-water mark
+	// IdleSince is, for a renewal charged while nobody used the product (Reason Idle, or
+	// StayedOpen when it was asked to close and did not), a renewing notice of an idle
+	// close to come (Reason Idle) and the close itself, since when nobody used it.
+	IdleSince time.Time `json:"idle_since,omitzero"`
 }
 
 // HoldID names the hold a held, released or charged effect refers to; the device is part

@@ -46,11 +46,12 @@ func upCmp(a, b up) int {
 type state int
 
 const (
-	stGrace   state = iota // uncharged, holding tokens
-	stPaid                 // inside a paid window
-	stSub                  // on a subscription
-	stClosing              // the pool could not renew; closes at closeAt
-	stClosed               // asked to close; waiting for the processes to go
+	stGrace       state = iota // uncharged, holding tokens
+	stPaid                     // inside a paid window
+	stSub                      // on a subscription
+	stClosing                  // the pool could not renew; closes at closeAt
+	stClosed                   // asked to close; waiting for the processes to go
+	stIdleClosing              // asked to close for idleness at its renewal; renewed if open at closeAt
 )
 
 type session struct {
@@ -68,6 +69,12 @@ type session struct {
 	reason   Reason // why a closed session was closed, when not for tokens
 	warned   bool
 	use      time.Duration // up to mark; see sync
+
+	busy      time.Time // when its processes last used CPU, or one started
+	idlePlan  bool      // its user was warned that it closes, idle, at the renewal
+	nightPlan bool      // its user was warned that it closes, idle, at the nightly close
+	idleSince time.Time // stIdleClosing: since when nobody used it
+	saves     int64     // stIdleClosing: what the renewal would cost
 
 	k     up
 	mark  time.Duration // the device's use clock when use was last counted in
@@ -107,6 +114,7 @@ type Meter struct {
 	windows  map[up][]Window // windows known for (user, product), own and learned
 	asleep   []Proc          // processes to resume at wake
 	sleeping bool
+	inputs   map[string]input // the users' input idleness, as their notifiers report it
 
 	clock time.Duration // use counted on the device since the meter was made or restored
 	ticks []tick        // that use over the trailing Day, as spans
@@ -168,6 +176,7 @@ func NewMeter(device string, p Policy) *Meter {
 		denied:   make(map[string]bool),
 		used:     make(map[up][]chunk),
 		windows:  make(map[up][]Window),
+		inputs:   make(map[string]input),
 	}
 }
 
@@ -213,7 +222,7 @@ func (m *Meter) start(p Proc, out []Effect) (Decision, []Effect) {
 		return d, append(out, Effect{Kind: Denied, At: m.now, Device: m.device, User: p.User, Product: p.Product,
 			Reason: d.Reason, Procs: []string{p.ID}, Decision: &d})
 	}
-	s := &session{team: e.Team, start: m.now, procs: map[string]bool{p.ID: true}, rate: d.Rate, hold: p.Hold, k: k, mark: m.clock, idx: -1}
+	s := &session{team: e.Team, start: m.now, procs: map[string]bool{p.ID: true}, rate: d.Rate, hold: p.Hold, k: k, mark: m.clock, idx: -1, busy: m.now}
 	m.sessions[k] = s
 	m.touch(s)
 	m.procs[p.ID] = k
@@ -242,6 +251,12 @@ func (m *Meter) start(p Proc, out []Effect) (Decision, []Effect) {
 func (m *Meter) join(k up, s *session, p Proc, out []Effect) (Decision, []Effect) {
 	d := Decision{Allowed: true, User: k.user, Team: s.team, Product: k.product, Rate: s.rate}
 	m.touch(s)
+	s.busy = m.now
+	if s.state == stIdleClosing {
+		// Opened again while it was being closed for idleness: someone wants it after all.
+		s.state = stPaid
+		out = m.renew(k, s, s.window.End(), out)
+	}
 	switch s.state {
 	case stClosing, stClosed:
 		d.Allowed, d.Reason = false, s.closedFor()
@@ -450,6 +465,9 @@ func (m *Meter) Sessions() []Session {
 		default:
 			v.State, v.Until = "closing", s.closeAt
 		}
+		if f := m.idleFacts(s); f.IdleAt(m.now, m.now, m.policy.IdleAfter) {
+			v.IdleSince = f.Since()
+		}
 		out = append(out, v)
 	}
 	return out
@@ -467,6 +485,7 @@ type Session struct {
 	Use       time.Duration `json:"use"`
 	Procs     int           `json:"procs"`
 	Running   bool          `json:"running"`
+	IdleSince time.Time     `json:"idle_since,omitzero"` // nobody has used it since, by input and CPU
 }
 
 // Next is when the next deadline falls, in the meter's time: the caller calls Advance
@@ -495,7 +514,7 @@ func (m *Meter) deadline(s *session) (time.Time, bool) {
 		return s.window.End(), true
 	case stSub:
 		return s.subUntil, !s.subUntil.IsZero()
-	case stClosing:
+	case stClosing, stIdleClosing:
 		return s.closeAt, true
 	}
 	return time.Time{}, false
@@ -604,6 +623,10 @@ func (m *Meter) fire(out []Effect) []Effect {
 			if !s.closeAt.After(m.now) {
 				out = m.closeDue(k, s, out)
 			}
+		case stIdleClosing:
+			if !s.closeAt.After(m.now) {
+				out = m.stayedOpen(k, s, out)
+			}
 		}
 		if s.state == stPaid {
 			out = m.renewDue(k, s, out)
@@ -661,16 +684,30 @@ func (m *Meter) renewDue(k up, s *session, out []Effect) []Effect {
 	for s.state == stPaid && s.running() {
 		end := s.window.End()
 		if !s.warned && !end.Add(-RenewalNotice).After(m.now) {
-			s.warned = true
+			s.warned, s.idlePlan = true, false
 			if end.After(m.now) {
-				out = append(out, Effect{Kind: Renewing, At: m.now, Device: m.device, User: k.user, Product: k.product,
-					Key: s.window.Key, Until: end, Tokens: m.ent(k.user).Rates[k.product]})
+				f := Effect{Kind: Renewing, At: m.now, Device: m.device, User: k.user, Product: k.product,
+					Key: s.window.Key, Until: end, Tokens: m.ent(k.user).Rates[k.product]}
+				if facts := m.idleFacts(s); IdlePlan(facts, m.now, end, false, m.policy) == StepWarn {
+					s.idlePlan = true
+					f.Reason, f.IdleSince = Idle, facts.Since()
+				}
+				out = append(out, f)
 			}
 		}
 		if end.After(m.now) {
 			return out
 		}
+		facts := m.idleFacts(s)
+		if IdlePlan(facts, m.now, end, s.idlePlan, m.policy) == StepClose {
+			out = m.idleClose(k, s, facts, out)
+			continue
+		}
 		out = m.renew(k, s, end, out)
+		if facts.IdleAt(m.now, end, m.policy.IdleAfter) {
+			// For the reports: tokens spent on a product nobody was using.
+			flagIdle(out, Idle, facts.Since())
+		}
 	}
 	return out
 }
@@ -782,6 +819,11 @@ func (m *Meter) end(k up, s *session, out []Effect) []Effect {
 		r.At = s.gapFrom
 		out = append(out, r)
 	}
+	if s.state == stIdleClosing {
+		// Closed for idleness at its renewal: the renewal was never charged.
+		out = append(out, Effect{Kind: Saved, At: s.gapFrom, Device: m.device, User: k.user, Product: k.product, Reason: Idle,
+			Key: Key{Team: s.team, User: k.user, Product: k.product, Start: s.window.End()}, Tokens: s.saves, IdleSince: s.idleSince})
+	}
 	for id := range s.procs {
 		delete(m.procs, id)
 	}
@@ -861,7 +903,7 @@ func (m *Meter) Check(user, product string, ents Entitlements) Decision {
 		switch s.state {
 		case stSub:
 			d.Reason, d.Until = Subscribed, s.subUntil
-		case stPaid:
+		case stPaid, stIdleClosing:
 			d.Reason, d.Until = PaidWindow, s.window.End()
 		case stGrace:
 			// The session's own hold is this user's already: it does not count against
@@ -878,4 +920,118 @@ func (m *Meter) Check(user, product string, ents Entitlements) Decision {
 	e := ents.Entitlement(user)
 	e.Windows = append(slices.Clip(e.Windows), m.windows[k]...)
 	return Decide(e, product, m.now, m.policy)
+}
+
+// input is what a user's notifier last reported: at, in the meter's time, that the last
+// keyboard or mouse input was at last.
+type input struct{ at, last time.Time }
+
+// Input reports how long the user's desktop session has had no keyboard or mouse input, as
+// the notifier in that session measured it just now. Input since the last report cancels
+// an idle close that was announced.
+func (m *Meter) Input(r Reading, user string, idle time.Duration, ents Entitlements) []Effect {
+	m.begin(ents)
+	out := m.step(r, nil)
+	m.inputs[user] = input{at: m.now, last: m.now.Add(-max(idle, 0))}
+	for _, k := range m.keys() {
+		s := m.sessions[k]
+		if k.user != user || !s.idlePlan || s.state != stPaid || !s.running() {
+			continue
+		}
+		end := s.window.End()
+		if m.idleFacts(s).IdleAt(m.now, end, m.policy.IdleAfter) {
+			continue
+		}
+		m.touch(s)
+		s.idlePlan = false
+		out = append(out, Effect{Kind: Renewing, At: m.now, Device: m.device, User: k.user, Product: k.product,
+			Key: s.window.Key, Until: end, Tokens: m.ent(k.user).Rates[k.product]})
+	}
+	return m.fire(out)
+}
+
+// Busy reports that the processes of user's product used CPU just now: the product is at
+// work (rendering, syncing) even with nobody at the keyboard.
+func (m *Meter) Busy(r Reading, user, product string, ents Entitlements) []Effect {
+	m.begin(ents)
+	out := m.step(r, nil)
+	if s, ok := m.sessions[up{user, product}]; ok {
+		m.touch(s)
+		s.busy = m.now
+	}
+	return m.fire(out)
+}
+
+// idleFacts is what the meter knows of the idleness of s.
+func (m *Meter) idleFacts(s *session) IdleFacts {
+	in := m.inputs[s.k.user]
+	busy := s.busy
+	if busy.IsZero() {
+		busy = s.start
+	}
+	return IdleFacts{Reported: in.at, LastInput: in.last, LastBusy: busy}
+}
+
+// idleClose asks an idle product to close at its renewal instead of renewing it (rule 4,
+// renewal_when_idle: close). Its processes have IdleCloseWait to go; see stayedOpen.
+func (m *Meter) idleClose(k up, s *session, f IdleFacts, out []Effect) []Effect {
+	e := m.ent(k.user)
+	s.state, s.closeAt, s.idlePlan = stIdleClosing, m.now.Add(IdleCloseWait), false
+	s.idleSince, s.saves = f.Since(), e.Rates[k.product]
+	return append(out, Effect{Kind: Close, At: m.now, Device: m.device, User: k.user, Product: k.product, Reason: Idle,
+		Key: Key{Team: e.Team, User: k.user, Product: k.product, Start: s.window.End()}, Tokens: s.saves,
+		Until: s.closeAt, IdleSince: s.idleSince, Procs: sortedKeys(s.procs)})
+}
+
+// stayedOpen renews, from the instant its window ended, an idle product that was asked to
+// close and is still open: its own "save changes?" prompt may be holding it, and unsaved
+// work is never killed. One asked at the nightly close, inside its window, runs on in it.
+func (m *Meter) stayedOpen(k up, s *session, out []Effect) []Effect {
+	s.state = stPaid
+	if end := s.window.End(); end.After(m.now) {
+		s.warned = false // told again before the renewal
+		return out
+	}
+	out = m.renew(k, s, s.window.End(), out)
+	flagIdle(out, StayedOpen, s.idleSince)
+	return out
+}
+
+// flagIdle marks the renewal just charged, if any, as one of an idle session.
+func flagIdle(out []Effect, why Reason, since time.Time) {
+	if n := len(out); n > 0 && out[n-1].Kind == Charged && out[n-1].Renewal {
+		out[n-1].Reason, out[n-1].IdleSince = why, since
+	}
+}
+
+// Nightly is the nightly close (policy nightly_close) of the products idle at instant at:
+// the caller calls it RenewalNotice before at, to warn, and at at, to close. A product
+// closed then saves its next renewal; one that stays open runs on in its paid window.
+func (m *Meter) Nightly(r Reading, at time.Time, ents Entitlements) []Effect {
+	m.begin(ents)
+	out := m.step(r, nil)
+	for _, k := range m.keys() {
+		s := m.sessions[k]
+		if s.state != stPaid || !s.running() {
+			continue
+		}
+		f := m.idleFacts(s)
+		switch NightlyPlan(f, m.now, at, s.nightPlan, m.policy) {
+		case StepWarn:
+			m.touch(s)
+			s.nightPlan = true
+			out = append(out, Effect{Kind: Renewing, At: m.now, Device: m.device, User: k.user, Product: k.product, Reason: Idle,
+				Key: s.window.Key, Until: at, Tokens: m.ent(k.user).Rates[k.product], IdleSince: f.Since()})
+		case StepClose:
+			m.touch(s)
+			s.nightPlan = false
+			out = m.idleClose(k, s, f, out)
+		default:
+			if !m.now.Before(at) && s.nightPlan {
+				m.touch(s)
+				s.nightPlan = false
+			}
+		}
+	}
+	return m.fire(out)
 }

@@ -20,6 +20,9 @@ type Policy struct {
 	OfflineMaxAge    time.Duration `json:"offline_max_age" yaml:"offline_max_age"`
 	RenewalWhenEmpty WhenEmpty     `json:"renewal_when_empty" yaml:"renewal_when_empty"`
 	CloseAfter       time.Duration `json:"close_after" yaml:"close_after"`
+	// RenewalWhenIdle and IdleAfter: see IdlePlan.
+	RenewalWhenIdle WhenIdle      `json:"renewal_when_idle,omitempty" yaml:"renewal_when_idle"`
+	IdleAfter       time.Duration `json:"idle_after,omitempty" yaml:"idle_after"`
 }
 
 // Defaults of Policy's fields.
@@ -38,6 +41,12 @@ func (p Policy) withDefaults() Policy {
 	if p.CloseAfter == 0 {
 		p.CloseAfter = DefaultCloseAfter
 	}
+	if p.RenewalWhenIdle == "" {
+		p.RenewalWhenIdle = IdleRenew
+	}
+	if p.IdleAfter == 0 {
+		p.IdleAfter = DefaultIdleAfter
+	}
 	return p
 }
 
@@ -54,5 +63,5 @@ func (p Policy) Validate() error {
 	if p.CloseAfter < 0 {
 		return fmt.Errorf("close_after %v: want a positive duration such as 15m", p.CloseAfter)
 	}
-	return nil
+	return validIdle(p)
 }

@@ -24,6 +24,12 @@ const (
 	BudgetExceeded Reason = "budget_exceeded"
 )
 
+// Reasons a product is closed or renewed for its idleness (rule 4), not for a launch.
+const (
+	Idle       Reason = "idle"        // close: nobody used it for idle_after
+	StayedOpen Reason = "stayed_open" // charged: asked to close for idleness, it stayed open
+)
+
 // Reasons lists every reason, allowed ones first.
 func Reasons() []Reason {
 	return []Reason{Subscribed, PaidWindow, InGrace, NotAssigned, ProductRestricted, InsufficientTokens, OfflineTooLong, JournalUnavailable, BudgetExceeded}

@@ -19,12 +19,13 @@ type sessionJSON struct {
 	UseSeconds       float64   `json:"use_seconds"`
 	Procs            int       `json:"procs"`
 	Running          bool      `json:"running"`
+	IdleSince        time.Time `json:"idle_since,omitzero"`
 }
 
 // MarshalJSON writes durations in seconds.
 func (s Session) MarshalJSON() ([]byte, error) {
 	j := sessionJSON{User: s.User, Product: s.Product, Team: s.Team, State: s.State, Start: s.Start, Until: s.Until,
-		UseSeconds: s.Use.Seconds(), Procs: s.Procs, Running: s.Running}
+		UseSeconds: s.Use.Seconds(), Procs: s.Procs, Running: s.Running, IdleSince: s.IdleSince}
 	if s.State == "grace" {
 		g := s.GraceLeft.Seconds()
 		j.GraceLeftSeconds = &g
@@ -39,7 +40,7 @@ func (s *Session) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*s = Session{User: j.User, Product: j.Product, Team: j.Team, State: j.State, Start: j.Start, Until: j.Until,
-		Use: seconds(j.UseSeconds), Procs: j.Procs, Running: j.Running}
+		Use: seconds(j.UseSeconds), Procs: j.Procs, Running: j.Running, IdleSince: j.IdleSince}
 	if j.GraceLeftSeconds != nil {
 		s.GraceLeft = seconds(*j.GraceLeftSeconds)
 	}

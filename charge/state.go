@@ -22,6 +22,14 @@ type State struct {
 	Windows  []Window       `json:"windows,omitempty"`
 	Asleep   []Proc         `json:"asleep,omitempty"`
 	Sleeping bool           `json:"sleeping,omitempty"`
+	Inputs   []InputState   `json:"inputs,omitempty"`
+}
+
+// InputState is a user's input idleness as last reported.
+type InputState struct {
+	User string    `json:"user"`
+	At   time.Time `json:"at"`
+	Last time.Time `json:"last"`
 }
 
 // SessionState is one open session.
@@ -42,6 +50,12 @@ type SessionState struct {
 	Reason   Reason        `json:"reason,omitempty"`
 	Warned   bool          `json:"warned,omitempty"`
 	Use      time.Duration `json:"use"`
+
+	Busy      time.Time `json:"busy,omitzero"`
+	IdlePlan  bool      `json:"idle_plan,omitempty"`
+	NightPlan bool      `json:"night_plan,omitempty"`
+	IdleSince time.Time `json:"idle_since,omitzero"`
+	Saves     int64     `json:"saves,omitempty"`
 }
 
 // UseState is the uncharged use of one (user, product).
@@ -52,7 +66,7 @@ type UseState struct {
 	Lengths []time.Duration `json:"lengths"`
 }
 
-var stateNames = map[state]string{stGrace: "grace", stPaid: "paid", stSub: "subscription", stClosing: "closing", stClosed: "closed"}
+var stateNames = map[state]string{stGrace: "grace", stPaid: "paid", stSub: "subscription", stClosing: "closing", stClosed: "closed", stIdleClosing: "idle_closing"}
 
 // Save returns the Meter's state.
 func (m *Meter) Save() State {
@@ -63,7 +77,11 @@ func (m *Meter) Save() State {
 		m.sync(s)
 		st.Sessions = append(st.Sessions, SessionState{User: k.user, Product: k.product, Team: s.team, Start: s.start,
 			Procs: sortedKeys(s.procs), State: stateNames[s.state], Rate: s.rate, Held: s.held, Hold: s.hold, Window: s.window,
-			SubUntil: s.subUntil, GapFrom: s.gapFrom, CloseAt: s.closeAt, Reason: s.reason, Warned: s.warned, Use: s.use})
+			SubUntil: s.subUntil, GapFrom: s.gapFrom, CloseAt: s.closeAt, Reason: s.reason, Warned: s.warned, Use: s.use,
+			Busy: s.busy, IdlePlan: s.idlePlan, NightPlan: s.nightPlan, IdleSince: s.idleSince, Saves: s.saves})
+	}
+	for _, u := range sortedKeys(m.inputs) {
+		st.Inputs = append(st.Inputs, InputState{User: u, At: m.inputs[u].at, Last: m.inputs[u].last})
 	}
 	for _, k := range sortedUps(m.used) {
 		u := UseState{User: k.user, Product: k.product}
@@ -90,7 +108,7 @@ func Restore(st State) *Meter {
 		k := up{ss.User, ss.Product}
 		s := &session{team: ss.Team, start: ss.Start, procs: map[string]bool{}, rate: ss.Rate, held: ss.Held, hold: ss.Hold,
 			window: ss.Window, subUntil: ss.SubUntil, gapFrom: ss.GapFrom, closeAt: ss.CloseAt, reason: ss.Reason, warned: ss.Warned, use: ss.Use,
-			k: k, idx: -1}
+			busy: ss.Busy, idlePlan: ss.IdlePlan, nightPlan: ss.NightPlan, idleSince: ss.IdleSince, saves: ss.Saves, k: k, idx: -1}
 		for st, name := range stateNames {
 			if name == ss.State {
 				s.state = st
@@ -102,6 +120,9 @@ func Restore(st State) *Meter {
 		}
 		m.sessions[k] = s
 		m.touch(s)
+	}
+	for _, in := range st.Inputs {
+		m.inputs[in.User] = input{at: in.At, last: in.Last}
 	}
 	for _, u := range st.Use {
 		k := up{u.User, u.Product}

@@ -128,6 +128,16 @@ const (
 	RenewalClose Renewal = "close"
 )
 
+// WhenIdle is what happens when a window ends on a product nobody is using.
+type WhenIdle string
+
+const (
+	// IdleRenew renews it as any other (the default).
+	IdleRenew WhenIdle = "renew"
+	// IdleClose warns its user 15 minutes before, then asks it to close at the renewal.
+	IdleClose WhenIdle = "close"
+)
+
 // Policy tunes how the agent enforces the charging rules (see charging.md).
 type Policy struct {
 	// OfflineMaxAge is how old the last entitlement snapshot may be before new charged
@@ -147,6 +157,19 @@ type Policy struct {
 	// GraceNotice tells the user when a session starts in grace, i.e. that the product
 	// will be charged once it has been used for 5 minutes. Default true.
 	GraceNotice bool `yaml:"grace_notice"`
+
+	// RenewalWhenIdle is "renew" (default) or "close": whether a product nobody used for
+	// IdleAfter (no input in the user's session, its processes almost no CPU) is renewed
+	// or asked to close when its window ends.
+	RenewalWhenIdle WhenIdle `yaml:"renewal_when_idle"`
+
+	// IdleAfter is how long without input and CPU makes a product idle. Default 2h.
+	IdleAfter time.Duration `yaml:"idle_after"`
+
+	// NightlyClose, "HH:MM" in the workstation's time zone, also closes the products idle
+	// at that time every night (warned 15 minutes before), whatever RenewalWhenIdle says.
+	// Empty: off.
+	NightlyClose string `yaml:"nightly_close"`
 }
 
 // Log says where the agent logs and how much.
@@ -176,6 +199,8 @@ func Defaults() *Config {
 			CloseAfter:       15 * time.Minute,
 			PollInterval:     500 * time.Millisecond,
 			GraceNotice:      true,
+			RenewalWhenIdle:  IdleRenew,
+			IdleAfter:        2 * time.Hour,
 		},
 		Log: Log{Level: "info", MaxSizeMB: 20, MaxBackups: 5},
 	}

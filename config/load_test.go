@@ -536,7 +536,8 @@ func TestExampleLoads(t *testing.T) {
 		t.Errorf("example.yaml products = %q, want %q", ids, want)
 	}
 	// Every field of the schema is shown in the example.
-	if !reflect.DeepEqual(c.Policy, Policy{OfflineMaxAge: 24 * time.Hour, RenewalWhenEmpty: RenewalOverdraw, CloseAfter: 15 * time.Minute, PollInterval: 500 * time.Millisecond, GraceNotice: true}) {
+	if !reflect.DeepEqual(c.Policy, Policy{OfflineMaxAge: 24 * time.Hour, RenewalWhenEmpty: RenewalOverdraw, CloseAfter: 15 * time.Minute, PollInterval: 500 * time.Millisecond, GraceNotice: true,
+		RenewalWhenIdle: IdleRenew, IdleAfter: 2 * time.Hour}) {
 		t.Errorf("example.yaml policy = %+v, want the defaults spelled out", c.Policy)
 	}
 	processes := []struct {

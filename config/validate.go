@@ -20,6 +20,9 @@ const minPollInterval = 50 * time.Millisecond
 const (
 	maxOfflineMaxAge = 400 * 24 * time.Hour // the ledger's bound on an event's age (store.MaxAge)
 	maxCloseAfter    = 24 * time.Hour
+	// minIdleAfter keeps a typo (2m for 2h) from closing products at every coffee break.
+	minIdleAfter = 15 * time.Minute
+	maxIdleAfter = 24 * time.Hour
 )
 
 // checker reports problems of the merged configuration at the line that set the value
@@ -241,6 +244,15 @@ func checkPolicy(k *checker, p Policy) {
 	}
 	if p.CloseAfter < 0 {
 		k.errorf("policy.close_after", "%s is negative: write how long users get to save before a product is closed, like 15m", p.CloseAfter)
+	}
+	if p.RenewalWhenIdle != IdleRenew && p.RenewalWhenIdle != IdleClose {
+		k.errorf("policy.renewal_when_idle", "unknown value %s: use renew or close", quote(string(p.RenewalWhenIdle)))
+	}
+	if p.IdleAfter < minIdleAfter || p.IdleAfter > maxIdleAfter {
+		k.errorf("policy.idle_after", "%s: write how long without input and CPU makes a product idle, from %s to %s, like 2h", p.IdleAfter, minIdleAfter, maxIdleAfter)
+	}
+	if _, err := time.Parse("15:04", p.NightlyClose); p.NightlyClose != "" && (err != nil || len(p.NightlyClose) != 5) {
+		k.errorf("policy.nightly_close", "%s: write a time of day as HH:MM, like \"02:00\", or leave it out", quote(p.NightlyClose))
 	}
 	if p.PollInterval < minPollInterval {
 		k.errorf("policy.poll_interval", "%s is below %s: scanning processes that often costs CPU on every workstation; the default is 500ms", p.PollInterval, minPollInterval)

@@ -140,7 +140,11 @@ func printStatus(w io.Writer, st localapi.Status, notices platform.NoticeHealth,
 			if s.State == "grace" {
 				left = s.GraceLeft.Round(time.Second).String()
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", s.User, s.Product, s.State, s.Start.In(loc).Format("Mon 15:04"), until, left)
+			state := s.State
+			if !s.IdleSince.IsZero() {
+				state += ", idle since " + s.IdleSince.In(loc).Format("Mon 15:04")
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", s.User, s.Product, state, s.Start.In(loc).Format("Mon 15:04"), until, left)
 		}
 		tw.Flush()
 	}

@@ -455,7 +455,7 @@ func reportTokens() *cli.Command {
 		Flags: func(fs *flag.FlagSet) {
 			o.flags(fs)
 			fs.BoolVar(&o.jsonl, "jsonl", false, "print one section as JSON lines, one object a line, as the ledger reads them (default section: daily)")
-			fs.StringVar(&o.section, "section", "", "only this part: daily, history, packs, expiring or refused (default: all; with --csv, daily)")
+			fs.StringVar(&o.section, "section", "", "only this part: daily, history, packs, expiring, refused or idle (default: all; with --csv, daily)")
 		},
 	}, true, func(ctx context.Context, c *call) error { return c.report(ctx, "tokens", o) })
 }

@@ -119,6 +119,8 @@ func tokenJSON(reps []api.TokenReport, section string, one bool) any {
 			return r.Expiring
 		case "refused":
 			return r.Refused
+		case "idle":
+			return r.Idle
 		}
 		return r
 	}
@@ -213,6 +215,9 @@ func tokenTables(w io.Writer, reps []api.TokenReport, section string) {
 		}
 		fmt.Fprintf(w, "TOTAL\t\t%d\t%d\t\t\t\n", tokens, left)
 	}
+	if want("idle") {
+		idleTable(w, reps, section)
+	}
 	if want("refused") {
 		heading(w, section, "Charges not debited")
 		fmt.Fprintln(w, "AT\tTEAM\tDEVICE\tUSER\tPRODUCT\tTOKENS\tSTATUS\tMESSAGE")
@@ -222,6 +227,20 @@ func tokenTables(w io.Writer, reps []api.TokenReport, section string) {
 			}
 		}
 	}
+}
+
+// idleTable is what products nobody used cost, and what closing them saved.
+func idleTable(w io.Writer, reps []api.TokenReport, section string) {
+	heading(w, section, "Idle products: renewals charged while nobody used them, and saved by closing them")
+	fmt.Fprintln(w, "DAY\tTEAM\tUSER\tPRODUCT\tIDLE RENEWALS\tTOKENS SPENT\tIDLE CLOSES\tTOKENS SAVED\t")
+	var t api.IdleDay
+	for _, r := range reps {
+		for _, d := range r.Idle {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t\n", d.Day, d.Team, d.User, d.Product, d.IdleRenewals, d.IdleTokens, d.IdleCloses, d.SavedTokens)
+			t.IdleRenewals, t.IdleTokens, t.IdleCloses, t.SavedTokens = t.IdleRenewals+d.IdleRenewals, t.IdleTokens+d.IdleTokens, t.IdleCloses+d.IdleCloses, t.SavedTokens+d.SavedTokens
+		}
+	}
+	fmt.Fprintf(w, "TOTAL\t\t\t\t%d\t%d\t%d\t%d\t\n", t.IdleRenewals, t.IdleTokens, t.IdleCloses, t.SavedTokens)
 }
 
 func heading(w io.Writer, section, title string) {

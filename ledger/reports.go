@@ -120,7 +120,7 @@ func (s *Server) usageReport(w http.ResponseWriter, r *http.Request, _ store.Adm
 }
 
 // Sections of the token report, each one CSV table.
-var sections = []string{"daily", "history", "packs", "expiring", "refused"}
+var sections = []string{"daily", "history", "packs", "expiring", "refused", "idle"}
 
 // tokenReport answers the token report: in JSON, the whole report, or with section=S
 // one section in pages (limit, cursor); in CSV (section daily by default) or JSON lines

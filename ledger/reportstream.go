@@ -182,6 +182,21 @@ func (s *Server) tokenSection(w http.ResponseWriter, r *http.Request, section, f
 			}
 		}
 		rw.end(s, r, "", err)
+	case "idle":
+		if p.Limit > 0 || p.Cursor != "" {
+			fail(w, api.CodeBadRequest, "the idle section is not paged; ask without limit and cursor")
+			return
+		}
+		days, err := s.store.Idle(ctx, team, from, to)
+		rw := newRowWriter(w, f, "tokens-idle", []string{"day", "team", "user", "product", "idle_renewals", "idle_tokens", "idle_closes", "saved_tokens"})
+		if err == nil {
+			for _, d := range days {
+				if err = rw.row([]string{d.Day, d.Team, d.User, d.Product, itoa(d.IdleRenewals), itoa(d.IdleTokens), itoa(d.IdleCloses), itoa(d.SavedTokens)}, d); err != nil {
+					break
+				}
+			}
+		}
+		rw.end(s, r, "", err)
 	default:
 		fail(w, api.CodeBadRequest, fmt.Sprintf("section %q: want one of %v", section, sections))
 	}

@@ -79,6 +79,7 @@ type Store interface {
 	Prices(ctx context.Context, team string) (api.Prices, error)
 	SetPrices(ctx context.Context, team string, s api.SetPrices) (api.Prices, error)
 	Tags(ctx context.Context, team string) (map[string][]string, error)
+	Idle(ctx context.Context, team string, from, to time.Time) ([]api.IdleDay, error)
 	SetTags(ctx context.Context, team, user string, tags []string) ([]string, error)
 	FirstUse(ctx context.Context, team string) (map[api.UseKey]time.Time, error)
 	UseSummaries(ctx context.Context, team string, from, to time.Time) ([]api.UseSummary, error)

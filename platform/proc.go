@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,6 +17,17 @@ type ProcKey struct {
 
 func (k ProcKey) String() string {
 	return strconv.FormatInt(int64(k.PID), 10) + "@" + strconv.FormatInt(k.Created, 10)
+}
+
+// ParseProcKey reads what ProcKey.String wrote: pid@created.
+func ParseProcKey(s string) (ProcKey, error) {
+	pid, created, ok := strings.Cut(s, "@")
+	p, err1 := strconv.ParseInt(pid, 10, 32)
+	c, err2 := strconv.ParseInt(created, 10, 64)
+	if !ok || err1 != nil || err2 != nil {
+		return ProcKey{}, fmt.Errorf("process id %q is not pid@created", s)
+	}
+	return ProcKey{PID: int32(p), Created: c}, nil
 }
 
 // Process is what the source reports about a process when it starts.

@@ -180,6 +180,16 @@ func (e *engine) effect(d *device, f charge.Effect) {
 			// Grace is cumulative: earlier short uses in the last 24 hours count.
 			what = "grace used up: 5 minutes of use in the last 24 hours, counting earlier sessions"
 		}
+		switch f.Reason {
+		case charge.Idle:
+			what += " while nobody was using it"
+		case charge.StayedOpen:
+			what += ": asked to close as nobody was using it, it stayed open"
+		}
+		if f.Reason == charge.Idle || f.Reason == charge.StayedOpen {
+			e.res.Idle.Renewals++
+			e.res.Idle.Spent += f.Tokens
+		}
 		l.Text = fmt.Sprintf("%s charged %d tokens for %s (%s): window %s to %s", f.User, f.Tokens, name, what, stamp(f.Key.Start), stamp(f.Until))
 		if f.Overdraw {
 			l.Text += ", overdrawing the pool"
@@ -206,7 +216,16 @@ func (e *engine) effect(d *device, f charge.Effect) {
 	case charge.Ended:
 		l.Text = fmt.Sprintf("%s closed %s after %s of use", f.User, name, span(f.Use))
 	case charge.Renewing:
+		l.Reason = string(f.Reason)
 		l.Text = fmt.Sprintf("%s's %s window ends at %s: still open then, it renews for %d tokens", f.User, name, stamp(f.Until), f.Tokens)
+		if f.Reason == charge.Idle {
+			l.Text = fmt.Sprintf("%s's %s has been idle since %s: it will be closed at %s to save %d tokens unless touched", f.User, name, stamp(f.IdleSince), stamp(f.Until), f.Tokens)
+		}
+	case charge.Saved:
+		l.Reason = string(f.Reason)
+		l.Text = fmt.Sprintf("%s's %s closed while idle: %d tokens saved", f.User, name, f.Tokens)
+		e.res.Idle.Closes++
+		e.res.Idle.Saved += f.Tokens
 	case charge.Closing:
 		l.Text = fmt.Sprintf("%s's %s window ended and the pool cannot pay %d tokens: it closes at %s", f.User, name, f.Tokens, stamp(f.Until))
 		if f.Reason == charge.BudgetExceeded {
@@ -216,9 +235,13 @@ func (e *engine) effect(d *device, f charge.Effect) {
 	case charge.Close:
 		l.Reason = string(f.Reason)
 		l.Text = fmt.Sprintf("%s's %s was closed: no tokens to renew it", f.User, name)
-		if f.Reason == charge.BudgetExceeded {
+		switch f.Reason {
+		case "", charge.InsufficientTokens:
+		case charge.Idle:
+			l.Text = fmt.Sprintf("%s's %s, idle since %s, was asked to close instead of renewing for %d tokens", f.User, name, stamp(f.IdleSince), f.Tokens)
+		case charge.BudgetExceeded:
 			l.Text = fmt.Sprintf("%s's %s was closed: renewing it would pass a cap (%s)", f.User, name, explain(f.Decision))
-		} else if f.Reason != "" && f.Reason != charge.InsufficientTokens {
+		default:
 			l.Text = fmt.Sprintf("%s's %s was closed in grace, nothing charged: %s", f.User, name, explain(f.Decision))
 		}
 		e.line(l)

@@ -24,6 +24,17 @@ type Result struct {
 	// Advice is the ledger's advisor on the last 90 days, at the last event: per user and
 	// product, keep on tokens, move to a subscription, or too early to tell.
 	Advice []api.Advice `json:"advice"`
+	// Idle is what products nobody used cost and what closing them saved (rule 4,
+	// renewal_when_idle).
+	Idle Idle `json:"idle,omitzero"`
+}
+
+// Idle totals renewals of products nobody used, and renewals saved by closing them.
+type Idle struct {
+	Renewals int64 `json:"renewals"`
+	Spent    int64 `json:"tokens_spent"`
+	Closes   int64 `json:"closes"`
+	Saved    int64 `json:"tokens_saved"`
 }
 
 // Line is one thing that happened, as a person would read it.
@@ -121,7 +132,10 @@ type device struct {
 	lastTrue time.Time
 	procs    map[pu][]string
 	closed   map[pu]int // processes closed by the agent whose end is still to come in the timeline
-	seq      int
+	// inputs is, for each user whose notifier reports on this device, since when their
+	// session has had no input; zero while they are at it.
+	inputs map[string]time.Time
+	seq    int
 }
 
 type engine struct {
@@ -227,7 +241,7 @@ func Run(tl *Timeline) (*Result, error) {
 func (e *engine) device(name string) *device {
 	d, ok := e.devices[name]
 	if !ok {
-		d = &device{name: name, meter: charge.NewMeter(name, e.policy()), procs: map[pu][]string{}, closed: map[pu]int{},
+		d = &device{name: name, meter: charge.NewMeter(name, e.policy()), procs: map[pu][]string{}, closed: map[pu]int{}, inputs: map[string]time.Time{},
 			spent: map[string]int64{}, held: map[string]hold{}, lastTrue: e.now}
 		e.devices[name] = d
 		e.addDeviceName(name)
@@ -242,6 +256,8 @@ func (e *engine) policy() charge.Policy {
 		OfflineMaxAge:    time.Duration(e.tl.Policy.OfflineMaxAge),
 		RenewalWhenEmpty: e.tl.Policy.RenewalWhenEmpty,
 		CloseAfter:       time.Duration(e.tl.Policy.CloseAfter),
+		RenewalWhenIdle:  e.tl.Policy.RenewalWhenIdle,
+		IdleAfter:        time.Duration(e.tl.Policy.IdleAfter),
 	}
 }
 
@@ -285,6 +301,8 @@ func (e *engine) until(t time.Time) error {
 			e.expire(pool)
 			continue
 		}
+		// The notifiers report as each deadline falls, as they do every 30 s.
+		e.notify(who)
 		e.effects(who, who.meter.Advance(e.reading(who, e.now), e.ents(who)))
 	}
 	return fmt.Errorf("simulation did not settle before %s: a deadline repeats without progress", t.Format(time.RFC3339))
@@ -393,6 +411,15 @@ func (e *engine) apply(ev Event) error {
 		}
 		e.line(Line{At: e.now, Device: d.name, Kind: "wake", Text: d.name + " woke up"})
 		e.effects(d, d.meter.Wake(e.reading(d, e.now), e.ents(d)))
+	case ev.Idle, ev.Active:
+		since, what := time.Time{}, "is back at the keyboard"
+		if ev.Idle {
+			since, what = e.now, "left the keyboard"
+		}
+		d.inputs[ev.User] = since
+		e.line(Line{At: e.now, Device: d.name, User: ev.User, Kind: map[bool]string{true: "idle", false: "active"}[ev.Idle],
+			Text: fmt.Sprintf("%s %s on %s", ev.User, what, d.name)})
+		e.notify(d)
 	case ev.Clock != nil:
 		from := e.now.Add(d.skew)
 		d.skew += time.Duration(*ev.Clock)
@@ -462,5 +489,25 @@ func (e *engine) online(d *device) {
 		if e.dl.pendingAlerts[team] {
 			e.alerts(e.pools[team])
 		}
+	}
+}
+
+// notify is the notifiers of device d telling its meter how long each of their users has
+// had no input.
+func (e *engine) notify(d *device) {
+	if d.asleep {
+		return
+	}
+	users := make([]string, 0, len(d.inputs))
+	for u := range d.inputs {
+		users = append(users, u)
+	}
+	slices.Sort(users)
+	for _, u := range users {
+		var idle time.Duration
+		if since := d.inputs[u]; !since.IsZero() {
+			idle = e.now.Sub(since)
+		}
+		e.effects(d, d.meter.Input(e.reading(d, e.now), u, idle, e.ents(d)))
 	}
 }

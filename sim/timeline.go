@@ -35,6 +35,8 @@ type Policy struct {
 	OfflineMaxAge    Duration         `yaml:"offline_max_age"`
 	RenewalWhenEmpty charge.WhenEmpty `yaml:"renewal_when_empty"`
 	CloseAfter       Duration         `yaml:"close_after"`
+	RenewalWhenIdle  charge.WhenIdle  `yaml:"renewal_when_idle"`
+	IdleAfter        Duration         `yaml:"idle_after"`
 }
 
 // Product is an entry of the catalogue.
@@ -83,15 +85,20 @@ type Event struct {
 	User   string `yaml:"user"`
 	Proc   string `yaml:"proc"` // names a process, to end that one among several
 
-	Start    string    `yaml:"start"` // a process of this product started
-	End      string    `yaml:"end"`   // a process of this product ended
-	Offline  bool      `yaml:"offline"`
-	Online   bool      `yaml:"online"`
-	Sleep    bool      `yaml:"sleep"`
-	Wake     bool      `yaml:"wake"`
-	Clock    *Duration `yaml:"clock"` // the device's wall clock jumps by this much (negative: backwards)
-	Buy      *Pack     `yaml:"buy"`
-	Transfer *Move     `yaml:"transfer"`
+	Start   string    `yaml:"start"` // a process of this product started
+	End     string    `yaml:"end"`   // a process of this product ended
+	Offline bool      `yaml:"offline"`
+	Online  bool      `yaml:"online"`
+	Sleep   bool      `yaml:"sleep"`
+	Wake    bool      `yaml:"wake"`
+	Clock   *Duration `yaml:"clock"` // the device's wall clock jumps by this much (negative: backwards)
+	// Idle: from now the user's desktop session on the device has no keyboard or mouse
+	// input, as its notifier reports; Active: input again, and on. A user with neither
+	// has no notifier: never idle.
+	Idle     bool  `yaml:"idle"`
+	Active   bool  `yaml:"active"`
+	Buy      *Pack `yaml:"buy"`
+	Transfer *Move `yaml:"transfer"`
 
 	// What the ledger's admins change, applied as the ledger applies it.
 	Report    bool             `yaml:"report"` // print where things stand at this instant
@@ -269,7 +276,8 @@ func (tl *Timeline) check() error {
 	if tl.Policy.OfflineMaxAge > Duration(maxSimDuration) || tl.Policy.CloseAfter > Duration(maxSimDuration) {
 		return fmt.Errorf("policy: offline_max_age and close_after may be at most %v (400 days)", maxSimDuration)
 	}
-	if err := (charge.Policy{RenewalWhenEmpty: tl.Policy.RenewalWhenEmpty, OfflineMaxAge: time.Duration(tl.Policy.OfflineMaxAge), CloseAfter: time.Duration(tl.Policy.CloseAfter)}).Validate(); err != nil {
+	if err := (charge.Policy{RenewalWhenEmpty: tl.Policy.RenewalWhenEmpty, OfflineMaxAge: time.Duration(tl.Policy.OfflineMaxAge), CloseAfter: time.Duration(tl.Policy.CloseAfter),
+		RenewalWhenIdle: tl.Policy.RenewalWhenIdle, IdleAfter: time.Duration(tl.Policy.IdleAfter)}).Validate(); err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
 	if len(tl.Events) == 0 {
@@ -399,7 +407,7 @@ func (tl *Timeline) check() error {
 		}
 		last = e.At.Time
 		n := 0
-		for _, set := range []bool{e.Start != "", e.End != "", e.Offline, e.Online, e.Sleep, e.Wake, e.Clock != nil, e.Buy != nil, e.Transfer != nil,
+		for _, set := range []bool{e.Start != "", e.End != "", e.Offline, e.Online, e.Sleep, e.Wake, e.Clock != nil, e.Idle, e.Active, e.Buy != nil, e.Transfer != nil,
 			e.Report, e.Rate != nil, e.Subscribe != nil, e.Assign != nil, e.Unassign != nil, e.Restrict != nil, e.Threshold != nil, e.Budget != nil} {
 			if set {
 				n++
@@ -411,7 +419,7 @@ func (tl *Timeline) check() error {
 		if e.Clock != nil && (*e.Clock > Duration(maxSimDuration) || *e.Clock < -Duration(maxSimDuration)) {
 			return fmt.Errorf("%s: clock %v: a device's clock may jump at most %v (400 days) either way", where, time.Duration(*e.Clock), maxSimDuration)
 		}
-		needsDevice := e.Start != "" || e.End != "" || e.Offline || e.Online || e.Sleep || e.Wake || e.Clock != nil
+		needsDevice := e.Start != "" || e.End != "" || e.Offline || e.Online || e.Sleep || e.Wake || e.Clock != nil || e.Idle || e.Active
 		if needsDevice && e.Device == "" {
 			return fmt.Errorf("%s: missing device: name the computer this happened on", where)
 		}
@@ -422,6 +430,9 @@ func (tl *Timeline) check() error {
 			if !users[e.User] {
 				return userErr(where, e.User)
 			}
+		}
+		if (e.Idle || e.Active) && !users[e.User] {
+			return userErr(where, e.User)
 		}
 		switch {
 		case e.Buy != nil:
@@ -492,7 +503,7 @@ func (tl *Timeline) check() error {
 	return nil
 }
 
-const eventKinds = "start, end, offline, online, sleep, wake, clock, buy, transfer, report, rate, subscribe, assign, unassign, restrict, threshold or budget"
+const eventKinds = "start, end, offline, online, sleep, wake, clock, idle, active, buy, transfer, report, rate, subscribe, assign, unassign, restrict, threshold or budget"
 
 // checkCap checks a budget event and fills in its team from its user.
 func checkCap(c *Cap, at time.Time, where string, tl *Timeline, teams, users, products map[string]bool) error {

@@ -32,11 +32,13 @@ var (
 // Input is one thing the meter was told, with everything needed to tell it again.
 type Input struct {
 	Seq     uint64               `json:"seq"`
-	Kind    string               `json:"kind"` // start, exit, advance, sleep, wake, learn, policy
+	Kind    string               `json:"kind"` // start, exit, advance, sleep, wake, learn, policy, input, busy, nightly
 	Reading charge.Reading       `json:"reading"`
 	Proc    charge.Proc          `json:"proc,omitzero"`
 	Window  charge.Window        `json:"window,omitzero"`
 	Policy  charge.Policy        `json:"policy,omitzero"`
+	Idle    time.Duration        `json:"idle,omitempty"`    // input: how long the user's session had no input
+	At      time.Time            `json:"at,omitzero"`       // nightly: the nightly close's instant
 	Answers []charge.Entitlement `json:"answers,omitempty"` // what the meter was told, in order
 }
 

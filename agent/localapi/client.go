@@ -141,6 +141,13 @@ func (c *Client) Reload(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v0/reload", nil, &out)
 }
 
+// ReportIdle tells the agent how long the caller's desktop session has had no keyboard or
+// mouse input: what the notifier does every IdleReportEvery.
+func (c *Client) ReportIdle(ctx context.Context, idle time.Duration) error {
+	var out map[string]any
+	return c.do(ctx, http.MethodPost, "/v0/idle", url.Values{"idle": {idle.Round(time.Second).String()}}, &out)
+}
+
 // Events calls fn with each message for the caller until ctx ends or the agent goes.
 func (c *Client) Events(ctx context.Context, fn func(Message)) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://tollgate/v0/events", nil)

@@ -15,6 +15,7 @@ import (
 type request struct {
 	product string
 	user    string
+	idle    string // POST /v0/idle: how long the caller's session had no input, as a Go duration
 }
 
 // maxParam bounds a product id or user name: both are short identifiers.
@@ -36,8 +37,10 @@ func decodeRequest(r *http.Request) (request, *Error) {
 			dst = &req.product
 		case "user":
 			dst = &req.user
+		case "idle":
+			dst = &req.idle
 		default:
-			return request{}, badRequest("unknown parameter " + printable(k) + "; the local API takes product and user")
+			return request{}, badRequest("unknown parameter " + printable(k) + "; the local API takes product, user and idle")
 		}
 		if len(vs) != 1 {
 			return request{}, badRequest(k + " given more than once")

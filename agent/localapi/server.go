@@ -37,6 +37,10 @@ type Backend interface {
 	Subscribe(user string) (ch <-chan Message, cancel func())
 	// Reload re-reads the configuration; a refused one leaves the one in force.
 	Reload() (ReloadResult, error)
+	// ReportIdle takes user's report that their desktop session has had no input for
+	// idle (rule 4, renewal_when_idle). A refusal is an *Error: CodeTooManyReports when
+	// the user reports too often, CodeNotRecorded when it could not be journaled.
+	ReportIdle(user string, idle time.Duration) error
 }
 
 // Caller is who is asking, as the OS said when the connection was accepted, and so what
@@ -126,6 +130,7 @@ func (s *Server) routes() []route {
 		{"GET /v0/messages", false, s.messages},
 		{"GET /v0/events", false, s.events},
 		{"POST /v0/reload", true, s.reload},
+		{"POST /v0/idle", false, s.idle},
 	}
 }
 
@@ -313,6 +318,38 @@ func (s *Server) reload(w http.ResponseWriter, _ *http.Request, _ Caller, _ requ
 		return
 	}
 	writeJSON(w, res)
+}
+
+// maxIdleReport bounds an idleness report: more than this is a caller's mistake, not a
+// holiday.
+const maxIdleReport = 400 * 24 * time.Hour
+
+// idle takes a notifier's report of its session's input idleness. A user reports only for
+// their own sessions, and an administrator no more than anyone else for another's: the
+// report is about the desktop the caller sits at.
+func (s *Server) idle(w http.ResponseWriter, _ *http.Request, c Caller, q request) {
+	if c.User == "" {
+		writeErr(w, &Error{Status: http.StatusForbidden, Code: CodeUnknownCaller, Message: "your account does not map to a licensing user"})
+		return
+	}
+	if q.user != "" && q.user != c.User {
+		writeErr(w, &Error{Status: http.StatusForbidden, Code: CodeOtherUser, Message: "you may report only your own session's idleness"})
+		return
+	}
+	d, err := time.ParseDuration(q.idle)
+	if err != nil || d < 0 || d > maxIdleReport {
+		writeErr(w, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "idle must be how long your session has had no input, like 90s or 3h0m0s"})
+		return
+	}
+	if err := s.b.ReportIdle(c.User, d); err != nil {
+		e := asError(err)
+		if e.Code == CodeTooManyReports {
+			w.Header().Set("Retry-After", "2")
+		}
+		writeErr(w, e)
+		return
+	}
+	writeJSON(w, map[string]any{"recorded": true})
 }
 
 // asError is err as the API answers it: the backend's own refusal, or a 500.

@@ -91,6 +91,9 @@ type Message struct {
 	Title   string    `json:"title"`
 	Body    string    `json:"body"`
 	Urgent  bool      `json:"urgent,omitempty"`
+	// Procs are, for idle_close, the processes asked to close (pid@created): the notifier
+	// asks them again from the user's desktop, where a service cannot reach their windows.
+	Procs []string `json:"procs,omitempty"`
 }
 
 // ReloadResult answers `tollgate reload`: the files of the configuration now in force.
@@ -122,4 +125,6 @@ const (
 	CodeTooManyStreams     = "too_many_streams"
 	CodeTooManyConnections = "too_many_connections"
 	CodeInternal           = "internal"
+	CodeTooManyReports     = "too_many_reports"
+	CodeNotRecorded        = "not_recorded"
 )

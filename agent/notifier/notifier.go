@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"os/exec"
+	"runtime"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -57,6 +59,15 @@ type Options struct {
 	Display platform.Notifier // nil: platform.NewDesktopNotifier()
 	Logger  *zap.Logger       // nil: no logs
 	Clock   Clock             // nil: the real clock
+	// Idle measures how long this desktop session has had no input; nil:
+	// platform.InputIdle. It is reported to the agent every IdleEvery (30s), for the
+	// idle rule (renewal_when_idle).
+	Idle      func(ctx context.Context) (time.Duration, error)
+	IdleEvery time.Duration
+	// AskClose asks a product the agent is closing for idleness to close, from this
+	// desktop session; nil: platform.AskToClose on Windows, where the agent, a service in
+	// session 0, cannot reach the user's windows, and nothing elsewhere.
+	AskClose func(ctx context.Context, key platform.ProcKey) error
 }
 
 // Notifier shows the calling user's messages from the agent.
@@ -66,6 +77,9 @@ type Notifier struct {
 	clock   Clock
 	hc      *http.Client
 	client  *localapi.Client
+	idle    func(ctx context.Context) (time.Duration, error)
+	every   time.Duration
+	ask     func(ctx context.Context, key platform.ProcKey) error
 
 	// The rest belongs to Run's goroutine.
 	started  bool
@@ -89,6 +103,15 @@ func New(opts Options) *Notifier {
 	if opts.Clock == nil {
 		opts.Clock = realClock{}
 	}
+	if opts.Idle == nil {
+		opts.Idle = platform.InputIdle
+	}
+	if opts.AskClose == nil && runtime.GOOS == "windows" {
+		opts.AskClose = platform.AskToClose
+	}
+	if opts.IdleEvery <= 0 {
+		opts.IdleEvery = 30 * time.Second
+	}
 	socket := opts.Socket
 	return &Notifier{
 		display: opts.Display,
@@ -98,6 +121,9 @@ func New(opts Options) *Notifier {
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return platform.Dial(ctx, socket) },
 		}},
 		client:   localapi.NewClient(socket),
+		idle:     opts.Idle,
+		every:    opts.IdleEvery,
+		ask:      opts.AskClose,
 		recent:   map[string]time.Time{},
 		failures: map[string]int{},
 	}
@@ -107,6 +133,15 @@ func New(opts Options) *Notifier {
 // while the agent is not running, or when it restarts, Run keeps trying to reach it.
 func (n *Notifier) Run(ctx context.Context) error {
 	defer n.hc.CloseIdleConnections()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.reportIdle(ctx)
+	}()
 	attempt := 0
 	for {
 		connected, err := n.session(ctx)
@@ -176,6 +211,7 @@ func (n *Notifier) session(ctx context.Context) (connected bool, err error) {
 			return true, err
 		}
 		if n.seen.fromStream(m) {
+			n.askClose(ctx, m)
 			n.show(ctx, m)
 		}
 	}
@@ -258,6 +294,51 @@ func (n *Notifier) logSilenced() {
 	for kind, count := range n.failures {
 		if count > 1 {
 			n.log.Info("display failures not logged", zap.String("failure", kind), zap.Int("count", count-1))
+		}
+	}
+}
+
+// reportIdle tells the agent, every n.every until ctx ends, how long this session has had
+// no input. A session that cannot say, or an agent that is away, is logged once per
+// reason: without reports the agent takes the session as in use, which closes nothing.
+func (n *Notifier) reportIdle(ctx context.Context) {
+	t := time.NewTicker(n.every)
+	defer t.Stop()
+	said := ""
+	for {
+		d, err := n.idle(ctx)
+		if err == nil {
+			err = n.client.ReportIdle(ctx, d)
+		}
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
+			said = ""
+		case err.Error() != said:
+			said = err.Error()
+			n.log.Info("input idleness not reported; the agent takes this session as in use", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// askClose asks, from this session, the processes an idle_close names to close.
+func (n *Notifier) askClose(ctx context.Context, m localapi.Message) {
+	if n.ask == nil || m.Kind != "idle_close" {
+		return
+	}
+	for _, id := range m.Procs {
+		key, err := platform.ParseProcKey(id)
+		if err != nil {
+			continue
+		}
+		if err := n.ask(ctx, key); err != nil && !errors.Is(err, platform.ErrNoProcess) {
+			n.log.Info("could not ask an idle product to close", zap.String("process", id), zap.Error(err))
 		}
 	}
 }

@@ -232,6 +232,20 @@ type TokenDay struct {
 	Tokens  int64  `json:"tokens"`
 }
 
+// IdleDay is, for one day (of the window's start), user and product, what idle products
+// cost and what closing them saved (rule 4, renewal_when_idle): renewals charged while
+// nobody used the product, and renewals not charged because it was closed.
+type IdleDay struct {
+	Day          string `json:"day"`
+	Team         string `json:"team"`
+	User         string `json:"user"`
+	Product      string `json:"product"`
+	IdleRenewals int64  `json:"idle_renewals"`
+	IdleTokens   int64  `json:"idle_tokens"` // spent on those renewals
+	IdleCloses   int64  `json:"idle_closes"`
+	SavedTokens  int64  `json:"saved_tokens"` // what the renewals not charged would have cost
+}
+
 // Movement is one line of the append-only ledger, with the team's balance after it.
 type Movement struct {
 	ID      int64     `json:"id"`
@@ -269,6 +283,7 @@ type TokenReport struct {
 	Packs    []Pack     `json:"packs"`
 	Expiring []Pack     `json:"expiring"` // live packs expiring within 90 days
 	Refused  []Refusal  `json:"refused"`
+	Idle     []IdleDay  `json:"idle"`
 	Balance  Balance    `json:"balance"`
 }
 

@@ -45,6 +45,7 @@ type Store interface {
 	Usage(ctx context.Context, team string, from, to time.Time) ([]api.UsageRow, error)
 	BalanceHistory(ctx context.Context, team string, from, to, now time.Time) (api.BalanceHistory, error)
 	RefusedCharges(ctx context.Context, team string, from, to time.Time) ([]api.Refusal, error)
+	Idle(ctx context.Context, team string, from, to time.Time) ([]api.IdleDay, error)
 	SetTags(ctx context.Context, team, user string, tags []string) ([]string, error)
 }
 

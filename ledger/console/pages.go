@@ -214,6 +214,18 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session, team
 		c.fail(w, r, s, err)
 		return
 	}
+	idleDays, err := c.store.Idle(r.Context(), team, f.from, f.to)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	var idle api.IdleDay // products nobody used: what their renewals cost, what closing them saved
+	for _, d := range idleDays {
+		if (f.User == "" || d.User == f.User) && (f.Product == "" || d.Product == f.Product) {
+			idle.IdleRenewals, idle.IdleTokens = idle.IdleRenewals+d.IdleRenewals, idle.IdleTokens+d.IdleTokens
+			idle.IdleCloses, idle.SavedTokens = idle.IdleCloses+d.IdleCloses, idle.SavedTokens+d.SavedTokens
+		}
+	}
 	users, products, devices := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	perUser, perProduct, perTag := map[string]*sum{}, map[string]*sum{}, map[string]*sum{}
 	total := &sum{Name: "Total"}
@@ -278,10 +290,11 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session, team
 		Total                    sum
 		Prices                   api.Prices
 		CSV                      string
+		Idle                     api.IdleDay
 	}{f, keys(users), keys(products), keys(devices),
 		stacked("usage", "Tokens per day by product", "Tokens charged each day from "+f.From+" to "+f.To+", stacked by product.", xs, ss),
 		pcols, table, sums(perUser, prices.TokenMilli), sums(perProduct, prices.TokenMilli), sums(perTag, prices.TokenMilli), *total, prices,
-		Prefix + "t/" + url.PathEscape(team) + "/usage.csv?" + f.query().Encode()}})
+		Prefix + "t/" + url.PathEscape(team) + "/usage.csv?" + f.query().Encode(), idle}})
 }
 
 func keys[V any](m map[string]V) []string {

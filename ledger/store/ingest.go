@@ -69,7 +69,7 @@ func checkBatch(ctx context.Context, x tx, team string, events []api.Event, cat 
 	for i, e := range events {
 		if err := checkEvent(team, e, cat, now); err != nil {
 			bad[i] = err
-		} else if e.Kind == charge.Charged && !slices.Contains(users, e.User) {
+		} else if (e.Kind == charge.Charged || e.Kind == charge.Saved) && !slices.Contains(users, e.User) {
 			users = append(users, e.User)
 		}
 	}
@@ -79,7 +79,7 @@ func checkBatch(ctx context.Context, x tx, team string, events []api.Event, cat 
 			return err
 		}
 		for i, e := range events {
-			if _, done := bad[i]; !done && e.Kind == charge.Charged && !known[e.User] {
+			if _, done := bad[i]; !done && (e.Kind == charge.Charged || e.Kind == charge.Saved) && !known[e.User] {
 				bad[i] = notInTeam(team, e.User)
 			}
 		}
@@ -118,7 +118,7 @@ func teamUsers(ctx context.Context, x tx, team string, users []string) (map[stri
 var kinds = map[charge.Kind]bool{
 	charge.Opened: true, charge.Denied: true, charge.Held: true, charge.Released: true,
 	charge.Charged: true, charge.Folded: true, charge.Ended: true, charge.Renewing: true,
-	charge.Closing: true, charge.Close: true, charge.Rollback: true,
+	charge.Closing: true, charge.Close: true, charge.Rollback: true, charge.Saved: true,
 }
 
 // checkEvent reports why an event cannot be applied at all, or nil. Whether a charge's
@@ -140,7 +140,7 @@ func checkEvent(team string, e api.Event, cat catalogue, now time.Time) error {
 		}
 	}
 	if !kinds[e.Kind] {
-		return errf(api.CodeBadRequest, "kind %q: want one of opened, denied, held, released, charged, folded, ended, renewing, closing, close, rollback", e.Kind)
+		return errf(api.CodeBadRequest, "kind %q: want one of opened, denied, held, released, charged, folded, ended, renewing, closing, close, rollback, saved", e.Kind)
 	}
 	if err := checkTime("at", e.At, now); err != nil {
 		return err
@@ -170,7 +170,7 @@ func checkEvent(team string, e api.Event, cat catalogue, now time.Time) error {
 	if !cat.has(e.Product) {
 		return errf(api.CodeNotFound, "product %q is not in the catalogue", e.Product)
 	}
-	if e.Kind != charge.Charged {
+	if e.Kind != charge.Charged && e.Kind != charge.Saved {
 		return nil
 	}
 	k := e.Key
@@ -183,7 +183,7 @@ func checkEvent(team string, e api.Event, cat catalogue, now time.Time) error {
 	if err := checkTime("key.start", k.Start, now); err != nil {
 		return err
 	}
-	if e.Tokens < 1 {
+	if e.Tokens < 1 && e.Kind == charge.Charged {
 		return errf(api.CodeBadRequest, "a charge of %d tokens: want 1 to %d", e.Tokens, MaxRate)
 	}
 	return nil
@@ -224,7 +224,7 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 		}
 		first[e.ID] = true
 		var start int64
-		if e.Kind == charge.Charged {
+		if e.Kind == charge.Charged || e.Kind == charge.Saved {
 			start = ns(e.Key.Start)
 		}
 		rows.add(device, e.ID, p.Team, string(e.Kind), e.User, e.Product, ns(e.At), start, e.Tokens, int64(e.Use),
@@ -253,7 +253,12 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 		return nil, err
 	}
 	charges := newTable(column{"team", text}, column{"user_id", text}, column{"product", text}, column{"start", bigint},
-		column{"tokens", bigint}, column{"device", text}, column{"event_id", text}, column{"renewal", boolean}, column{"received", bigint})
+		column{"tokens", bigint}, column{"device", text}, column{"event_id", text}, column{"renewal", boolean}, column{"received", bigint},
+		column{"idle", text})
+	// A close of an idle product saved a renewal: kept once per window not opened,
+	// whichever device or retry tells it.
+	saved := newTable(column{"team", text}, column{"user_id", text}, column{"product", text}, column{"start", bigint},
+		column{"tokens", bigint}, column{"device", text}, column{"happened", bigint}, column{"received", bigint})
 	moves := newMoves()
 	for i, e := range events {
 		if out[i].Status != api.Accepted {
@@ -267,6 +272,9 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 		switch e.Kind {
 		case charge.Released:
 			p.Release(key)
+		case charge.Saved:
+			k := e.Key
+			saved.add(k.Team, k.User, k.Product, ns(k.Start.UTC()), e.Tokens, device, ns(e.At), ns(p.now))
 		case charge.Charged:
 			k := e.Key
 			k.Start = k.Start.UTC()
@@ -280,7 +288,11 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 			if got.Verdict != charge.TakeAccepted {
 				continue
 			}
-			charges.add(k.Team, k.User, k.Product, ns(k.Start), e.Tokens, device, e.ID, e.Renewal, ns(p.now))
+			idle := ""
+			if e.Renewal && (e.Reason == charge.Idle || e.Reason == charge.StayedOpen) {
+				idle = string(e.Reason)
+			}
+			charges.add(k.Team, k.User, k.Product, ns(k.Start), e.Tokens, device, e.ID, e.Renewal, ns(p.now), idle)
 			for _, d := range got.Draws {
 				moves.add(p, d.Pack, MoveDebit, -d.Tokens, 0, k.String())
 			}
@@ -293,6 +305,11 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 	if len(charges.rows) > 0 {
 		if _, err := charges.insert(ctx, p.t, "charges", ""); err != nil {
 			return nil, fmt.Errorf("charges: %w", err)
+		}
+	}
+	if len(saved.rows) > 0 {
+		if _, err := saved.insert(ctx, p.t, "idle_saved", "ON CONFLICT (team, user_id, product, start) DO NOTHING"); err != nil {
+			return nil, fmt.Errorf("idle saved: %w", err)
 		}
 	}
 	if err := moves.write(ctx, p.t); err != nil {

@@ -92,7 +92,7 @@ func lockFree(ctx context.Context, x tx, team string) error {
 func (d *DB) Tokens(ctx context.Context, team string, from, to, now time.Time) (api.TokenReport, error) {
 	rep := api.TokenReport{Team: team, From: from, To: to}
 	err := d.read(ctx, func(x tx) error {
-		rep.Daily, rep.History, rep.Refused = []api.TokenDay{}, []api.Movement{}, []api.Refusal{}
+		rep.Daily, rep.History, rep.Refused, rep.Idle = []api.TokenDay{}, []api.Movement{}, []api.Refusal{}, []api.IdleDay{}
 		l, err := loadPool(ctx, x, team, now, false)
 		if err != nil {
 			return err
@@ -111,6 +111,9 @@ func (d *DB) Tokens(ctx context.Context, team string, from, to, now time.Time) (
 			return err
 		}
 		if rep.Packs, rep.Expiring, err = packsOf(ctx, x, l, now); err != nil {
+			return err
+		}
+		if rep.Idle, err = idleDays(ctx, x, team, from, to); err != nil {
 			return err
 		}
 		return refused(ctx, x, team, from, to, func(r api.Refusal) error {
@@ -171,4 +174,70 @@ func (d *DB) Verify(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// Idle is the idle section of the token report alone, for the console's usage page.
+func (d *DB) Idle(ctx context.Context, team string, from, to time.Time) ([]api.IdleDay, error) {
+	var out []api.IdleDay
+	err := d.read(ctx, func(x tx) error {
+		var err error
+		out, err = idleDays(ctx, x, team, from, to)
+		return err
+	})
+	return out, err
+}
+
+// idleDays is the idle section of the token report: renewals charged on idle products and
+// renewals saved by closing them, by the day their window starts.
+func idleDays(ctx context.Context, x tx, team string, from, to time.Time) ([]api.IdleDay, error) {
+	type k struct{ day, user, product string }
+	days := map[k]*api.IdleDay{}
+	row := func(user, product string, start int64) *api.IdleDay {
+		key := k{day(fromNS(start)), user, product}
+		r := days[key]
+		if r == nil {
+			r = &api.IdleDay{Day: key.day, Team: team, User: user, Product: product}
+			days[key] = r
+		}
+		return r
+	}
+	for _, src := range []struct {
+		sql   string
+		saved bool
+	}{
+		{`SELECT user_id, product, start, tokens FROM charges WHERE team = ? AND idle <> '' AND start >= ? AND start < ?`, false},
+		{`SELECT user_id, product, start, tokens FROM idle_saved WHERE team = ? AND start >= ? AND start < ?`, true},
+	} {
+		q, err := x.query(ctx, src.sql, team, ns(from), ns(to))
+		if err != nil {
+			return nil, err
+		}
+		for q.Next() {
+			var user, product string
+			var start, tokens int64
+			if err := q.Scan(&user, &product, &start, &tokens); err != nil {
+				q.Close()
+				return nil, err
+			}
+			r := row(user, product, start)
+			if src.saved {
+				r.IdleCloses++
+				r.SavedTokens += tokens
+			} else {
+				r.IdleRenewals++
+				r.IdleTokens += tokens
+			}
+		}
+		if err := q.Close(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]api.IdleDay, 0, len(days))
+	for _, r := range days {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b api.IdleDay) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.User, b.User), cmp.Compare(a.Product, b.Product))
+	})
+	return out, nil
 }
