@@ -14,10 +14,10 @@ import (
 )
 
 // BenchmarkIngestExecMode is BenchmarkIngest on PostgreSQL under each of pgx's query
-// modes the ledger can be told to use (default_query_exec_mode in its URL): "exec", its
-// default since it must work through PgBouncer in transaction mode, against pgx's own
-// default "cache_statement" (named prepared statements, which that PgBouncer breaks) and
-// "cache_describe". It reports each mode's events per second and exec's ratio to
+// modes the ledger can be told to use (default_query_exec_mode in its URL): "exec", what a
+// ledger behind PgBouncer in transaction mode needs, against pgx's default and the
+// ledger's, "cache_statement" (named prepared statements, which that PgBouncer breaks),
+// and "cache_describe". It reports each mode's events per second and exec's ratio to
 // cache_statement, measured in the same run, the modes taking turns batch by batch.
 //
 //	go test -run '^$' -bench IngestExecMode -benchtime 100x ./ledger/

@@ -174,7 +174,7 @@ func (d *DB) once(ctx context.Context, opts *sql.TxOptions, fn func(tx) error) e
 	}
 	if err := fn(tx{d, t}); err != nil {
 		t.Rollback()
-		return err
+		return poolerHint(err)
 	}
 	if err := t.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)

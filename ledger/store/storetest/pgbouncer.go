@@ -197,7 +197,8 @@ func (b *Bouncer) Transactions(ctx context.Context, db string) (int64, error) {
 }
 
 // Via turns the URL of a database on the TOLLGATE_TEST_POSTGRES cluster into the URL of
-// the same database through the bouncer at addr.
+// the same database through the bouncer at addr, with the setting docs/deploying.md
+// gives for it: pgx's exec mode, which uses no named prepared statements.
 func Via(t testing.TB, dbURL, addr string) string {
 	t.Helper()
 	i := strings.Index(dbURL, "@")
@@ -205,7 +206,11 @@ func Via(t testing.TB, dbURL, addr string) string {
 	if i < 0 || j < 0 {
 		t.Fatalf("database URL %q: want postgres://USER@HOST:PORT/DB", dbURL)
 	}
-	return dbURL[:i+1] + addr + dbURL[i+1+j:]
+	sep := "?"
+	if strings.Contains(dbURL, "?") {
+		sep = "&"
+	}
+	return dbURL[:i+1] + addr + dbURL[i+1+j:] + sep + "default_query_exec_mode=exec"
 }
 
 func freePort(t testing.TB) int {
