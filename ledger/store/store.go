@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -87,12 +86,10 @@ func open(raw string) (*DB, error) {
 		db.SetMaxOpenConns(8)
 		return &DB{db: db, dialect: SQLite}, nil
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
-		db, err := sql.Open("pgx", raw)
+		db, err := openPostgres(raw)
 		if err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
+			return nil, err
 		}
-		db.SetMaxOpenConns(32)
-		db.SetMaxIdleConns(32)
 		return &DB{db: db, dialect: Postgres}, nil
 	}
 	return nil, fmt.Errorf("database %q: want sqlite:PATH or postgres://USER@HOST:PORT/DB", raw)
@@ -204,7 +201,7 @@ func (d *DB) once(ctx context.Context, opts *sql.TxOptions, fn func(tx) error) e
 	}
 	if err := fn(tx{d, t}); err != nil {
 		t.Rollback()
-		return err
+		return poolerHint(err)
 	}
 	d.counted()
 	if err := t.Commit(); err != nil {

@@ -19,8 +19,14 @@ import (
 // Env names the variable that holds the URL of the test cluster's postgres database.
 const Env = "TOLLGATE_TEST_POSTGRES"
 
-// Kinds are the databases every store test runs against.
-func Kinds() []string { return []string{"sqlite", "postgres"} }
+// Kinds are the databases every store test runs against: only PostgreSQL in a run
+// through a PgBouncer (BouncerEnv).
+func Kinds() []string {
+	if os.Getenv(BouncerEnv) != "" {
+		return []string{"postgres"}
+	}
+	return []string{"sqlite", "postgres"}
+}
 
 // URL returns the URL of a new empty database of kind ("sqlite" or "postgres"), dropped
 // when the test ends. Without TOLLGATE_TEST_POSTGRES the test fails: the PostgreSQL half
@@ -54,5 +60,8 @@ func URL(t testing.TB, kind string) string {
 		t.Fatalf("%s: %v", Env, err)
 	}
 	u.Path = "/" + name
+	if addr := os.Getenv(BouncerEnv); addr != "" {
+		return Via(t, u.String(), addr)
+	}
 	return u.String()
 }
