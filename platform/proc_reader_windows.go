@@ -41,13 +41,30 @@ func (r *procOS) list(dst []procListed) ([]procListed, error) {
 	}
 	for off := 0; ; {
 		p := r.entry(off)
-		created := procFiletimeMillis(p.CreateTime)
-		dst = append(dst, procListed{pid: int32(p.UniqueProcessID), hint: uint64(p.CreateTime), created: created, idx: off})
+		if !procHalfMade(p.UniqueProcessID, p.ImageName.Length, p.CreateTime) {
+			created := procFiletimeMillis(p.CreateTime)
+			dst = append(dst, procListed{pid: int32(p.UniqueProcessID), hint: uint64(p.CreateTime), created: created, idx: off})
+		}
 		if p.NextEntryOffset == 0 {
 			return dst, nil
 		}
 		off += int(p.NextEntryOffset)
 	}
+}
+
+// procLatestCreate is 2200-01-01 as a FILETIME: no clock shows a create time past it.
+const procLatestCreate = (7258118400*10000000 + procEpochDelta)
+
+// procHalfMade reports whether a listing entry is a process still being made, left out of
+// the listing until a later scan sees it whole. Wine lists a new process for some hundred
+// milliseconds before its image name and then its create time are set: first with no name
+// and a create time of 0x5555555555555555 (memory never written), then named, while
+// GetProcessTimes already gives the real time. Taken as it is, such an entry was tracked as
+// a nameless process the catalogue passes over, or reported under a create time that the
+// next scan contradicts (an exit and a second start of one running product, each decided).
+// Windows lists no such entry; the idle process (pid 0) has no name and stays.
+func procHalfMade(pid uintptr, nameLen uint16, created int64) bool {
+	return pid != 0 && (nameLen == 0 || created > procLatestCreate)
 }
 
 func (r *procOS) entry(off int) *windows.SYSTEM_PROCESS_INFORMATION {

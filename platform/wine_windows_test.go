@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -207,7 +208,16 @@ func TestPipeWindows(t *testing.T) {
 	if got.PID != os.Getpid() || got.SID != me.User.Sid.String() || got.UID != -1 {
 		t.Errorf("got peer %+v, want pid %d and SID %s", got, os.Getpid(), me.User.Sid)
 	}
-	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
+	// Reading it opens the pipe, which takes a free instance: the server makes the next one
+	// only after serving the last client (and Wine's unserved first one stays taken), so a
+	// busy pipe is waited for, as WaitNamedPipe would.
+	var sd *windows.SECURITY_DESCRIPTOR
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		sd, err = windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
+		if !errors.Is(err, windows.ERROR_PIPE_BUSY) || time.Now().After(end) {
+			break
+		}
+	}
 	if err != nil {
 		t.Errorf("reading the pipe's security descriptor: %v", err)
 	} else if got := sd.String(); !strings.Contains(got, "(D;;GA;;;NU)") || !strings.Contains(got, "(A;;0x12019b;;;AU)") {

@@ -2,6 +2,7 @@ package notifier
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -48,16 +49,22 @@ func subscribe(ctx context.Context, hc *http.Client) (*stream, error) {
 	return &stream{body: resp.Body, sc: sc}, nil
 }
 
-// next waits for the next message.
+// next waits for the next message. The agent's heartbeat, a blank line every 25s, is no
+// message: taken for one, it ended every quiet stream with "unexpected end of JSON input" and
+// a reconnect.
 func (s *stream) next() (localapi.Message, error) {
 	var m localapi.Message
-	if !s.sc.Scan() {
-		if err := s.sc.Err(); err != nil {
-			return m, err
+	for {
+		if !s.sc.Scan() {
+			if err := s.sc.Err(); err != nil {
+				return m, err
+			}
+			return m, errAgentGone
 		}
-		return m, errAgentGone
+		if len(bytes.TrimSpace(s.sc.Bytes())) > 0 {
+			return m, json.Unmarshal(s.sc.Bytes(), &m)
+		}
 	}
-	return m, json.Unmarshal(s.sc.Bytes(), &m)
 }
 
 func (s *stream) close() { s.body.Close() }
