@@ -1,32 +1,12 @@
 package agent
 
 import (
-	"time"
-
 	"tollgate/charge"
-	"tollgate/platform"
+	tclock "tollgate/clock"
 )
 
-// Clock tells the agent the time, as the meter reads it. A nil Options.Clock means the
-// system's clocks: the wall clock for windows, the monotonic clock (which stands still
-// while the machine sleeps) for use.
-type Clock interface {
-	Reading() charge.Reading
-}
-
-type systemClock struct{ start time.Time }
-
-func (c systemClock) Reading() charge.Reading {
-	now := time.Now()
-	return charge.Reading{Wall: now.Round(0), Mono: now.Sub(c.start)}
-}
-
-// FileClock is the test clock (platform.FileClock) as the meter reads it. With it the
-// agent takes the file's time as the ledger's and applies no offset.
-type FileClock struct{ *platform.FileClock }
-
-// Reading reads the file.
-func (c FileClock) Reading() charge.Reading {
+// readClock is the clock as the meter reads it: wall and monotonic at one instant.
+func readClock(c tclock.Clock) charge.Reading {
 	w, m := c.Read()
 	return charge.Reading{Wall: w, Mono: m}
 }

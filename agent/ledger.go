@@ -19,6 +19,7 @@ import (
 	"tollgate/config"
 	"tollgate/ledger/api"
 	"tollgate/ledger/client"
+	"tollgate/platform"
 )
 
 // link is the agent's connection to the ledger: its enrollment, its credential, and
@@ -154,9 +155,9 @@ func (a *Agent) refresh(ctx context.Context, user string) error {
 	}
 	// The offset is from this machine's clock as the agent reads it, which is not always
 	// time.Now (an injected clock).
-	t0 := a.opts.Clock.Reading().Wall
+	t0 := a.opts.Clock.Now()
 	e, err := c.Entitlement(ctx, user)
-	t1 := a.opts.Clock.Reading().Wall
+	t1 := a.opts.Clock.Now()
 	if client.Code(err) == api.CodeNotFound {
 		// Not in the device's team: as the ledger sees it, not assigned to any pool.
 		e, err = charge.Entitlement{User: user, AsOf: a.reading().Wall}, nil
@@ -165,7 +166,7 @@ func (a *Agent) refresh(ctx context.Context, user string) error {
 	if err != nil {
 		return err
 	}
-	if _, test := a.opts.Clock.(FileClock); !test && !e.AsOf.IsZero() {
+	if _, test := a.opts.Clock.(*platform.FileClock); !test && !e.AsOf.IsZero() {
 		mid := t0.Add(t1.Sub(t0) / 2)
 		if off := e.AsOf.Sub(mid); (off - time.Duration(a.offset.Load())).Abs() > time.Second {
 			if off > time.Duration(a.offset.Load()) && !a.waking.Load() {

@@ -365,7 +365,7 @@ func (a *Agent) refreshAsleep(users []string) {
 
 // reading reads the clock; a wall clock that went back is the meter's to flag.
 func (a *Agent) reading() charge.Reading {
-	r := a.opts.Clock.Reading()
+	r := readClock(a.opts.Clock)
 	r.Wall = r.Wall.Add(time.Duration(a.offset.Load()))
 	r.Mono += a.monoBase
 	return r

@@ -53,13 +53,13 @@ func (a *Agent) sync(ctx context.Context) error {
 			wait = backoff(fails, err, a.opts.RetryMax)
 			a.log.Info("sync postponed", zap.Int("attempt", fails), zap.Duration("retry_in", wait), zap.Error(err))
 		}
-		t := time.NewTimer(wait)
+		t := a.opts.Clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
 		case <-a.kick:
-		case <-t.C:
+		case <-t.C():
 		}
 		t.Stop()
 	}

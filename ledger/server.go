@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"tollgate/charge"
+	"tollgate/clock"
 	"tollgate/ledger/api"
 	"tollgate/ledger/console"
 	"tollgate/ledger/store"
@@ -78,19 +79,10 @@ type Store interface {
 	FirstUse(ctx context.Context, team string) (map[api.UseKey]time.Time, error)
 }
 
-// Clock tells the time. Tests move it; nil in Options is the real clock.
-type Clock interface {
-	Now() time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
 // Options configures a Server. Zero values are the real thing.
 type Options struct {
 	Store  Store       // required
-	Clock  Clock       // nil: the real clock
+	Clock  clock.Clock // the time and the background loops' tickers; nil: the real clock
 	Logger *zap.Logger // nil: no logs
 
 	// MaxInFlight bounds the requests served at once; more are answered 503 with
@@ -115,7 +107,7 @@ type Options struct {
 // Server is the ledger's HTTP service.
 type Server struct {
 	store    Store
-	clock    Clock
+	clock    clock.Clock
 	log      *zap.Logger
 	inFlight chan struct{}
 	webhooks *http.Client
@@ -140,9 +132,7 @@ func New(o Options) *Server {
 		notify: o.NotifyEvery, sweep: o.SweepEvery, seen: map[string]time.Time{},
 		allowInternal: o.WebhookAllowInternal, metricsToken: o.MetricsToken,
 	}
-	if s.clock == nil {
-		s.clock = realClock{}
-	}
+	s.clock = clock.Or(s.clock)
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -189,7 +179,7 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 func (s *Server) loop(ctx context.Context, every time.Duration, fn func(context.Context) error) {
-	t := time.NewTicker(every)
+	t := s.clock.NewTicker(every)
 	defer t.Stop()
 	for {
 		if err := fn(ctx); err != nil && ctx.Err() == nil {
@@ -198,7 +188,7 @@ func (s *Server) loop(ctx context.Context, every time.Duration, fn func(context.
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"tollgate/agent"
+	"tollgate/clock"
 	"tollgate/platform"
 )
 
@@ -40,30 +41,19 @@ const (
 	connectedMsg = "connected to the agent"
 )
 
-// Clock is the time as the notifier's backoff and coalescing see it.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // Options configures a Notifier. Zero values are the real thing.
 type Options struct {
 	Socket  string            // the agent's local API; "": platform.DefaultPaths().Socket
 	Display platform.Notifier // nil: platform.NewDesktopNotifier()
 	Logger  *zap.Logger       // nil: no logs
-	Clock   Clock             // nil: the real clock
+	Clock   clock.Clock       // the backoff's timers and the coalescing's time; nil: the real clock
 }
 
 // Notifier shows the calling user's messages from the agent.
 type Notifier struct {
 	display platform.Notifier
 	log     *zap.Logger
-	clock   Clock
+	clock   clock.Clock
 	hc      *http.Client
 	client  *agent.Client
 
@@ -86,9 +76,7 @@ func New(opts Options) *Notifier {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
-	}
+	opts.Clock = clock.Or(opts.Clock)
 	socket := opts.Socket
 	return &Notifier{
 		display: opts.Display,
@@ -120,11 +108,13 @@ func (n *Notifier) Run(ctx context.Context) error {
 		wait := backoff(attempt)
 		attempt++
 		n.logDown(connected, err, wait)
+		t := n.clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			n.logSilenced()
 			return nil
-		case <-n.clock.After(wait):
+		case <-t.C():
 		}
 	}
 }
