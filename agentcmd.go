@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tollgate/agent"
+	"tollgate/charge"
 	"tollgate/cli"
 	"tollgate/installer"
 	"tollgate/platform"
@@ -144,7 +145,7 @@ func printStatus(w io.Writer, st agent.Status, notices platform.NoticeHealth, lo
 	if st.Available != nil {
 		bal := fmt.Sprintf("%d tokens", *st.Available)
 		if *st.Available <= 0 {
-			bal = agent.TeamLeft(*st.Available) // never a negative balance
+			bal = charge.TeamLeft(*st.Available) // never a negative balance
 		}
 		fmt.Fprintf(tw, "team balance\t%s (as of %s)\n", bal, st.AsOf.In(loc).Format("2006-01-02 15:04"))
 	}

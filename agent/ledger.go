@@ -141,7 +141,7 @@ func (a *Agent) answered(err error) {
 		a.log.Warn("ledger unreachable; deciding from cached entitlements", zap.Error(err))
 		a.mu.Lock()
 		a.tell(Message{At: a.meter.Now(), Kind: "offline", Title: "Working offline",
-			Body: fmt.Sprintf("This computer cannot reach the licence server. Products already paid for keep working; new launches that cost tokens can still be decided for %s.", roughly(a.policy(a.cfg).OfflineMaxAge))})
+			Body: fmt.Sprintf("This computer cannot reach the licence server. Products already paid for keep working; new launches that cost tokens can still be decided for %s.", charge.Roughly(a.policy(a.cfg).OfflineMaxAge))})
 		a.mu.Unlock()
 	}
 }

@@ -2,8 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"tollgate/charge"
@@ -33,7 +31,7 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 	case charge.Denied:
 		m.Kind, m.Urgent = "denied", true
 		m.Title = name + " was not started"
-		m.Body = denialText(f.Decision, name) + ask
+		m.Body = charge.Denial(f.Decision, name) + ask
 	case charge.Opened:
 		if f.Reason != charge.InGrace || !graceNotice {
 			return m, false
@@ -66,7 +64,7 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 		m.Title = name + " was closed"
 		m.Body = "Your team has no tokens left to keep " + name + " open." + ask
 		if f.Reason == charge.NotAssigned || f.Reason == charge.ProductRestricted {
-			m.Body = denialText(f.Decision, name) + " It was closed before its 5 free minutes ran out: nothing was charged." + ask
+			m.Body = charge.Denial(f.Decision, name) + " It was closed before its 5 free minutes ran out: nothing was charged." + ask
 		}
 	default:
 		return m, false
@@ -74,52 +72,4 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 	return m, true
 }
 
-func denialText(d *charge.Decision, name string) string {
-	if d == nil {
-		return name + " is not available to you."
-	}
-	switch d.Reason {
-	case charge.NotAssigned:
-		return "You are not assigned to your team's tokens, so " + name + " cannot be charged to them."
-	case charge.ProductRestricted:
-		return "Your administrator has not allowed " + name + " for you or your team."
-	case charge.InsufficientTokens:
-		return fmt.Sprintf("A day of %s costs %d tokens and your team has %s.", name, d.Rate, TeamLeft(d.Available))
-	case charge.BudgetExceeded:
-		if b := d.Budget; b != nil {
-			used := b.String(b.From)
-			return fmt.Sprintf("%s%s, and a day of %s costs %d more. Ask your administrator to raise the cap or grant an extension.", strings.ToUpper(used[:1]), used[1:], name, d.Rate)
-		}
-		return "A day of " + name + " would take you past a spending cap your administrator set."
-	case charge.OfflineTooLong:
-		if d.Offline > 100*365*24*time.Hour {
-			return "This computer has not reached the licence server yet, so it cannot start products that cost tokens. Connect to the studio network and try again."
-		}
-		return fmt.Sprintf("This computer has not reached the licence server for %s, so it cannot start products that cost tokens. Connect to the studio network and try again.", roughly(d.Offline))
-	case charge.JournalUnavailable:
-		return "This computer cannot record charges right now, so it cannot start " + name + " or other products that cost tokens. " +
-			"Products already open keep running, and products paid for or covered by a subscription still start."
-	}
-	return name + " is not available to you (" + string(d.Reason) + ")."
-}
-
-// TeamLeft says a team's available tokens to a user: never a negative number (tokens
-// held for sessions or owed are the admins' business), "no tokens left" instead.
-func TeamLeft(available int64) string {
-	if available <= 0 {
-		return "no tokens left"
-	}
-	return strconv.FormatInt(available, 10) + " left"
-}
-
 func clock(t time.Time) string { return t.Local().Format("Mon 15:04") }
-
-func roughly(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	case d >= 2*time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Hours()))
-	}
-	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
-}

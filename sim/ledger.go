@@ -113,7 +113,7 @@ func (e *engine) effect(d *device, f charge.Effect) {
 		}
 	case charge.Denied:
 		l.Reason = string(f.Reason)
-		l.Text = fmt.Sprintf("%s was refused %s: %s", f.User, name, explain(f.Decision))
+		l.Text = fmt.Sprintf("%s was refused %s: %s", f.User, name, told(f.Decision, name))
 	case charge.Held:
 		l.Text = fmt.Sprintf("%d tokens held for %s's %s while in grace", f.Tokens, f.User, name)
 		if d.offline {
@@ -168,7 +168,7 @@ func (e *engine) effect(d *device, f charge.Effect) {
 		l.Reason = string(f.Reason)
 		l.Text = fmt.Sprintf("%s's %s was closed: no tokens to renew it", f.User, name)
 		if f.Reason != "" && f.Reason != charge.InsufficientTokens {
-			l.Text = fmt.Sprintf("%s's %s was closed in grace, nothing charged: %s", f.User, name, explain(f.Decision))
+			l.Text = fmt.Sprintf("%s's %s was closed in grace, nothing charged: %s", f.User, name, told(f.Decision, name))
 		}
 		e.line(l)
 		for _, id := range f.Procs {
@@ -336,20 +336,8 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// explain says why a launch was refused, in words for the person who launched it.
-func explain(d *charge.Decision) string {
-	if d == nil {
-		return "refused"
-	}
-	switch d.Reason {
-	case charge.NotAssigned:
-		return "you are not assigned to your team's token pool"
-	case charge.ProductRestricted:
-		return "this product is not allowed for you or your team"
-	case charge.InsufficientTokens:
-		return fmt.Sprintf("a day costs %d tokens and the team has %d available", d.Rate, d.Available)
-	case charge.OfflineTooLong:
-		return fmt.Sprintf("this computer has not reached the licence server for %s", strings.TrimSuffix(d.Offline.Round(time.Minute).String(), "0s"))
-	}
-	return string(d.Reason)
+// told is what the person whose launch was refused is told, in the agent's own words,
+// quoted.
+func told(d *charge.Decision, product string) string {
+	return `"` + charge.Denial(d, product) + `"`
 }
