@@ -234,21 +234,21 @@ func (a *Agent) restore() error {
 	for _, in := range ins {
 		rp := &replayer{answers: in.Answers}
 		switch in.Kind {
-		case "start":
+		case journal.Start:
 			a.meter.Start(in.Reading, in.Proc, rp)
-		case "exit":
+		case journal.Exit:
 			a.meter.Exit(in.Reading, in.Proc.ID, rp)
-		case "advance":
+		case journal.Advance:
 			a.meter.Advance(in.Reading, rp)
-		case "sleep":
+		case journal.Sleep:
 			a.meter.Sleep(in.Reading, rp)
-		case "wake":
+		case journal.Wake:
 			a.meter.Wake(in.Reading, rp)
-		case "learn":
+		case journal.Learn:
 			a.meter.Learn(in.Window)
-		case "recheck":
+		case journal.Recheck:
 			a.meter.Recheck(in.Reading, in.Proc.User, rp)
-		case "policy":
+		case journal.Policy:
 			a.meter.SetPolicy(in.Policy)
 		default:
 			return fmt.Errorf("journal input %d: unknown kind %q", in.Seq, in.Kind)

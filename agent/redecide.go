@@ -76,7 +76,7 @@ func (a *Agent) recheckLocked(user string) error {
 	if r.Wall.IsZero() {
 		r = a.reading()
 	}
-	effs, err := a.record(journal.Input{Kind: "recheck", Reading: r, Proc: charge.Proc{User: user}}, func(e charge.Entitlements) []charge.Effect {
+	effs, err := a.record(journal.Input{Kind: journal.Recheck, Reading: r, Proc: charge.Proc{User: user}}, func(e charge.Entitlements) []charge.Effect {
 		return a.meter.Recheck(r, user, e)
 	})
 	for _, f := range effs {
