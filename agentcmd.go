@@ -198,7 +198,7 @@ func printStatus(w io.Writer, st agent.Status, notices platform.NoticeHealth, lo
 			if !s.Until.IsZero() {
 				until = s.Until.In(loc).Format("Mon 15:04")
 			}
-			if s.State == "grace" {
+			if s.State == charge.PhaseGrace {
 				left = s.GraceLeft.Round(time.Second).String()
 			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", s.User, s.Product, s.State, s.Start.In(loc).Format("Mon 15:04"), until, left)

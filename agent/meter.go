@@ -115,7 +115,7 @@ func (a *Agent) ask(d platform.Diff) map[string]launch {
 				a.log.Warn("process user not mapped", zap.Int32("pid", p.Key.PID), zap.Error(err))
 			}
 		}
-		l := launch{product: prod.ID, user: user, hold: a.device + "|" + id}
+		l := launch{product: prod.ID, user: user, hold: charge.LaunchHold(a.device, id)}
 		a.mu.Lock()
 		_, known := a.tracked[id]
 		_, ask, joins := a.consult(user, prod.ID)

@@ -63,7 +63,7 @@ func (a *Agent) refreshNow(user string) bool {
 func (a *Agent) recheckLocked(user string) error {
 	inGrace := false
 	for _, s := range a.meter.Sessions() {
-		if s.User == user && s.State == "grace" {
+		if s.User == user && s.State == charge.PhaseGrace {
 			inGrace = true
 		}
 	}
@@ -118,7 +118,7 @@ func (a *Agent) refreshBeforeCharge() {
 		}
 	}
 	for _, s := range a.meter.Sessions() {
-		if s.State != "grace" || !s.Running || s.GraceLeft > ahead {
+		if s.State != charge.PhaseGrace || !s.Running || s.GraceLeft > ahead {
 			continue
 		}
 		if last, ok := a.preCharge[s.User]; ok && time.Since(last) < refreshEvery {
