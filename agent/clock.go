@@ -2,7 +2,7 @@ package agent
 
 import (
 	"tollgate/charge"
-	tclock "tollgate/clock"
+	tclock "tollgate/clock" // named so: message.go's clock() says a time of day
 )
 
 // readClock is the clock as the meter reads it: wall and monotonic at one instant.
