@@ -51,7 +51,7 @@ func runAgent(ctx context.Context, f *runFlags) error {
 		if err != nil {
 			return err
 		}
-		opts.Clock = agent.FileClock{FileClock: c}
+		opts.Clock = c
 	}
 	start := func(ctx context.Context) error {
 		a, err := agent.New(opts)

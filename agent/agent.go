@@ -20,6 +20,7 @@ import (
 	"tollgate/agent/journal"
 	"tollgate/agent/localapi"
 	"tollgate/charge"
+	tclock "tollgate/clock"
 	"tollgate/config"
 	"tollgate/platform"
 )
@@ -36,8 +37,10 @@ type Options struct {
 	StateDir   string      // the journal's folder; default platform.DefaultPaths().StateDir
 	Socket     string      // the local API; default platform.DefaultPaths().Socket
 	Logger     *zap.Logger // default: as the config's log section says
-	Clock      Clock       // default: the system's clocks
-	Source     ProcSource  // default: platform.NewSource
+	// Clock is the time and the timers of the meter, the tick, the ledger sync and the
+	// journal retry; default: the machine's. platform.FileClock is an admin's test clock.
+	Clock  tclock.Clock
+	Source ProcSource // default: platform.NewSource
 	// Terminate closes a process: asked first, killed after grace. Default platform.Terminate.
 	Terminate func(ctx context.Context, key platform.ProcKey, grace time.Duration) (platform.Ending, error)
 	// Gate turns on the pre-exec gate where the OS allows it (Linux fanotify).
@@ -160,9 +163,7 @@ func New(opts Options) (*Agent, error) {
 	if opts.Socket == "" {
 		opts.Socket = paths.Socket
 	}
-	if opts.Clock == nil {
-		opts.Clock = systemClock{start: time.Now()}
-	}
+	opts.Clock = tclock.Or(opts.Clock)
 	if opts.Terminate == nil {
 		opts.Terminate = platform.Terminate
 	}
@@ -202,7 +203,7 @@ func New(opts Options) (*Agent, error) {
 		}
 	}
 	a.log = a.log.Named("agent")
-	a.watcher, err = config.NewWatcher(config.WatchOptions{MainFile: opts.ConfigFile, Logger: a.log, Level: a.level})
+	a.watcher, err = config.NewWatcher(config.WatchOptions{MainFile: opts.ConfigFile, Logger: a.log, Level: a.level, Clock: opts.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +224,7 @@ func New(opts Options) (*Agent, error) {
 		return nil, err
 	}
 	if last, ok := a.meter.Last(); ok {
-		a.monoBase = last.Mono - opts.Clock.Reading().Mono
+		a.monoBase = last.Mono - readClock(opts.Clock).Mono
 	}
 	if cfg.Ledger.URL != "" {
 		if a.link, err = newLink(cfg); err != nil {
@@ -258,27 +259,27 @@ func (a *Agent) restore() error {
 	for _, in := range ins {
 		rp := &replayer{answers: in.Answers}
 		switch in.Kind {
-		case "start":
+		case journal.Start:
 			a.meter.Start(in.Reading, in.Proc, rp)
-		case "exit":
+		case journal.Exit:
 			a.meter.Exit(in.Reading, in.Proc.ID, rp)
-		case "advance":
+		case journal.Advance:
 			a.meter.Advance(in.Reading, rp)
-		case "sleep":
+		case journal.Sleep:
 			a.meter.Sleep(in.Reading, rp)
-		case "wake":
+		case journal.Wake:
 			a.meter.Wake(in.Reading, rp)
-		case "learn":
+		case journal.Learn:
 			a.meter.Learn(in.Window)
-		case "recheck":
+		case journal.Recheck:
 			a.meter.Recheck(in.Reading, in.Proc.User, rp)
-		case "policy":
+		case journal.Policy:
 			a.meter.SetPolicy(in.Policy)
-		case "input":
+		case journal.InputIdle:
 			a.meter.Input(in.Reading, in.Proc.User, in.Idle, rp)
-		case "busy":
+		case journal.Busy:
 			a.meter.Busy(in.Reading, in.Proc.User, in.Proc.Product, rp)
-		case "nightly":
+		case journal.Nightly:
 			a.meter.Nightly(in.Reading, in.At, rp)
 		default:
 			return fmt.Errorf("journal input %d: unknown kind %q", in.Seq, in.Kind)
@@ -466,7 +467,7 @@ func (a *Agent) followConfig(ctx context.Context) error {
 // even when no process starts or stops.
 func (a *Agent) tick(ctx context.Context) error {
 	every := a.config().Policy.PollInterval
-	t := time.NewTicker(every)
+	t := a.opts.Clock.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -477,7 +478,7 @@ func (a *Agent) tick(ctx context.Context) error {
 				every = d
 				t.Reset(every)
 			}
-		case <-t.C:
+		case <-t.C():
 			a.refreshBeforeCharge()
 			if err := a.advance(); err != nil {
 				return err

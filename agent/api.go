@@ -77,7 +77,7 @@ func (a *Agent) Check(_ context.Context, user, product string) (localapi.CheckRe
 	if d.Allowed {
 		res.Message = allowedText(d, res.Name)
 	} else {
-		res.Message = denialText(&d, res.Name)
+		res.Message = charge.Denial(&d, res.Name)
 	}
 	return res, nil
 }
@@ -116,7 +116,7 @@ func allowedText(d charge.Decision, name string) string {
 
 func graceText(d charge.Decision, name string) string {
 	return "You may start " + name + ". Closing it within 5 minutes costs nothing; after that it costs " +
-		itoa(d.Rate) + " tokens for 24 hours (your team has " + localapi.TeamLeft(d.Available) + ")."
+		itoa(d.Rate) + " tokens for 24 hours (your team has " + charge.TeamLeft(d.Available) + ")."
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"tollgate/agent"
-	"tollgate/agent/localapi"
+	"tollgate/charge"
 )
 
 // TestTeamLeftNeverNegative (issue 9, item 6): users were told "your team has -15 left".
@@ -23,7 +23,7 @@ func TestTeamLeftNeverNegative(t *testing.T) {
 		{90, "90 left"},
 	}
 	for _, tt := range tests {
-		if got := localapi.TeamLeft(tt.available); got != tt.want {
+		if got := charge.TeamLeft(tt.available); got != tt.want {
 			t.Errorf("TeamLeft(%d): got %q, want %q", tt.available, got, tt.want)
 		}
 	}

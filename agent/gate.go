@@ -122,7 +122,7 @@ func (a *Agent) gateDecide(req platform.GateRequest) bool {
 		f := charge.Effect{Kind: charge.Denied, At: a.meter.Now(), Device: a.device, User: user, Product: p.ID, Reason: d.Reason, Decision: &d}
 		if m, ok := messageFor(f, nameOf(p), cfg.AdminContact, false); ok {
 			if d.Reason == charge.JournalUnavailable {
-				m.Body = denialText(&d, nameOf(p)) + " The cause: " + journalProblem(a.journalErr) + "." + a.contact()
+				m.Body = charge.Denial(&d, nameOf(p)) + " The cause: " + journalProblem(a.journalErr) + "." + a.contact()
 			}
 			a.tell(m)
 		}

@@ -77,7 +77,7 @@ func (a *Agent) reportInput(user string, idle time.Duration) error {
 		return nil
 	}
 	r := a.reading()
-	_, err := a.record(journal.Input{Kind: "input", Reading: r, Proc: charge.Proc{User: user}, Idle: idle}, func(e charge.Entitlements) []charge.Effect {
+	_, err := a.record(journal.Input{Kind: journal.InputIdle, Reading: r, Proc: charge.Proc{User: user}, Idle: idle}, func(e charge.Entitlements) []charge.Effect {
 		return a.meter.Input(r, user, idle, e)
 	})
 	return err
@@ -125,7 +125,7 @@ func (a *Agent) sampleCPU(ctx context.Context, last map[string]time.Duration, ev
 		a.mu.Lock()
 		if !a.first {
 			r := a.reading()
-			if _, err := a.record(journal.Input{Kind: "busy", Reading: r, Proc: charge.Proc{User: k[0], Product: k[1]}}, func(e charge.Entitlements) []charge.Effect {
+			if _, err := a.record(journal.Input{Kind: journal.Busy, Reading: r, Proc: charge.Proc{User: k[0], Product: k[1]}}, func(e charge.Entitlements) []charge.Effect {
 				return a.meter.Busy(r, k[0], k[1], e)
 			}); err != nil {
 				a.fail(err)
@@ -173,7 +173,7 @@ func (a *Agent) nightly(r charge.Reading) error {
 		return nil
 	}
 	for _, at := range nightlyInstants(hhmm, from, r.Wall) {
-		if _, err := a.record(journal.Input{Kind: "nightly", Reading: r, At: at}, func(e charge.Entitlements) []charge.Effect {
+		if _, err := a.record(journal.Input{Kind: journal.Nightly, Reading: r, At: at}, func(e charge.Entitlements) []charge.Effect {
 			return a.meter.Nightly(r, at, e)
 		}); err != nil {
 			return err

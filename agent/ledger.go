@@ -20,6 +20,7 @@ import (
 	"tollgate/config"
 	"tollgate/ledger/api"
 	"tollgate/ledger/client"
+	"tollgate/platform"
 )
 
 // link is the agent's connection to the ledger: its enrollment, its credential, and
@@ -148,7 +149,7 @@ func (a *Agent) answered(err error) {
 		a.log.Warn("ledger unreachable; deciding from cached entitlements", zap.Error(err))
 		a.mu.Lock()
 		a.tell(localapi.Message{At: a.meter.Now(), Kind: "offline", Title: "Working offline",
-			Body: fmt.Sprintf("This computer cannot reach the licence server. Products already paid for keep working; new launches that cost tokens can still be decided for %s.", roughly(a.policy(a.cfg).OfflineMaxAge))})
+			Body: fmt.Sprintf("This computer cannot reach the licence server. Products already paid for keep working; new launches that cost tokens can still be decided for %s.", charge.Roughly(a.policy(a.cfg).OfflineMaxAge))})
 		a.mu.Unlock()
 	}
 }
@@ -162,9 +163,9 @@ func (a *Agent) refresh(ctx context.Context, user string) error {
 	}
 	// The offset is from this machine's clock as the agent reads it, which is not always
 	// time.Now (an injected clock).
-	t0 := a.opts.Clock.Reading().Wall
+	t0 := a.opts.Clock.Now()
 	e, err := c.Entitlement(ctx, user)
-	t1 := a.opts.Clock.Reading().Wall
+	t1 := a.opts.Clock.Now()
 	if client.Code(err) == api.CodeNotFound {
 		// Not in the device's team: as the ledger sees it, not assigned to any pool.
 		e, err = charge.Entitlement{User: user, AsOf: a.reading().Wall}, nil
@@ -173,7 +174,7 @@ func (a *Agent) refresh(ctx context.Context, user string) error {
 	if err != nil {
 		return err
 	}
-	if _, test := a.opts.Clock.(FileClock); !test && !e.AsOf.IsZero() {
+	if _, test := a.opts.Clock.(*platform.FileClock); !test && !e.AsOf.IsZero() {
 		mid := t0.Add(t1.Sub(t0) / 2)
 		if off := e.AsOf.Sub(mid); (off - time.Duration(a.offset.Load())).Abs() > time.Second {
 			if off > time.Duration(a.offset.Load()) && !a.waking.Load() {

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"tollgate/agent/localapi"
@@ -20,7 +19,7 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 	case charge.Denied:
 		m.Kind, m.Urgent = "denied", true
 		m.Title = name + " was not started"
-		m.Body = denialText(f.Decision, name) + ask
+		m.Body = charge.Denial(f.Decision, name) + ask
 	case charge.Opened:
 		if f.Reason != charge.InGrace || !graceNotice {
 			return m, false
@@ -38,7 +37,7 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 		m.Body = fmt.Sprintf("%s is paid for until %s. Reopening it before then costs nothing.", name, clock(f.Until))
 		if f.Reason == charge.StayedOpen {
 			m.Body = fmt.Sprintf("%s was asked to close because nobody had used it for %s, but it stayed open (it may be asking whether to save changes), so it was renewed: it is paid for until %s.",
-				name, roughly(f.At.Sub(f.IdleSince)), clock(f.Until))
+				name, charge.Roughly(f.At.Sub(f.IdleSince)), clock(f.Until))
 		}
 		if f.Overdraw {
 			m.Body += " Your team's tokens have run out; your administrator has been told." + ask
@@ -49,7 +48,7 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 			m.Kind = "idle_closing"
 			m.Title = fmt.Sprintf("%s will be closed at %s", name, clock(f.Until))
 			m.Body = fmt.Sprintf("%s has been idle %s; it will be closed at %s to save %d tokens: touch it to keep it.",
-				name, roughly(f.At.Sub(f.IdleSince)), clock(f.Until), f.Tokens)
+				name, charge.Roughly(f.At.Sub(f.IdleSince)), clock(f.Until), f.Tokens)
 			break
 		}
 		m.Kind = "renewing"
@@ -60,12 +59,12 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 		m.Title = fmt.Sprintf("%s will close at %s", name, clock(f.Until))
 		m.Body = fmt.Sprintf("Your team has no tokens left to keep %s open for another day (%d tokens). Save your work: it closes at %s.%s", name, f.Tokens, clock(f.Until), ask)
 		if f.Reason == charge.BudgetExceeded {
-			m.Body = fmt.Sprintf("%s Save your work: %s closes at %s.%s", denialText(f.Decision, name), name, clock(f.Until), ask)
+			m.Body = fmt.Sprintf("%s Save your work: %s closes at %s.%s", charge.Denial(f.Decision, name), name, clock(f.Until), ask)
 		}
 	case charge.Close:
 		if f.Reason == charge.Idle {
 			m.Kind, m.Procs = "idle_close", f.Procs
-			m.Title = fmt.Sprintf("Closing %s: nobody has used it for %s", name, roughly(f.At.Sub(f.IdleSince)))
+			m.Title = fmt.Sprintf("Closing %s: nobody has used it for %s", name, charge.Roughly(f.At.Sub(f.IdleSince)))
 			m.Body = fmt.Sprintf("%s was asked to close instead of renewing for %d tokens. If it asks whether to save changes, answer it: if it is still open at %s, it is renewed.",
 				name, f.Tokens, clock(f.Until))
 			break
@@ -74,58 +73,19 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 		m.Title = name + " was closed"
 		m.Body = "Your team has no tokens left to keep " + name + " open." + ask
 		if f.Reason == charge.BudgetExceeded {
-			m.Body = denialText(f.Decision, name) + " It was closed rather than renewed." + ask
+			m.Body = charge.Denial(f.Decision, name) + " It was closed rather than renewed." + ask
 		}
 		if f.Reason == charge.NotAssigned || f.Reason == charge.ProductRestricted {
-			m.Body = denialText(f.Decision, name) + " It was closed before its 5 free minutes ran out: nothing was charged." + ask
+			m.Body = charge.Denial(f.Decision, name) + " It was closed before its 5 free minutes ran out: nothing was charged." + ask
 		}
 	case charge.Saved:
 		m.Kind = "idle_saved"
 		m.Title = fmt.Sprintf("%s closed: %d tokens saved", name, f.Tokens)
-		m.Body = fmt.Sprintf("%s was closed because nobody had used it for %s, instead of renewing for %d tokens.", name, roughly(f.At.Sub(f.IdleSince)), f.Tokens)
+		m.Body = fmt.Sprintf("%s was closed because nobody had used it for %s, instead of renewing for %d tokens.", name, charge.Roughly(f.At.Sub(f.IdleSince)), f.Tokens)
 	default:
 		return m, false
 	}
 	return m, true
 }
 
-func denialText(d *charge.Decision, name string) string {
-	if d == nil {
-		return name + " is not available to you."
-	}
-	switch d.Reason {
-	case charge.NotAssigned:
-		return "You are not assigned to your team's tokens, so " + name + " cannot be charged to them."
-	case charge.ProductRestricted:
-		return "Your administrator has not allowed " + name + " for you or your team."
-	case charge.InsufficientTokens:
-		return fmt.Sprintf("A day of %s costs %d tokens and your team has %s.", name, d.Rate, localapi.TeamLeft(d.Available))
-	case charge.BudgetExceeded:
-		if b := d.Budget; b != nil {
-			used := b.String(b.From)
-			return fmt.Sprintf("%s%s, and a day of %s costs %d more. Ask your administrator to raise the cap or grant an extension.", strings.ToUpper(used[:1]), used[1:], name, d.Rate)
-		}
-		return "A day of " + name + " would take you past a spending cap your administrator set."
-	case charge.OfflineTooLong:
-		if d.Offline > 100*365*24*time.Hour {
-			return "This computer has not reached the licence server yet, so it cannot start products that cost tokens. Connect to the studio network and try again."
-		}
-		return fmt.Sprintf("This computer has not reached the licence server for %s, so it cannot start products that cost tokens. Connect to the studio network and try again.", roughly(d.Offline))
-	case charge.JournalUnavailable:
-		return "This computer cannot record charges right now, so it cannot start " + name + " or other products that cost tokens. " +
-			"Products already open keep running, and products paid for or covered by a subscription still start."
-	}
-	return name + " is not available to you (" + string(d.Reason) + ")."
-}
-
 func clock(t time.Time) string { return t.Local().Format("Mon 15:04") }
-
-func roughly(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%d days", int(d.Hours()/24))
-	case d >= 2*time.Hour:
-		return fmt.Sprintf("%d hours", int(d.Hours()))
-	}
-	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
-}

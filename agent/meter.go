@@ -116,7 +116,7 @@ func (a *Agent) ask(d platform.Diff) map[string]launch {
 				a.log.Warn("process user not mapped", zap.Int32("pid", p.Key.PID), zap.Error(err))
 			}
 		}
-		l := launch{product: prod.ID, user: user, hold: a.device + "|" + id}
+		l := launch{product: prod.ID, user: user, hold: charge.LaunchHold(a.device, id)}
 		a.mu.Lock()
 		_, known := a.tracked[id]
 		_, ask, joins := a.consult(user, prod.ID)
@@ -188,12 +188,12 @@ func (a *Agent) reconcile(d platform.Diff) error {
 	r := a.reading()
 	if a.meter.Sleeping() {
 		// Stopped between a sleep and its wake: the products still open are decided now.
-		_, err := a.record(journal.Input{Kind: "wake", Reading: r}, func(e charge.Entitlements) []charge.Effect {
+		_, err := a.record(journal.Input{Kind: journal.Wake, Reading: r}, func(e charge.Entitlements) []charge.Effect {
 			return a.meter.Wake(r, e)
 		})
 		return err
 	}
-	_, err := a.record(journal.Input{Kind: "advance", Reading: r}, func(e charge.Entitlements) []charge.Effect {
+	_, err := a.record(journal.Input{Kind: journal.Advance, Reading: r}, func(e charge.Entitlements) []charge.Effect {
 		return a.meter.Advance(r, e)
 	})
 	return err
@@ -202,7 +202,7 @@ func (a *Agent) reconcile(d platform.Diff) error {
 // exited records that a tracked process is gone.
 func (a *Agent) exited(r charge.Reading, id string) error {
 	delete(a.tracked, id)
-	_, err := a.record(journal.Input{Kind: "exit", Reading: r, Proc: charge.Proc{ID: id}}, func(e charge.Entitlements) []charge.Effect {
+	_, err := a.record(journal.Input{Kind: journal.Exit, Reading: r, Proc: charge.Proc{ID: id}}, func(e charge.Entitlements) []charge.Effect {
 		return a.meter.Exit(r, id, e)
 	})
 	return err
@@ -237,7 +237,7 @@ func (a *Agent) started(r charge.Reading, key platform.ProcKey, l launch) error 
 		}
 	}
 	var dec charge.Decision
-	effs, err := a.record(journal.Input{Kind: "start", Reading: r, Proc: proc}, func(e charge.Entitlements) []charge.Effect {
+	effs, err := a.record(journal.Input{Kind: journal.Start, Reading: r, Proc: proc}, func(e charge.Entitlements) []charge.Effect {
 		var effs []charge.Effect
 		dec, effs = a.meter.Start(r, proc, e)
 		return effs
@@ -281,7 +281,7 @@ func (a *Agent) settleHold(effs []charge.Effect, l launch) error {
 	for i, f := range effs {
 		if f.Kind == charge.Held && f.HoldID() == l.hold {
 			id := journal.EntryID(a.inputs, i)
-			if err := a.journal.MarkSent(map[string]string{id: "held"}, l.auth.ServerTime); err != nil {
+			if err := a.journal.MarkSent(map[string]journal.Answer{id: journal.Held}, l.auth.ServerTime); err != nil {
 				// Unmarked, the hold is sent again and the ledger takes it as a duplicate.
 				a.log.Warn("journal: hold not marked placed", zap.String("entry", id), zap.Error(err))
 				return nil
@@ -305,7 +305,7 @@ func (a *Agent) advance() error {
 	last := a.lastRead
 	r := a.reading()
 	if !last.Wall.IsZero() && r.Wall.Sub(last.Wall)-(r.Mono-last.Mono) > sleepGap && r.Mono >= last.Mono {
-		if _, err := a.record(journal.Input{Kind: "sleep", Reading: last}, func(e charge.Entitlements) []charge.Effect {
+		if _, err := a.record(journal.Input{Kind: journal.Sleep, Reading: last}, func(e charge.Entitlements) []charge.Effect {
 			return a.meter.Sleep(last, e)
 		}); err != nil {
 			return err
@@ -321,12 +321,12 @@ func (a *Agent) advance() error {
 			a.mu.Lock()
 			r = a.reading()
 		}
-		_, err := a.record(journal.Input{Kind: "wake", Reading: r}, func(e charge.Entitlements) []charge.Effect {
+		_, err := a.record(journal.Input{Kind: journal.Wake, Reading: r}, func(e charge.Entitlements) []charge.Effect {
 			return a.meter.Wake(r, e)
 		})
 		return err
 	}
-	_, err := a.record(journal.Input{Kind: "advance", Reading: r}, func(e charge.Entitlements) []charge.Effect {
+	_, err := a.record(journal.Input{Kind: journal.Advance, Reading: r}, func(e charge.Entitlements) []charge.Effect {
 		return a.meter.Advance(r, e)
 	})
 	if err != nil {
@@ -369,7 +369,7 @@ func (a *Agent) refreshAsleep(users []string) {
 
 // reading reads the clock; a wall clock that went back is the meter's to flag.
 func (a *Agent) reading() charge.Reading {
-	r := a.opts.Clock.Reading()
+	r := readClock(a.opts.Clock)
 	r.Wall = r.Wall.Add(time.Duration(a.offset.Load()))
 	r.Mono += a.monoBase
 	return r

@@ -129,13 +129,13 @@ func journalProblem(err error) string {
 
 // retryJournal writes what waits as soon as the journal takes it.
 func (a *Agent) retryJournal(ctx context.Context) error {
-	t := time.NewTicker(journalRetry)
+	t := a.opts.Clock.NewTicker(journalRetry)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-t.C():
 			a.mu.Lock()
 			var err error
 			if len(a.unwritten) > 0 {

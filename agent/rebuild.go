@@ -118,7 +118,7 @@ func (a *Agent) apply(cfg *config.Config) (refused, fatal error) {
 		a.ents.loadFile(snap)
 	}
 	p := a.policy(cfg)
-	_, err := a.record(journal.Input{Kind: "policy", Reading: a.lastRead, Policy: p}, func(charge.Entitlements) []charge.Effect {
+	_, err := a.record(journal.Input{Kind: journal.Policy, Reading: a.lastRead, Policy: p}, func(charge.Entitlements) []charge.Effect {
 		a.meter.SetPolicy(p)
 		return nil
 	})

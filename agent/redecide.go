@@ -63,7 +63,7 @@ func (a *Agent) refreshNow(user string) bool {
 func (a *Agent) recheckLocked(user string) error {
 	inGrace := false
 	for _, s := range a.meter.Sessions() {
-		if s.User == user && s.State == "grace" {
+		if s.User == user && s.State == charge.PhaseGrace {
 			inGrace = true
 		}
 	}
@@ -76,7 +76,7 @@ func (a *Agent) recheckLocked(user string) error {
 	if r.Wall.IsZero() {
 		r = a.reading()
 	}
-	effs, err := a.record(journal.Input{Kind: "recheck", Reading: r, Proc: charge.Proc{User: user}}, func(e charge.Entitlements) []charge.Effect {
+	effs, err := a.record(journal.Input{Kind: journal.Recheck, Reading: r, Proc: charge.Proc{User: user}}, func(e charge.Entitlements) []charge.Effect {
 		return a.meter.Recheck(r, user, e)
 	})
 	for _, f := range effs {
@@ -118,7 +118,7 @@ func (a *Agent) refreshBeforeCharge() {
 		}
 	}
 	for _, s := range a.meter.Sessions() {
-		if s.State != "grace" || !s.Running || s.GraceLeft > ahead {
+		if s.State != charge.PhaseGrace || !s.Running || s.GraceLeft > ahead {
 			continue
 		}
 		if last, ok := a.preCharge[s.User]; ok && time.Since(last) < refreshEvery {

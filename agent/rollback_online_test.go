@@ -8,36 +8,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"tollgate/agent"
 	"tollgate/agent/agenttest"
 	"tollgate/agent/localapi"
-	"tollgate/charge"
+	"tollgate/clock/clocktest"
 	"tollgate/ledger/ledgertest"
 )
-
-// setClock is a workstation's clocks, moved by the test: its wall clock and a monotonic
-// clock that only moves forward.
-type setClock struct {
-	mu   sync.Mutex
-	wall time.Time
-	mono time.Duration
-}
-
-func (c *setClock) Reading() charge.Reading {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return charge.Reading{Wall: c.wall, Mono: c.mono}
-}
-
-func (c *setClock) set(wall time.Time, mono time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.wall, c.mono = wall, mono
-}
 
 // TestClockSetBackOnlineIsFlagged: online, the agent learns the ledger's time and corrects
 // its own clock by it, so a clock set back is absorbed the moment the agent next hears
@@ -77,7 +56,7 @@ products:
 policy:
   poll_interval: 1h
 `, l.URL, dir, dir, dir))
-	clock := &setClock{wall: agenttest.Day1, mono: time.Hour}
+	clock := clocktest.New(agenttest.Day1)
 	sock := filepath.Join(dir, "tollgate.sock")
 	a, err := agent.New(agent.Options{ConfigFile: cfg, StateDir: filepath.Join(dir, "state"), Socket: sock, Clock: clock})
 	if err != nil {
@@ -122,7 +101,8 @@ policy:
 		t.Fatalf("got %d clock rollbacks before any, want 0", st.Rollbacks)
 	}
 	ledgerClock.Set(t, agenttest.Day1.Add(time.Minute))
-	clock.set(agenttest.Day1.Add(-2*time.Hour+time.Minute), time.Hour+time.Minute) // a minute later, set back two hours
+	clock.Advance(time.Minute)
+	clock.Set(agenttest.Day1.Add(-2*time.Hour + time.Minute)) // a minute later, set back two hours
 	launch("acad")
 	st = waitFor("AutoCAD decided", func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "autocad"); return ok })
 	if st.Rollbacks != 1 {

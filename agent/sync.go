@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -63,13 +62,13 @@ func (a *Agent) sync(ctx context.Context) error {
 			wait = backoff(fails, err, a.opts.RetryMax)
 			a.log.Info("sync postponed", zap.Int("attempt", fails), zap.Duration("retry_in", wait), zap.Error(err))
 		}
-		t := time.NewTimer(wait)
+		t := a.opts.Clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
 		case <-a.kick:
-		case <-t.C:
+		case <-t.C():
 		}
 		t.Stop()
 	}
@@ -122,14 +121,14 @@ func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
 		// The ledger stored nothing; what it cannot apply is answered as refused, so that
 		// one bad entry never blocks the rest for ever, and the others go again. The
 		// ledger keeps what it refused in its dead-letter, for an admin to re-send.
-		refused := map[string]string{}
+		refused := map[string]journal.Answer{}
 		for _, r := range ce.Events {
-			refused[r.ID] = "refused: " + r.Message
+			refused[r.ID] = journal.Refused(r.Message)
 			a.log.Warn("ledger refused a journaled effect; it is in the ledger's dead-letter ('tollgate ledger report refused')",
 				zap.String("entry", r.ID), zap.String("code", r.Code), zap.String("why", r.Message))
 			a.link.refused(r.Message)
 		}
-		return true, a.answer(entries, func(id string) (string, bool) { s, ok := refused[a.device+"/"+id]; return s, ok })
+		return true, a.answer(entries, func(id string) (journal.Answer, bool) { s, ok := refused[a.device+"/"+id]; return s, ok })
 	}
 	if err != nil {
 		return false, err
@@ -139,7 +138,7 @@ func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
 		byID[r.ID] = r
 	}
 	var folded []charge.Window
-	err = a.answer(entries, func(id string) (string, bool) {
+	err = a.answer(entries, func(id string) (journal.Answer, bool) {
 		r, ok := byID[a.device+"/"+id]
 		if !ok {
 			return "", false
@@ -151,9 +150,9 @@ func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
 			a.log.Warn("ledger refused a journaled effect; it is in the ledger's dead-letter ('tollgate ledger report refused')",
 				zap.String("entry", id), zap.String("code", r.Code), zap.String("why", r.Message))
 			a.link.refused(r.Message)
-			return "refused: " + r.Message, true
+			return journal.Refused(r.Message), true
 		}
-		return r.Status, true
+		return journal.Answer(r.Status), true
 	})
 	if err != nil {
 		return true, err
@@ -161,7 +160,7 @@ func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
 	// A charge folded into a window paid elsewhere: the device moves to that window.
 	for _, w := range folded {
 		a.mu.Lock()
-		_, err := a.record(journal.Input{Kind: "learn", Reading: a.lastRead, Window: w}, func(charge.Entitlements) []charge.Effect {
+		_, err := a.record(journal.Input{Kind: journal.Learn, Reading: a.lastRead, Window: w}, func(charge.Entitlements) []charge.Effect {
 			return a.meter.Learn(w)
 		})
 		a.mu.Unlock()
@@ -173,8 +172,8 @@ func (a *Agent) syncOnce(ctx context.Context) (sent bool, err error) {
 }
 
 // answer marks the entries the ledger answered.
-func (a *Agent) answer(entries []journal.Entry, answerOf func(id string) (string, bool)) error {
-	answers := map[string]string{}
+func (a *Agent) answer(entries []journal.Entry, answerOf func(id string) (journal.Answer, bool)) error {
+	answers := map[string]journal.Answer{}
 	var ids []string
 	for _, e := range entries {
 		if s, ok := answerOf(e.ID); ok {
@@ -246,7 +245,7 @@ func (a *Agent) countRefused() {
 		return
 	}
 	for _, e := range entries {
-		if why, ok := strings.CutPrefix(e.Answer, "refused: "); ok {
+		if why, ok := e.Answer.Refusal(); ok {
 			a.link.refused(why)
 		}
 	}

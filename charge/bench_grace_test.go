@@ -50,7 +50,7 @@ func launchAfter(b *testing.B, paid bool) {
 	w, m := terminal(b, paid, 0)
 	tick(w, m, 4*time.Minute+50*time.Second)
 	for _, s := range m.Sessions()[:1] {
-		if want := map[bool]string{false: "grace", true: "paid"}[paid]; s.State != want {
+		if want := map[bool]charge.Phase{false: charge.PhaseGrace, true: charge.PhasePaid}[paid]; s.State != want {
 			b.Fatalf("got a session in %s, want %s", s.State, want)
 		}
 	}
@@ -78,7 +78,7 @@ func BenchmarkLaunchPaid(b *testing.B)  { launchAfter(b, true) }
 // catchUp times one Advance gap after 1,000 sessions started in grace, one every 100 ms:
 // a device whose timer was late (gap 10 minutes, every grace runs out and is charged on
 // the way, each at its own instant), or the baseline, the next tick (gap 1 ms).
-func catchUp(b *testing.B, gap time.Duration, want string) {
+func catchUp(b *testing.B, gap time.Duration, want charge.Phase) {
 	w, m := terminal(b, false, 100*time.Millisecond)
 	st := m.Save()
 	last := w.now

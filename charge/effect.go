@@ -57,5 +57,5 @@ func (e Effect) HoldID() string {
 	if e.Hold != "" {
 		return e.Hold
 	}
-	return e.Device + "|" + e.Key.String()
+	return WindowHold(e.Device, e.Key)
 }

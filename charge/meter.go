@@ -457,13 +457,13 @@ func (m *Meter) Sessions() []Session {
 		v := Session{User: k.user, Product: k.product, Team: s.team, Start: s.start, Use: s.use, Procs: len(s.procs), Running: s.running()}
 		switch s.state {
 		case stGrace:
-			v.State, v.GraceLeft = "grace", max(0, Grace-m.trailing(k))
+			v.State, v.GraceLeft = PhaseGrace, max(0, Grace-m.trailing(k))
 		case stPaid:
-			v.State, v.Until = "paid", s.window.End()
+			v.State, v.Until = PhasePaid, s.window.End()
 		case stSub:
-			v.State, v.Until = "subscription", s.subUntil
+			v.State, v.Until = PhaseSubscription, s.subUntil
 		default:
-			v.State, v.Until = "closing", s.closeAt
+			v.State, v.Until = PhaseClosing, s.closeAt
 		}
 		if f := m.idleFacts(s); f.IdleAt(m.now, m.now, m.policy.IdleAfter) {
 			v.IdleSince = f.Since()
@@ -478,7 +478,7 @@ type Session struct {
 	User      string        `json:"user"`
 	Product   string        `json:"product"`
 	Team      string        `json:"team"`
-	State     string        `json:"state"` // grace, paid, subscription, closing
+	State     Phase         `json:"state"`
 	Start     time.Time     `json:"start"`
 	Until     time.Time     `json:"until,omitzero"`
 	GraceLeft time.Duration `json:"grace_left,omitempty"`

@@ -22,7 +22,7 @@ func TestRecheckInGrace(t *testing.T) {
 		change    func(e *charge.Entitlement)
 		recheck   bool          // told by Recheck; else only the commit sees the change
 		wantKinds []charge.Kind // what the change (or the commit) brings
-		wantState string        // the session after
+		wantState charge.Phase  // the session after
 		wantWhy   charge.Reason // a refused new process's reason, when the session is closed
 	}{
 		{"restricted", func(e *charge.Entitlement) { e.UserProducts = charge.Products{"autocad"} }, true,

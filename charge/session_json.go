@@ -12,7 +12,7 @@ type sessionJSON struct {
 	User             string    `json:"user"`
 	Product          string    `json:"product"`
 	Team             string    `json:"team"`
-	State            string    `json:"state"`
+	State            Phase     `json:"state"`
 	Start            time.Time `json:"start"`
 	Until            time.Time `json:"until,omitzero"`
 	GraceLeftSeconds *float64  `json:"grace_left_seconds,omitempty"`
@@ -26,7 +26,7 @@ type sessionJSON struct {
 func (s Session) MarshalJSON() ([]byte, error) {
 	j := sessionJSON{User: s.User, Product: s.Product, Team: s.Team, State: s.State, Start: s.Start, Until: s.Until,
 		UseSeconds: s.Use.Seconds(), Procs: s.Procs, Running: s.Running, IdleSince: s.IdleSince}
-	if s.State == "grace" {
+	if s.State == PhaseGrace {
 		g := s.GraceLeft.Seconds()
 		j.GraceLeftSeconds = &g
 	}

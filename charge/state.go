@@ -39,7 +39,7 @@ type SessionState struct {
 	Team     string        `json:"team"`
 	Start    time.Time     `json:"start"`
 	Procs    []string      `json:"procs"`
-	State    string        `json:"state"`
+	State    Phase         `json:"state"`
 	Rate     int64         `json:"rate"`
 	Held     bool          `json:"held,omitempty"`
 	Hold     string        `json:"hold,omitempty"`
@@ -66,7 +66,20 @@ type UseState struct {
 	Lengths []time.Duration `json:"lengths"`
 }
 
-var stateNames = map[state]string{stGrace: "grace", stPaid: "paid", stSub: "subscription", stClosing: "closing", stClosed: "closed", stIdleClosing: "idle_closing"}
+// Phase is where a session stands, as status, the checkpoint and the simulator name it.
+// The words are the checkpoint's format on disk and status's on the wire.
+type Phase string
+
+const (
+	PhaseGrace        Phase = "grace"        // in its free minutes; tokens held
+	PhasePaid         Phase = "paid"         // inside a paid window
+	PhaseSubscription Phase = "subscription" // covered by a subscription
+	PhaseClosing      Phase = "closing"      // the pool cannot renew it: it closes at Until
+	PhaseClosed       Phase = "closed"       // closed by the agent; kept until its processes end
+	PhaseIdleClosing  Phase = "idle_closing" // idle at its renewal: asked to close, renewed if it stays open
+)
+
+var stateNames = map[state]Phase{stGrace: PhaseGrace, stPaid: PhasePaid, stSub: PhaseSubscription, stClosing: PhaseClosing, stClosed: PhaseClosed, stIdleClosing: PhaseIdleClosing}
 
 // Save returns the Meter's state.
 func (m *Meter) Save() State {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
+
+	"tollgate/clock"
 )
 
 // DefaultDebounce is how long the folders must be quiet before a push is read: long
@@ -31,20 +33,8 @@ type WatchOptions struct {
 	Level *zap.AtomicLevel
 	// Load is how files are read; see Options.
 	Load Options
-	// Clock makes the debounce timer; nil means real timers.
-	Clock Clock
-}
-
-// Clock makes timers, so that tests can decide when a debounce ends.
-type Clock interface {
-	NewTimer(d time.Duration) Timer
-}
-
-// Timer is the part of *time.Timer the watcher uses.
-type Timer interface {
-	C() <-chan time.Time
-	Reset(d time.Duration)
-	Stop()
+	// Clock times the debounce and stamps loads and refusals; nil means the real clock.
+	Clock clock.Clock
 }
 
 // Health is what `tollgate status` shows about the configuration.
@@ -111,9 +101,7 @@ func NewWatcher(opts WatchOptions) (*Watcher, error) {
 	if opts.Debounce <= 0 {
 		opts.Debounce = DefaultDebounce
 	}
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
-	}
+	opts.Clock = clock.Or(opts.Clock)
 	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
@@ -130,7 +118,7 @@ func NewWatcher(opts WatchOptions) (*Watcher, error) {
 		dropins:  filepath.Join(filepath.Dir(main), DropinDir),
 		updates:  make(chan *Config, 1),
 		refusals: make(chan *ReloadError, 1),
-		loaded:   time.Now(),
+		loaded:   opts.Clock.Now(),
 		ready:    make(chan struct{}),
 	}
 	w.cur.Store(c)
@@ -179,7 +167,7 @@ func (w *Watcher) Health() Health {
 // configuration still in force, becomes Current again and err is reported as for a push
 // that does not load. Files unchanged since are not offered again; the next push is.
 func (w *Watcher) Refuse(c, prev *Config, err error) {
-	re := &ReloadError{At: time.Now(), Err: err}
+	re := &ReloadError{At: w.opts.Clock.Now(), Err: err}
 	if w.cur.CompareAndSwap(c, prev) {
 		w.applyLevel(prev)
 	}
@@ -217,7 +205,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.reload()
 	close(w.ready)
 
-	var timer Timer
+	var timer clock.Timer
 	var fire <-chan time.Time
 	debounce := func() { // (re)start the quiet period that ends in a reload
 		if timer == nil {
@@ -285,7 +273,7 @@ func (w *Watcher) watchDropins(fw *fsnotify.Watcher) {
 func (w *Watcher) reload() {
 	w.loads.Add(1)
 	c, err := LoadWith(w.main, w.opts.Load)
-	now := time.Now()
+	now := w.opts.Clock.Now()
 	if err != nil {
 		re := &ReloadError{At: now, Err: err}
 		w.mu.Lock()
@@ -336,13 +324,3 @@ func (w *Watcher) logLoaded(c *Config) {
 		w.log.Warn("config warning", zap.String("warning", warn))
 	}
 }
-
-type realClock struct{}
-
-func (realClock) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
-
-type realTimer struct{ t *time.Timer }
-
-func (t realTimer) C() <-chan time.Time   { return t.t.C }
-func (t realTimer) Reset(d time.Duration) { t.t.Reset(d) }
-func (t realTimer) Stop()                 { t.t.Stop() }

@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +14,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"tollgate/clock"
+	"tollgate/clock/clocktest"
 )
 
 // waitLimit bounds how long a test waits for the watcher before it fails; passing never
@@ -213,68 +216,41 @@ func TestWatcherRunTwice(t *testing.T) {
 	}
 }
 
-// fakeClock's timers fire only when the test says so.
-type fakeClock struct {
-	mu     sync.Mutex
-	timers []*fakeTimer
+// countingClock is the test clock, counting how often a debounce timer was started or
+// restarted.
+type countingClock struct {
+	*clocktest.Clock
+	sets atomic.Int64
 }
 
-type fakeTimer struct {
-	c     chan time.Time
-	armed bool
-	sets  int // NewTimer and Reset calls: how often the debounce restarted
+func (c *countingClock) NewTimer(d time.Duration) clock.Timer {
+	c.sets.Add(1)
+	return countingTimer{c.Clock.NewTimer(d), c}
 }
 
-func (c *fakeClock) NewTimer(time.Duration) Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: make(chan time.Time, 1), armed: true, sets: 1}
-	c.timers = append(c.timers, t)
-	return &fakeTimerRef{c, t}
+type countingTimer struct {
+	clock.Timer
+	c *countingClock
+}
+
+func (t countingTimer) Reset(d time.Duration) bool {
+	t.c.sets.Add(1)
+	return t.Timer.Reset(d)
 }
 
 // fire ends every pending debounce and tells how many there were and how often they
-// restarted.
-func (c *fakeClock) fire() (fired, sets int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, t := range c.timers {
-		if t.armed {
-			t.armed = false
-			fired++
-			sets += t.sets
-			t.sets = 0
-			t.c <- time.Now()
-		}
-	}
-	return fired, sets
-}
-
-type fakeTimerRef struct {
-	clock *fakeClock
-	t     *fakeTimer
-}
-
-func (r *fakeTimerRef) C() <-chan time.Time { return r.t.c }
-
-func (r *fakeTimerRef) Reset(time.Duration) {
-	r.clock.mu.Lock()
-	defer r.clock.mu.Unlock()
-	r.t.armed = true
-	r.t.sets++
-}
-
-func (r *fakeTimerRef) Stop() {
-	r.clock.mu.Lock()
-	defer r.clock.mu.Unlock()
-	r.t.armed = false
+// (re)started.
+func (c *countingClock) fire() (fired, sets int) {
+	fired = len(c.Pending())
+	c.Advance(DefaultDebounce)
+	return fired, int(c.sets.Swap(0))
 }
 
 func TestWatcherDebouncesEditorWrites(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, map[string]string{"config.yaml": base})
 	main := filepath.Join(dir, "config.yaml")
-	clock := &fakeClock{}
+	clock := &countingClock{Clock: clocktest.New(time.Now())}
 	w, err := NewWatcher(WatchOptions{MainFile: main, Clock: clock})
 	if err != nil {
 		t.Fatal(err)

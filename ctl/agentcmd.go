@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"tollgate/agent/localapi"
+	"tollgate/charge"
 	"tollgate/cli"
 	"tollgate/platform"
 )
@@ -84,7 +85,7 @@ func printStatus(w io.Writer, st localapi.Status, notices platform.NoticeHealth,
 	if st.Available != nil {
 		bal := fmt.Sprintf("%d tokens", *st.Available)
 		if *st.Available <= 0 {
-			bal = localapi.TeamLeft(*st.Available) // never a negative balance
+			bal = charge.TeamLeft(*st.Available) // never a negative balance
 		}
 		fmt.Fprintf(tw, "team balance\t%s (as of %s)\n", bal, st.AsOf.In(loc).Format("2006-01-02 15:04"))
 	}
@@ -137,10 +138,10 @@ func printStatus(w io.Writer, st localapi.Status, notices platform.NoticeHealth,
 			if !s.Until.IsZero() {
 				until = s.Until.In(loc).Format("Mon 15:04")
 			}
-			if s.State == "grace" {
+			if s.State == charge.PhaseGrace {
 				left = s.GraceLeft.Round(time.Second).String()
 			}
-			state := s.State
+			state := string(s.State)
 			if !s.IdleSince.IsZero() {
 				state += ", idle since " + s.IdleSince.In(loc).Format("Mon 15:04")
 			}

@@ -127,7 +127,7 @@ func TestSkewedWorkstationIsCharged(t *testing.T) {
 		}
 		r.Stop()
 		for _, e := range r.Entries() {
-			if strings.HasPrefix(e.Answer, "refused") {
+			if _, refused := e.Answer.Refusal(); refused {
 				t.Errorf("journal entry %s %s: answered %q", e.ID, e.Effect.Kind, e.Answer)
 			}
 		}

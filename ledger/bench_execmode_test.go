@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tollgate/charge"
+	"tollgate/clock/clocktest"
 	"tollgate/ledger/api"
 	"tollgate/ledger/client"
 	"tollgate/ledger/store"
@@ -26,7 +27,7 @@ func BenchmarkIngestExecMode(b *testing.B) {
 	ctx := context.Background()
 	devs := map[string]*client.Client{}
 	for _, mode := range modes {
-		e := &env{dbURL: storetest.URL(b, "postgres") + "&default_query_exec_mode=" + mode, clock: &clock{t: bought}}
+		e := &env{dbURL: storetest.URL(b, "postgres") + "&default_query_exec_mode=" + mode, clock: clocktest.New(bought)}
 		e.db = open(b, e.dbURL)
 		tok := store.NewSecret("tga_")
 		must(b, e.db.CreateAdminToken(ctx, "", "super", tok, bought))

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"tollgate/charge"
+	"tollgate/clock/clocktest"
 	"tollgate/ledger"
 	"tollgate/ledger/api"
 	"tollgate/ledger/client"
@@ -343,7 +344,7 @@ func BenchmarkMetricsScrape(b *testing.B) {
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
-	c := &clock{t: bought}
+	c := clocktest.New(bought)
 	const token = "metrics-token-0123456789"
 	hs := httptest.NewServer(ledger.New(ledger.Options{Store: db, Clock: c, MetricsToken: token}).Handler())
 	b.Cleanup(hs.Close)

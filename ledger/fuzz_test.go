@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"tollgate/charge"
+	"tollgate/clock/clocktest"
 	"tollgate/ledger"
 	"tollgate/ledger/api"
 	"tollgate/ledger/store"
@@ -56,7 +57,7 @@ func fuzzLedgers(f *testing.F) []*fuzzLedger {
 		d, err := db.Enroll(ctx, api.Enroll{Token: tok.Token, Name: "pc"}, bought)
 		must(f, err)
 		l.device = d.Credential
-		l.h = ledger.New(ledger.Options{Store: db, Clock: &clock{t: bought}}).Handler()
+		l.h = ledger.New(ledger.Options{Store: db, Clock: clocktest.New(bought)}).Handler()
 		out = append(out, l)
 	}
 	return out

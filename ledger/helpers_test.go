@@ -5,35 +5,17 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"tollgate/charge"
+	"tollgate/clock/clocktest"
 	"tollgate/ledger"
 	"tollgate/ledger/api"
 	"tollgate/ledger/client"
 	"tollgate/ledger/store"
 	"tollgate/ledger/store/storetest"
 )
-
-// clock is the fake clock the tests move.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
 
 // Monday 2025-11-03 00:00 UTC; the packs of the tests are bought on Saturday 2025-11-01.
 var (
@@ -46,14 +28,14 @@ type env struct {
 	url   string
 	dbURL string
 	db    *store.DB
-	clock *clock
+	clock *clocktest.Clock
 	srv   *ledger.Server
 	super *client.Client
 }
 
 func start(t testing.TB, kind string) *env {
 	t.Helper()
-	e := &env{dbURL: storetest.URL(t, kind), clock: &clock{t: bought}}
+	e := &env{dbURL: storetest.URL(t, kind), clock: clocktest.New(bought)}
 	e.db = open(t, e.dbURL)
 	tok := store.NewSecret("tga_")
 	if err := e.db.CreateAdminToken(context.Background(), "", "super", tok, bought); err != nil {
@@ -79,7 +61,7 @@ func open(t testing.TB, url string) *store.DB {
 	return db
 }
 
-func serve(t testing.TB, st ledger.Store, c *clock, maxInFlight int) (*ledger.Server, string) {
+func serve(t testing.TB, st ledger.Store, c *clocktest.Clock, maxInFlight int) (*ledger.Server, string) {
 	srv := ledger.New(ledger.Options{Store: st, Clock: c, MaxInFlight: maxInFlight, WebhookAllowInternal: true}) // test receivers are on loopback
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"tollgate/charge"
+	"tollgate/clock"
 	"tollgate/ledger/api"
 	"tollgate/ledger/console"
 	"tollgate/ledger/store"
@@ -88,19 +89,10 @@ type Store interface {
 	RefusedCharges(ctx context.Context, team string, from, to time.Time) ([]api.Refusal, error)
 }
 
-// Clock tells the time. Tests move it; nil in Options is the real clock.
-type Clock interface {
-	Now() time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
 // Options configures a Server. Zero values are the real thing.
 type Options struct {
 	Store  Store       // required
-	Clock  Clock       // nil: the real clock
+	Clock  clock.Clock // the time and the background loops' tickers; nil: the real clock
 	Logger *zap.Logger // nil: no logs
 
 	// MaxInFlight bounds the requests served at once; more are answered 503 with
@@ -130,7 +122,7 @@ type Options struct {
 // Server is the ledger's HTTP service.
 type Server struct {
 	store    Store
-	clock    Clock
+	clock    clock.Clock
 	log      *zap.Logger
 	inFlight chan struct{}
 	pace     *pacer
@@ -157,9 +149,7 @@ func New(o Options) *Server {
 		notify: o.NotifyEvery, sweep: o.SweepEvery, seen: map[string]time.Time{}, devices: map[string]api.Device{},
 		allowInternal: o.WebhookAllowInternal, metricsToken: o.MetricsToken,
 	}
-	if s.clock == nil {
-		s.clock = realClock{}
-	}
+	s.clock = clock.Or(s.clock)
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
@@ -207,7 +197,7 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 func (s *Server) loop(ctx context.Context, every time.Duration, fn func(context.Context) error) {
-	t := time.NewTicker(every)
+	t := s.clock.NewTicker(every)
 	defer t.Stop()
 	for {
 		if err := fn(ctx); err != nil && ctx.Err() == nil {
@@ -216,7 +206,7 @@ func (s *Server) loop(ctx context.Context, every time.Duration, fn func(context.
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

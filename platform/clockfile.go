@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"tollgate/clock"
 )
 
 // FileClock reads the time from a file that only an administrator can write, so that
@@ -14,7 +16,10 @@ import (
 // ("2026-11-02T08:05:00Z 5m"); without it the monotonic clock follows the wall clock.
 // Nothing reads a clock a user could set: the file must pass adminOnly, and only the
 // commands an administrator starts (`tollgate run`, `tollgate ledger serve`) take it.
+// It is a clock.Clock whose timers are the machine's: a test moves the time, and waits
+// a poll interval for the agent to look.
 type FileClock struct {
+	clock.RealTimers
 	path string
 	mu   sync.Mutex
 	wall time.Time

@@ -155,18 +155,15 @@ func (e *engine) report() {
 	}
 	for _, h := range r.Holds {
 		what := h.ID
-		// A derived hold id is device|team/user/product/start.
-		if dev, key, ok := strings.Cut(h.ID, "|"); ok {
-			if f := strings.Split(key, "/"); len(f) >= 3 {
-				what = fmt.Sprintf("%s's %s on %s, in grace", f[1], e.productName(f[2]), dev)
-			}
+		if dev, k, ok := charge.ParseWindowHold(h.ID); ok {
+			what = fmt.Sprintf("%s's %s on %s, in grace", k.User, e.productName(k.Product), dev)
 		}
 		details = append(details, fmt.Sprintf("hold: %d tokens of team %s for %s", h.Tokens, h.Team, what))
 	}
 	for _, s := range r.Sessions {
-		what := s.State
+		what := string(s.State)
 		switch {
-		case s.State == "grace":
+		case s.State == charge.PhaseGrace:
 			what = fmt.Sprintf("in grace, %s of it left", span(s.GraceLeft))
 		case !s.Until.IsZero():
 			what = fmt.Sprintf("%s until %s", s.State, stamp(s.Until))

@@ -57,7 +57,7 @@ func TestAcrossDevices(t *testing.T) {
   - {at: 2026-11-02T07:00:00Z, device: laptop, offline: true}
   - {at: 2026-11-03T07:00:01Z, device: laptop, user: mary, start: revit}
 `,
-			wantLine: [2]string{"denied", "has not reached the licence server for 24h"},
+			wantLine: [2]string{"denied", "has not reached the licence server for 24 hours"},
 		},
 		{
 			name: "a clock moved back during grace, offline, reopens nothing",
@@ -125,9 +125,9 @@ events:
   - {at: 2026-11-02T08:00:00Z, device: ws1, user: mary, start: rhino}
 `)
 	for _, want := range []string{
-		"li was refused Revit: you are not assigned to your team's token pool",
-		"mary was refused AutoCAD: this product is not allowed for you or your team",
-		"mary was refused Rhino: this product is not allowed for you or your team",
+		`li was refused Revit: "You are not assigned to your team's tokens, so Revit cannot be charged to them."`,
+		`mary was refused AutoCAD: "Your administrator has not allowed AutoCAD for you or your team."`,
+		`mary was refused Rhino: "Your administrator has not allowed Rhino for you or your team."`,
 	} {
 		if !has(res, "denied", want) {
 			t.Errorf("got no line %q; lines:\n%s", want, dump(res))

@@ -127,7 +127,7 @@ func TestAdminEvents(t *testing.T) {
 		{"unassigned: refused", `
   - {at: 2026-11-02T08:00:00Z, unassign: {user: mary}}
   - {at: 2026-11-02T09:00:00Z, device: ws1, user: mary, start: revit}
-`, 0, [2]string{"denied", "mary was refused Revit: you are not assigned"}},
+`, 0, [2]string{"denied", `mary was refused Revit: "You are not assigned`}},
 		{"restricted user: a paid window runs on", `
   - {at: 2026-11-02T09:00:00Z, device: ws1, user: mary, start: revit}
   - {at: 2026-11-02T10:00:00Z, restrict: {user: mary, products: [autocad]}}

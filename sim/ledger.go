@@ -155,7 +155,7 @@ func (e *engine) effect(d *device, f charge.Effect) {
 		}
 	case charge.Denied:
 		l.Reason = string(f.Reason)
-		l.Text = fmt.Sprintf("%s was refused %s: %s", f.User, name, explain(f.Decision))
+		l.Text = fmt.Sprintf("%s was refused %s: %s", f.User, name, told(f.Decision, name))
 	case charge.Held:
 		l.Text = fmt.Sprintf("%d tokens held for %s's %s while in grace", f.Tokens, f.User, name)
 		if d.offline {
@@ -230,7 +230,7 @@ func (e *engine) effect(d *device, f charge.Effect) {
 		l.Text = fmt.Sprintf("%s's %s window ended and the pool cannot pay %d tokens: it closes at %s", f.User, name, f.Tokens, stamp(f.Until))
 		if f.Reason == charge.BudgetExceeded {
 			l.Reason = string(f.Reason)
-			l.Text = fmt.Sprintf("%s's %s window ended and renewing it for %d tokens would pass a cap (%s): it closes at %s", f.User, name, f.Tokens, explain(f.Decision), stamp(f.Until))
+			l.Text = fmt.Sprintf("%s's %s window ended and renewing it for %d tokens would pass a cap (%s): it closes at %s", f.User, name, f.Tokens, told(f.Decision, name), stamp(f.Until))
 		}
 	case charge.Close:
 		l.Reason = string(f.Reason)
@@ -240,9 +240,9 @@ func (e *engine) effect(d *device, f charge.Effect) {
 		case charge.Idle:
 			l.Text = fmt.Sprintf("%s's %s, idle since %s, was asked to close instead of renewing for %d tokens", f.User, name, stamp(f.IdleSince), f.Tokens)
 		case charge.BudgetExceeded:
-			l.Text = fmt.Sprintf("%s's %s was closed: renewing it would pass a cap (%s)", f.User, name, explain(f.Decision))
+			l.Text = fmt.Sprintf("%s's %s was closed: renewing it would pass a cap (%s)", f.User, name, told(f.Decision, name))
 		default:
-			l.Text = fmt.Sprintf("%s's %s was closed in grace, nothing charged: %s", f.User, name, explain(f.Decision))
+			l.Text = fmt.Sprintf("%s's %s was closed in grace, nothing charged: %s", f.User, name, told(f.Decision, name))
 		}
 		e.line(l)
 		for _, id := range f.Procs {
@@ -408,31 +408,8 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// explain says why a launch was refused, in words for the person who launched it.
-func explain(d *charge.Decision) string {
-	if d == nil {
-		return "refused"
-	}
-	switch d.Reason {
-	case charge.NotAssigned:
-		return "you are not assigned to your team's token pool"
-	case charge.ProductRestricted:
-		return "this product is not allowed for you or your team"
-	case charge.InsufficientTokens:
-		return fmt.Sprintf("a day costs %d tokens and the team has %d available", d.Rate, d.Available)
-	case charge.OfflineTooLong:
-		return fmt.Sprintf("this computer has not reached the licence server for %s", strings.TrimSuffix(d.Offline.Round(time.Minute).String(), "0s"))
-	case charge.BudgetExceeded:
-		if b := d.Budget; b != nil {
-			return fmt.Sprintf("%s: %d of %d tokens used %s, a day costs %d", b.Scope(), b.UsedAt(b.From), b.Limit(b.From), budgetSpan(b.Period), d.Rate)
-		}
-	}
-	return string(d.Reason)
-}
-
-func budgetSpan(p charge.Period) string {
-	if p == charge.PerMonth {
-		return "this month"
-	}
-	return "today"
+// told is what the person whose launch was refused is told, in the agent's own words,
+// quoted.
+func told(d *charge.Decision, product string) string {
+	return `"` + charge.Denial(d, product) + `"`
 }

@@ -149,7 +149,7 @@ events:
   - {at: 2026-11-02T10:00:00Z, device: ws1, user: mary, end: revit}
 `,
 			wantCharges: 1, wantTokens: 10,
-			wantLine: [2]string{"denied", "mary was refused Revit: a day costs 10 tokens and the team has 5 available"},
+			wantLine: [2]string{"denied", `mary was refused Revit: "A day of Revit costs 10 tokens and your team has 5 left."`},
 		},
 		{
 			name: "a 99-token order is refused",

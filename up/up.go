@@ -24,6 +24,7 @@ import (
 
 	"tollgate/agent"
 	"tollgate/agent/localapi"
+	"tollgate/clock"
 	"tollgate/ledger"
 	"tollgate/ledger/api"
 	"tollgate/ledger/store"
@@ -100,30 +101,24 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer st.Close()
-	var clock ledger.Clock
+	clk := clock.Real() // one clock for the ledger and the agent
 	if o.ClockFile != "" {
 		c, err := platform.NewFileClock(o.ClockFile)
 		if err != nil {
 			return err
 		}
-		clock = c
-	}
-	now := func() time.Time {
-		if clock != nil {
-			return clock.Now()
-		}
-		return time.Now()
+		clk = c
 	}
 	me, err := licensingUser()
 	if err != nil {
 		return err
 	}
-	admin, err := bootstrap(ctx, st, o.Data, me, now())
+	admin, err := bootstrap(ctx, st, o.Data, me, clk.Now())
 	if err != nil {
 		return err
 	}
 
-	srv := ledger.New(ledger.Options{Store: st, Clock: clock, Logger: log.Named("ledger")})
+	srv := ledger.New(ledger.Options{Store: st, Clock: clk, Logger: log.Named("ledger")})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	url := "http://" + ln.Addr().String()
 
@@ -131,11 +126,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	opts := agent.Options{ConfigFile: filepath.Join(o.Data, "tollgate.yaml"), StateDir: filepath.Join(o.Data, "state"),
-		Socket: socket, Logger: log, Gate: os.Geteuid() == 0, Version: o.Version}
-	if o.ClockFile != "" {
-		c, _ := platform.NewFileClock(o.ClockFile)
-		opts.Clock = agent.FileClock{FileClock: c}
-	}
+		Socket: socket, Logger: log, Gate: os.Geteuid() == 0, Clock: clk, Version: o.Version}
 	cli, err := cliPath(o.Data)
 	if err != nil {
 		return err
@@ -193,7 +184,7 @@ func Run(ctx context.Context, o Options) error {
 		fmt.Fprintf(out, "  product       %-15s %2d tokens a day, started as %s\n", p.name, p.rate, exeName(p.win, p.mac, p.other, runtime.GOOS))
 	}
 	balance := int64(0)
-	if t, err := st.Team(ctx, team, now()); err == nil {
+	if t, err := st.Team(ctx, team, clk.Now()); err == nil {
 		balance = t.Balance.Available
 		fmt.Fprintf(out, "  balance       %s\n", t.Balance.Text())
 	}
@@ -210,7 +201,7 @@ func Run(ctx context.Context, o Options) error {
 Watching launches; Ctrl-C stops.
 `, q, q, url, admin, q, team)
 
-	wg.Go(func() { watch(ctx, out, msgs, st, now, balance) })
+	wg.Go(func() { watch(ctx, out, msgs, st, clk.Now, balance) })
 	<-ctx.Done()
 	cause := context.Cause(ctx)
 	if errors.Is(cause, context.Canceled) {

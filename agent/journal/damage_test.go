@@ -50,7 +50,7 @@ func buildJournal(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := map[string]string{}
+	sent := map[string]journal.Answer{}
 	for _, e := range es[:60] {
 		sent[e.ID] = "accepted"
 	}

@@ -32,7 +32,7 @@ var (
 // Input is one thing the meter was told, with everything needed to tell it again.
 type Input struct {
 	Seq     uint64               `json:"seq"`
-	Kind    string               `json:"kind"` // start, exit, advance, sleep, wake, learn, policy, input, busy, nightly
+	Kind    Kind                 `json:"kind"`
 	Reading charge.Reading       `json:"reading"`
 	Proc    charge.Proc          `json:"proc,omitzero"`
 	Window  charge.Window        `json:"window,omitzero"`
@@ -48,7 +48,7 @@ type Entry struct {
 	Seq    uint64        `json:"seq"`
 	Effect charge.Effect `json:"effect"`
 	Sent   bool          `json:"sent,omitempty"`
-	Answer string        `json:"answer,omitempty"` // the ledger's answer: accepted, duplicate, folded, refused
+	Answer Answer        `json:"answer,omitempty"` // the ledger's answer; empty until it gave one
 	// AnsweredAt is the ledger's time when it answered, so that a later snapshot is known
 	// to include the entry.
 	AnsweredAt time.Time `json:"answered_at,omitzero"`
@@ -303,7 +303,7 @@ func (j *Journal) scan(after string, limit int, keep func(Entry) bool) ([]Entry,
 }
 
 // MarkSent records the ledger's answer to each entry, given at ledger time at.
-func (j *Journal) MarkSent(answers map[string]string, at time.Time) error {
+func (j *Journal) MarkSent(answers map[string]Answer, at time.Time) error {
 	return j.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOutbox)
 		for id, answer := range answers {

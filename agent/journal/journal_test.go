@@ -78,7 +78,7 @@ func TestRecordLoadCheckpoint(t *testing.T) {
 	if len(unsent) != 1 || unsent[0].Effect.Key != charged.Key {
 		t.Fatalf("got outbox %+v, want the charge", unsent)
 	}
-	if err := j.MarkSent(map[string]string{unsent[0].ID: "accepted"}, t0); err != nil {
+	if err := j.MarkSent(map[string]journal.Answer{unsent[0].ID: "accepted"}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if unsent, _ := j.Unsent("", 0); len(unsent) != 0 {

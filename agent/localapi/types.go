@@ -10,7 +10,6 @@
 package localapi
 
 import (
-	"strconv"
 	"time"
 
 	"tollgate/agent/journal"
@@ -37,16 +36,6 @@ type Status struct {
 	Messages     []Message        `json:"messages"`
 	AdminContact string           `json:"admin_contact,omitempty"`
 	Journal      JournalHealth    `json:"journal"`
-}
-
-// TeamLeft says a team's available tokens (Status.Available, a decision's Available) to a
-// user: never a negative number (tokens held for sessions or owed are the admins'
-// business), "no tokens left" instead. The agent's messages and the CLI both say it so.
-func TeamLeft(available int64) string {
-	if available <= 0 {
-		return "no tokens left"
-	}
-	return strconv.FormatInt(available, 10) + " left"
 }
 
 // LedgerStatus is what `tollgate status` shows of the ledger.

@@ -90,11 +90,11 @@ func TestReconnectsAfterAgentRestart(t *testing.T) {
 	r.Kill()
 	var waits []time.Duration
 	for _, limit := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
-		var w = <-n.clock.Waits()
-		if w.D < 0 || w.D > limit {
-			t.Errorf("got backoff %v, want within [0, %v]", w.D, limit)
+		d, release := n.backoff()
+		if d < 0 || d > limit {
+			t.Errorf("got backoff %v, want within [0, %v]", d, limit)
 		}
-		waits = append(waits, w.D)
+		waits = append(waits, d)
 		if limit == 4*time.Second {
 			// Back while the notifier sleeps, and saying something before it returns.
 			r.Start()
@@ -103,7 +103,7 @@ func TestReconnectsAfterAgentRestart(t *testing.T) {
 				return slices.ContainsFunc(st.Messages, func(m localapi.Message) bool { return m.Title == "AutoCAD started" })
 			})
 		}
-		w.Release()
+		release()
 	}
 	n.connected(2)
 	n.shown("AutoCAD started")
@@ -149,12 +149,12 @@ func TestOtherUsersMessagesAreNotShown(t *testing.T) {
 	// title already shown would count.
 	launchAs(t, r, "bin/acad", u)
 	eventually(t, "the second user's AutoCAD notice", func() bool { return strings.Contains(out.String(), "AutoCAD started") })
-	root.clock.Add(time.Minute)
+	root.clock.Advance(time.Minute)
 	r.Launch("bin/revit")
 	root.shown("Autodesk Revit started")
 	launchAs(t, r, "gated/rhino", u)
 	eventually(t, "the second user's Rhino notice", func() bool { return strings.Contains(out.String(), "Rhino started") })
-	root.clock.Add(time.Minute)
+	root.clock.Advance(time.Minute)
 	r.Launch("bin/acad")
 	eventually(t, "root's own AutoCAD notice", func() bool { return len(root.titles()) == 2 })
 

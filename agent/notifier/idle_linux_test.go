@@ -17,6 +17,7 @@ import (
 	"tollgate/agent/notifier"
 	"tollgate/agent/notifier/notifiertest"
 	"tollgate/charge"
+	"tollgate/clock/clocktest"
 	"tollgate/platform"
 )
 
@@ -36,7 +37,7 @@ func TestIdleProductClosedThroughNotifier(t *testing.T) {
 	asked := make(chan platform.ProcKey, 4)
 	display := &notifiertest.Display{}
 	n := notifier.New(notifier.Options{Socket: r.Sock, Display: display, Logger: zaptest.NewLogger(t),
-		Clock: notifiertest.NewClock(agenttest.Day1), IdleEvery: 100 * time.Millisecond,
+		Clock: clocktest.New(agenttest.Day1), IdleEvery: 100 * time.Millisecond,
 		Idle: func(context.Context) (time.Duration, error) { return time.Duration(idle.Load()), nil },
 		// As on Windows, where only the user's session reaches the product's windows.
 		AskClose: func(_ context.Context, k platform.ProcKey) error { asked <- k; return nil }})

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"tollgate/agent/localapi"
+	"tollgate/clock"
 	"tollgate/platform"
 )
 
@@ -42,23 +43,12 @@ const (
 	connectedMsg = "connected to the agent"
 )
 
-// Clock is the time as the notifier's backoff and coalescing see it.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // Options configures a Notifier. Zero values are the real thing.
 type Options struct {
 	Socket  string            // the agent's local API; "": platform.DefaultPaths().Socket
 	Display platform.Notifier // nil: platform.NewDesktopNotifier()
 	Logger  *zap.Logger       // nil: no logs
-	Clock   Clock             // nil: the real clock
+	Clock   clock.Clock       // the backoff's timers and the coalescing's time; nil: the real clock
 	// Idle measures how long this desktop session has had no input; nil:
 	// platform.InputIdle. It is reported to the agent every IdleEvery (30s), for the
 	// idle rule (renewal_when_idle).
@@ -74,7 +64,7 @@ type Options struct {
 type Notifier struct {
 	display platform.Notifier
 	log     *zap.Logger
-	clock   Clock
+	clock   clock.Clock
 	hc      *http.Client
 	client  *localapi.Client
 	idle    func(ctx context.Context) (time.Duration, error)
@@ -100,9 +90,7 @@ func New(opts Options) *Notifier {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
-	}
+	opts.Clock = clock.Or(opts.Clock)
 	if opts.Idle == nil {
 		opts.Idle = platform.InputIdle
 	}
@@ -155,11 +143,13 @@ func (n *Notifier) Run(ctx context.Context) error {
 		wait := backoff(attempt)
 		attempt++
 		n.logDown(connected, err, wait)
+		t := n.clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			n.logSilenced()
 			return nil
-		case <-n.clock.After(wait):
+		case <-t.C():
 		}
 	}
 }

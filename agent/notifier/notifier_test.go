@@ -16,6 +16,7 @@ import (
 
 	"tollgate/agent/localapi"
 	"tollgate/agent/notifier/notifiertest"
+	"tollgate/clock/clocktest"
 	"tollgate/platform"
 )
 
@@ -114,10 +115,10 @@ func TestShown(t *testing.T) {
 	}
 }
 
-func newTest(t *testing.T, level zapcore.Level) (*Notifier, *notifiertest.Display, *notifiertest.Clock, *observer.ObservedLogs) {
+func newTest(t *testing.T, level zapcore.Level) (*Notifier, *notifiertest.Display, *clocktest.Clock, *observer.ObservedLogs) {
 	core, logs := observer.New(level)
 	d := &notifiertest.Display{}
-	c := notifiertest.NewClock(t0)
+	c := clocktest.New(t0)
 	return New(Options{Socket: "unused", Display: d, Clock: c, Logger: zap.New(core)}), d, c, logs
 }
 
@@ -127,9 +128,9 @@ func TestCoalesce(t *testing.T) {
 	n.show(ctx, msg(0, "Revit was not started"))
 	n.show(ctx, msg(0, "Revit was not started"))
 	n.show(ctx, msg(0, "AutoCAD was not started"))
-	c.Add(1900 * time.Millisecond)
+	c.Advance(1900 * time.Millisecond)
 	n.show(ctx, msg(0, "Revit was not started"))
-	c.Add(100 * time.Millisecond)
+	c.Advance(100 * time.Millisecond)
 	n.show(ctx, msg(0, "Revit was not started"))
 	n.show(ctx, localapi.Message{Kind: "something_new", Body: "said without a title"})
 	var got []string
@@ -158,7 +159,7 @@ func TestDisplayFailuresLoggedOncePerKind(t *testing.T) {
 	notFound := fmt.Errorf("showing notice: notify-send is not installed or not on PATH: %w", exec.ErrNotFound)
 	for i, err := range []error{notFound, notFound, notFound, errors.New("no session bus"), errors.New("no session bus, again"), notFound} {
 		d.Fail(err)
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		n.show(ctx, msg(0, fmt.Sprint("message ", i)))
 	}
 	var got []string

@@ -25,6 +25,7 @@ import (
 	"tollgate/agent/agenttest"
 	"tollgate/agent/notifier"
 	"tollgate/agent/notifier/notifiertest"
+	"tollgate/clock/clocktest"
 	"tollgate/platform"
 )
 
@@ -93,7 +94,7 @@ func launchAs(t testing.TB, r *agenttest.Rig, name string, u *user.User) {
 type running struct {
 	t       testing.TB
 	display *notifiertest.Display
-	clock   *notifiertest.Clock
+	clock   *clocktest.Clock
 	logs    *observer.ObservedLogs
 }
 
@@ -105,7 +106,7 @@ func runNotifier(t testing.TB, socket string, display platform.Notifier) *runnin
 	}
 	core, logs := observer.New(zap.DebugLevel)
 	log := zap.New(zapcore.NewTee(core, zaptest.NewLogger(t).Core()))
-	clock := notifiertest.NewClock(agenttest.Day1)
+	clock := clocktest.New(agenttest.Day1)
 	n := notifier.New(notifier.Options{Socket: socket, Display: display, Logger: log, Clock: clock})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -117,6 +118,19 @@ func runNotifier(t testing.TB, socket string, display platform.Notifier) *runnin
 		}
 	})
 	return &running{t: t, display: rec, clock: clock, logs: logs}
+}
+
+// backoff waits for the notifier to sleep before its next attempt to reach the agent,
+// and returns how long it sleeps; release ends the sleep.
+func (n *running) backoff() (d time.Duration, release func()) {
+	n.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.clock.BlockUntil(ctx, 1); err != nil {
+		n.t.Fatalf("the notifier never waited to retry: %v", err)
+	}
+	d = n.clock.Pending()[0]
+	return d, func() { n.clock.Advance(d) }
 }
 
 // eventually polls cond; the deadline only bounds "never happened".

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"tollgate/charge"
+	"tollgate/clock/clocktest"
 	"tollgate/ledger"
 	"tollgate/ledger/api"
 	"tollgate/ledger/store"
@@ -33,7 +34,7 @@ func BenchmarkPages(b *testing.B) {
 			defer db.Close()
 			end := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			start := end.Add(-365 * charge.Day)
-			c := &clock{t: start}
+			c := clocktest.New(start)
 			_, err = db.CreateTeam(ctx, api.NewTeam{ID: "big"}, start)
 			must(b, err)
 			super := store.NewSecret("tga_")

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"tollgate/charge"
+	"tollgate/clock"
 	"tollgate/ledger/advisor"
 	"tollgate/ledger/api"
 	"tollgate/ledger/store"
@@ -49,17 +50,10 @@ type Store interface {
 	SetTags(ctx context.Context, team, user string, tags []string) ([]string, error)
 }
 
-// Clock tells the time; nil in Options is the real clock.
-type Clock interface{ Now() time.Time }
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
 // Options configures a Console. Zero values are the real thing.
 type Options struct {
 	Store  Store       // required
-	Clock  Clock       // nil: the real clock
+	Clock  clock.Clock // nil: the real clock
 	Logger *zap.Logger // nil: no logs
 	// SessionTTL is how long a sign-in lasts. 0: 8 hours.
 	SessionTTL time.Duration
@@ -68,7 +62,7 @@ type Options struct {
 // Console serves the admin pages.
 type Console struct {
 	store Store
-	clock Clock
+	clock clock.Clock
 	log   *zap.Logger
 	ttl   time.Duration
 	pages map[string]*template.Template
@@ -85,9 +79,7 @@ const Prefix = "/admin/"
 func New(o Options) *Console {
 	c := &Console{store: o.Store, clock: o.Clock, log: o.Logger, ttl: o.SessionTTL, sessions: map[string]*session{},
 		csrf: http.NewCrossOriginProtection()}
-	if c.clock == nil {
-		c.clock = realClock{}
-	}
+	c.clock = clock.Or(c.clock)
 	if c.log == nil {
 		c.log = zap.NewNop()
 	}

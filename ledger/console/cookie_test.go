@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"tollgate/clock/clocktest"
 	"tollgate/ledger"
 	"tollgate/ledger/api"
 	"tollgate/ledger/store"
@@ -25,7 +26,7 @@ func TestSessionCookieAndHeaders(t *testing.T) {
 	_, err = db.CreateTeam(ctx, api.NewTeam{ID: "studio"}, month)
 	must(t, err)
 	must(t, db.CreateAdminToken(ctx, "studio", "studio admin", tok, month))
-	h := ledger.New(ledger.Options{Store: db, Clock: &clock{t: month}}).Handler()
+	h := ledger.New(ledger.Options{Store: db, Clock: clocktest.New(month)}).Handler()
 	for _, tc := range []struct {
 		name   string
 		server *httptest.Server

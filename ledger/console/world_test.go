@@ -4,25 +4,17 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"tollgate/charge"
+	"tollgate/clock/clocktest"
 	"tollgate/ledger"
 	"tollgate/ledger/api"
 	"tollgate/ledger/client"
 	"tollgate/ledger/store"
 	"tollgate/ledger/store/storetest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // November 2025: Saturday the 1st to Sunday the 30th; the tests look on Monday 1 December.
 var (
@@ -35,7 +27,7 @@ var (
 type world struct {
 	url        string
 	db         *store.DB
-	clock      *clock
+	clock      *clocktest.Clock
 	super      string // super-admin token
 	studio     string // studio's admin token
 	harbour    string // harbour's admin token
@@ -59,7 +51,7 @@ func must(t testing.TB, err error) {
 func newWorld(t testing.TB, kind string) *world {
 	t.Helper()
 	ctx := context.Background()
-	w := &world{clock: &clock{t: month}, devices: map[string]*client.Client{}, tokens: map[string]int64{},
+	w := &world{clock: clocktest.New(month), devices: map[string]*client.Client{}, tokens: map[string]int64{},
 		xssDevice: `<script>alert("device")</script>`, xssTeam: `<img src=x onerror=alert("team")>`, otherUser: "eve.harbour"}
 	db, err := store.Open(ctx, storetest.URL(t, kind))
 	must(t, err)

@@ -100,7 +100,7 @@ func entitlement(ctx context.Context, p *pool, f userFacts) (charge.Entitlement,
 	return e, err
 }
 
-func holdKey(device, hold string) string { return device + "/" + hold }
+func holdKey(device, hold string) string { return charge.LedgerHold(device, hold) }
 
 // Authorize decides a launch with charge.Decide on the snapshot taken under the team's
 // lock, and holds the product's rate when the launch enters grace: two launches racing
