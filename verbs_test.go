@@ -132,7 +132,7 @@ func TestMistakeExitCodes(t *testing.T) {
 		{[]string{"ledger", "team", "create"}, 2, "ledger team create takes one team id (got 0 arguments)"},
 		{[]string{"ledger", "pack", "frobnicate"}, 2, `unknown ledger command "pack frobnicate"`},
 		{[]string{"ledger", "serve", "extra"}, 2, "ledger serve takes no arguments"},
-		{[]string{"ledger", "report", "tokens", "--json", "--csv", "--token", "t", "--url", "http://127.0.0.1:1"}, 2, "give --json or --csv, not both"},
+		{[]string{"ledger", "report", "tokens", "--json", "--csv", "--token", "t", "--url", "http://127.0.0.1:1"}, 2, "give one of --json, --csv and --jsonl"},
 		{[]string{"check"}, 2, "check takes one product"},
 		{[]string{"status", "--jsn"}, 2, "unknown flag --jsn"},
 		{[]string{"launch", "revit"}, 2, "after --, the command to start"},

@@ -86,24 +86,19 @@ func (b Budget) UsedAt(t time.Time) int64 {
 func (b Budget) Left(t time.Time) int64 { return b.Limit(t) - b.UsedAt(t) }
 
 // String is the user's sentence about the budget: "you have used 60 of your 80 tokens
-// this month".
+// this month", "your team has used 20 of its 25 tokens for revit today".
 func (b Budget) String(t time.Time) string {
-	whose := "your"
-	switch {
-	case b.Product != "":
-		whose = "your team's " + b.Product
-	case b.User == "":
-		whose = "your team's"
-	}
 	span := "today"
 	if b.Period == PerMonth {
 		span = "this month"
 	}
-	subject := "you have"
-	if b.User == "" {
-		subject = "your team has"
+	switch {
+	case b.User != "":
+		return fmt.Sprintf("you have used %d of your %d tokens %s", b.UsedAt(t), b.Limit(t), span)
+	case b.Product != "":
+		return fmt.Sprintf("your team has used %d of its %d tokens for %s %s", b.UsedAt(t), b.Limit(t), b.Product, span)
 	}
-	return fmt.Sprintf("%s used %d of %s %d tokens %s", subject, b.UsedAt(t), whose, b.Limit(t), span)
+	return fmt.Sprintf("your team has used %d of its %d tokens %s", b.UsedAt(t), b.Limit(t), span)
 }
 
 // OverBudget returns the first budget of bs that a new charge of rate tokens for user and

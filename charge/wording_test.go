@@ -28,7 +28,7 @@ func TestDenialSentences(t *testing.T) {
 			"You have used 75 of your 80 tokens this month, and a day of Revit costs 10 more. Ask your administrator to raise the cap or grant an extension."},
 		{"team's product cap", &charge.Decision{Reason: charge.BudgetExceeded, Rate: 10,
 			Budget: &charge.Budget{Team: "studio", Product: "revit", Period: charge.PerDay, Tokens: 20, Used: 20, From: month}},
-			"Your team has used 20 of your team's revit 20 tokens today, and a day of Revit costs 10 more. Ask your administrator to raise the cap or grant an extension."},
+			"Your team has used 20 of its 20 tokens for revit today, and a day of Revit costs 10 more. Ask your administrator to raise the cap or grant an extension."},
 		{"cap unknown", &charge.Decision{Reason: charge.BudgetExceeded, Rate: 10},
 			"A day of Revit would take you past a spending cap your administrator set."},
 		{"offline three days", &charge.Decision{Reason: charge.OfflineTooLong, Offline: 3*24*time.Hour + time.Hour},

@@ -33,7 +33,7 @@ events:
   - {at: 2026-11-02T17:00:00Z, device: ws2, user: john, end: autocad}
 `,
 			wantTokens: 17,
-			wantLine:   [2]string{"denied", "mary was refused AutoCAD: user mary: 10 of 10 tokens used today, a day costs 7"},
+			wantLine:   [2]string{"denied", `mary was refused AutoCAD: "You have used 10 of your 10 tokens today, and a day of AutoCAD costs 7 more.`},
 		},
 		{
 			name: "the day cap starts over at midnight UTC",
@@ -71,7 +71,7 @@ events:
   - {at: 2026-11-04T09:00:00Z, device: ws1, user: mary, end: revit}
 `,
 			wantTokens: 10,
-			wantLine:   [2]string{"close", "mary's Revit was closed: renewing it would pass a cap (product revit: 10 of 15 tokens used this month, a day costs 10)"},
+			wantLine:   [2]string{"close", `mary's Revit was closed: renewing it would pass a cap ("Your team has used 10 of its 15 tokens for revit this month, and a day of Revit costs 10 more.`},
 		},
 		{
 			name: "a renewal past a cap is charged under overdraw",
@@ -96,7 +96,7 @@ events:
   - {at: 2026-11-02T18:00:00Z, device: ws1, online: true}
 `,
 			wantTokens: 10,
-			wantLine:   [2]string{"denied", "mary was refused AutoCAD: user mary: 10 of 15 tokens used this month, a day costs 7"},
+			wantLine:   [2]string{"denied", `mary was refused AutoCAD: "You have used 10 of your 15 tokens this month, and a day of AutoCAD costs 7 more.`},
 		},
 	}
 	for _, tt := range tests {
