@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -64,7 +65,7 @@ func TestTwoLedgersShareOneTeam(t *testing.T) {
 					for _, p := range procs {
 						wg.Go(func() {
 							<-ready
-							rs, err := client.New(p.url, creds[d], nil).Ingest(ctx, batch)
+							rs, err := ingestPaced(ctx, client.New(p.url, creds[d], nil), batch)
 							if err != nil {
 								t.Errorf("device %d batch %d through %s: %v", d, b, p.url, err)
 								return
@@ -113,5 +114,22 @@ func TestTwoLedgersShareOneTeam(t *testing.T) {
 				t.Errorf("balances recomputed from the movements: %v", err)
 			}
 		})
+	}
+}
+
+// ingestPaced sends a batch as an agent does: a batch the ledger paces (429, nothing of it
+// stored) is sent again after its Retry-After.
+func ingestPaced(ctx context.Context, c *client.Client, batch []api.Event) ([]api.Result, error) {
+	for {
+		rs, err := c.Ingest(ctx, batch)
+		var e *client.Error
+		if !errors.As(err, &e) || e.Code != api.CodePaced {
+			return rs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(min(e.RetryAfter, 2*time.Second)):
+		}
 	}
 }
