@@ -3,19 +3,12 @@
 package agent_test
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"tollgate/agent"
 	"tollgate/agent/agenttest"
 	"tollgate/agent/localapi"
-	"tollgate/clock/clocktest"
-	"tollgate/ledger/ledgertest"
 )
 
 // TestTimersFollowTheInjectedClock: the agent's sync retry and its tick wait on the
@@ -24,89 +17,10 @@ import (
 // waits in real time; and a grace ends, and is charged, when the clock passes five
 // minutes and a poll interval, which in real time would take an hour.
 func TestTimersFollowTheInjectedClock(t *testing.T) {
-	dir := t.TempDir()
-	ledgerClock := agenttest.NewClock(t, dir)
-	l := ledgertest.Start(t, bins.Tollgate, "", ledgerClock.Path)
-	enroll := l.Studio(100, "root@studio.example")
-	for _, d := range []string{"etc", "bin", "state"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(bins.Product)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"revit", "acad"} {
-		if err := os.WriteFile(filepath.Join(dir, "bin", name), data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	agenttest.Write(t, filepath.Join(dir, "etc", "enroll.token"), enroll)
-	cfg := filepath.Join(dir, "etc", "tollgate.yaml")
-	agenttest.Write(t, cfg, fmt.Sprintf(`ledger:
-  url: %s
-  enrollment_token_file: %s/etc/enroll.token
-identity:
-  template: "{user}@studio.example"
-products:
-  - {id: revit, name: Autodesk Revit, match: {path: ["%s/bin/revit"]}}
-  - {id: autocad, name: AutoCAD, match: {path: ["%s/bin/acad"]}}
-policy:
-  poll_interval: 1h
-`, l.URL, dir, dir, dir))
-	clock := clocktest.New(agenttest.Day1)
-	sock := filepath.Join(dir, "tollgate.sock")
 	// Retries at most a second apart: on the machine's timers the ledger would have the
 	// backlog a second after it is back.
-	a, err := agent.New(agent.Options{ConfigFile: cfg, StateDir: filepath.Join(dir, "state"), Socket: sock, Clock: clock, RetryMax: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("agent: %v", err)
-		}
-	})
-	c := localapi.NewClient(sock)
-	status := func() localapi.Status {
-		t.Helper()
-		st, err := c.Status(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
-	waitFor := func(what string, cond func(localapi.Status) bool) localapi.Status {
-		t.Helper()
-		var st localapi.Status
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			var err error
-			if st, err = c.Status(context.Background()); err == nil && cond(st) {
-				return st
-			}
-		}
-		t.Fatalf("timed out waiting for %s; last status %+v", what, st)
-		return st
-	}
-	launch := func(name string) {
-		t.Helper()
-		p := exec.Command(filepath.Join(dir, "bin", name))
-		if err := p.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { p.Process.Kill(); p.Wait() })
-	}
-	inGrace := func(product string) func(localapi.Status) bool {
-		return func(st localapi.Status) bool {
-			s, ok := agenttest.SessionOf(st, product)
-			return ok && s.State == "grace"
-		}
-	}
+	r := startInProcess(t, agent.Options{RetryMax: time.Second})
+	l, ledgerClock, clock, launch, waitFor, status := r.ledger, r.ledgerClock, r.clock, r.launch, r.waitFor, r.status
 	synced := func(st localapi.Status) bool { return st.Backlog == 0 && st.Ledger != nil && st.Ledger.Online }
 
 	launch("revit")
