@@ -3,8 +3,6 @@ package platform
 import (
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -34,14 +32,6 @@ func TestInputIdleWindows(t *testing.T) {
 // does from the user's desktop: one that honours WM_CLOSE exits by itself; one that keeps
 // its window (a "save changes?" prompt) is left running, never killed.
 func TestAskToCloseWindowsGUI(t *testing.T) {
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	product := filepath.Join(filepath.Dir(self), "guiproduct.exe")
-	if _, err := os.Stat(product); err != nil {
-		t.Fatalf("%v: scripts/test-windows builds it from platform/testdata/guiproduct next to the test binary", err)
-	}
 	tests := []struct {
 		mode     string
 		wantExit bool
@@ -51,45 +41,21 @@ func TestAskToCloseWindowsGUI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			src := NewSource(SourceOptions{})
-			if _, err := src.Scan(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			dir := wineTempDir(t)
-			marker := filepath.Join(dir, "marker")
-			cmd := exec.Command(product, tt.mode, marker)
-			stderr, err := os.Create(filepath.Join(dir, "stderr")) // a file, not a pipe: see TestTerminateWindowsGUI
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stderr.Close()
-			cmd.Stderr = stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			var waitErr error
-			exited := make(chan struct{})
-			go func() { waitErr = cmd.Wait(); close(exited) }()
-			t.Cleanup(func() {
-				cmd.Process.Kill()
-				<-exited
-			})
-			p := findStarted(t, src, cmd.Process.Pid)
-			waitWindow(t, uint32(cmd.Process.Pid), exited, &waitErr, stderr.Name())
-			if err := AskToClose(context.Background(), p.Key); err != nil {
+			g := startGUIProduct(t, tt.mode)
+			if err := AskToClose(context.Background(), g.proc.Key); err != nil {
 				t.Fatalf("AskToClose: %v", err)
 			}
 			select {
-			case <-exited:
+			case <-g.exited:
 				if !tt.wantExit {
-					t.Fatalf("got the program ended (%v) after it ignored WM_CLOSE, want it left running: an idle close never kills", waitErr)
+					t.Fatalf("got the program ended (%v) after it ignored WM_CLOSE, want it left running: an idle close never kills", g.waitErr)
 				}
 			case <-time.After(15 * time.Second):
 				if tt.wantExit {
 					t.Fatal("got the program still running 15s after it was asked to close, want it closed by its own WM_CLOSE handler")
 				}
 			}
-			if got, err := os.ReadFile(marker); err != nil || len(got) == 0 {
+			if got, err := os.ReadFile(g.marker); err != nil || len(got) == 0 {
 				t.Errorf("got marker %q (%v), want the window's WM_CLOSE handler to have run", got, err)
 			}
 		})

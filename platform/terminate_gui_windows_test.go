@@ -19,14 +19,6 @@ import (
 // it is killed after the grace. scripts/test-windows builds guiproduct.exe next to the test
 // binary and runs this under Xvfb, since Wine draws windows on an X display.
 func TestTerminateWindowsGUI(t *testing.T) {
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	product := filepath.Join(filepath.Dir(self), "guiproduct.exe")
-	if _, err := os.Stat(product); err != nil {
-		t.Fatalf("%v: scripts/test-windows builds it from platform/testdata/guiproduct next to the test binary", err)
-	}
 	tests := []struct {
 		mode       string
 		grace      time.Duration
@@ -39,35 +31,8 @@ func TestTerminateWindowsGUI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			src := NewSource(SourceOptions{})
-			if _, err := src.Scan(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			dir := wineTempDir(t)
-			marker := filepath.Join(dir, "marker")
-			cmd := exec.Command(product, tt.mode, marker)
-			// A file, not a pipe: under Wine a process that starts with the first window
-			// (the desktop's explorer.exe) may inherit a pipe's end and keep cmd.Wait waiting.
-			stderr, err := os.Create(filepath.Join(dir, "stderr"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stderr.Close()
-			cmd.Stderr = stderr
-			started := time.Now()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			var waitErr error
-			exited := make(chan struct{})
-			go func() { waitErr = cmd.Wait(); close(exited) }()
-			t.Cleanup(func() {
-				cmd.Process.Kill()
-				<-exited
-			})
-			p := findStarted(t, src, cmd.Process.Pid)
-			waitWindow(t, uint32(cmd.Process.Pid), exited, &waitErr, stderr.Name())
-			t.Logf("window shown %v after the start", time.Since(started).Round(time.Millisecond))
+			g := startGUIProduct(t, tt.mode)
+			p, marker, exited := g.proc, g.marker, g.exited
 
 			start := time.Now()
 			end, err := Terminate(context.Background(), p.Key, tt.grace)
@@ -84,10 +49,10 @@ func TestTerminateWindowsGUI(t *testing.T) {
 			select {
 			case <-exited:
 				var ee *exec.ExitError
-				if errors.As(waitErr, &ee) {
+				if errors.As(g.waitErr, &ee) {
 					status = ee.ExitCode()
-				} else if waitErr != nil {
-					t.Fatalf("waiting for guiproduct: %v", waitErr)
+				} else if g.waitErr != nil {
+					t.Fatalf("waiting for guiproduct: %v", g.waitErr)
 				}
 			case <-time.After(10 * time.Second):
 				t.Fatalf("guiproduct still running 10s after Terminate returned %v", end)
@@ -100,6 +65,57 @@ func TestTerminateWindowsGUI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// guiProduct is testdata/guiproduct running under Wine with its window shown.
+type guiProduct struct {
+	proc    Process
+	marker  string        // where its WM_CLOSE handler writes what it did
+	exited  chan struct{} // closed when it has exited
+	waitErr error         // its exit, once exited is closed
+}
+
+// startGUIProduct starts guiproduct.exe (built next to the test binary by
+// scripts/test-windows) in mode (close: honour WM_CLOSE; ignore: keep the window), waits
+// for its window, and kills it at the test's end.
+func startGUIProduct(t *testing.T, mode string) *guiProduct {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	product := filepath.Join(filepath.Dir(self), "guiproduct.exe")
+	if _, err := os.Stat(product); err != nil {
+		t.Fatalf("%v: scripts/test-windows builds it from platform/testdata/guiproduct next to the test binary", err)
+	}
+	src := NewSource(SourceOptions{})
+	if _, err := src.Scan(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dir := wineTempDir(t)
+	g := &guiProduct{marker: filepath.Join(dir, "marker"), exited: make(chan struct{})}
+	cmd := exec.Command(product, mode, g.marker)
+	// A file, not a pipe: under Wine a process that starts with the first window (the
+	// desktop's explorer.exe) may inherit a pipe's end and keep cmd.Wait waiting.
+	stderr, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stderr.Close() })
+	cmd.Stderr = stderr
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { g.waitErr = cmd.Wait(); close(g.exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-g.exited
+	})
+	g.proc = findStarted(t, src, cmd.Process.Pid)
+	waitWindow(t, uint32(cmd.Process.Pid), g.exited, &g.waitErr, stderr.Name())
+	t.Logf("window shown %v after the start", time.Since(started).Round(time.Millisecond))
+	return g
 }
 
 // waitWindow waits until process pid shows a visible top-level window, found as terminate
