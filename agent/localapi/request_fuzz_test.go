@@ -13,7 +13,7 @@ import (
 // accepts is printable text of bounded length that decodes the same way again once
 // re-encoded; what it refuses carries a stable code and a message with nothing
 // unprintable in it. Seeds in testdata/fuzz/FuzzDecodeRequest: each route, browsers,
-// repeated, unknown and malformed parameters, control characters, bad UTF-8, long values.
+// repeated, unknown and malformed parameters, control characters, bad UTF-8, long values, an idle report.
 func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte("GET /v0/check?product=revit HTTP/1.1\r\nHost: tollgate\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -31,7 +31,7 @@ func FuzzDecodeRequest(f *testing.F) {
 			}
 			return
 		}
-		for _, v := range []string{req.product, req.user} {
+		for _, v := range []string{req.product, req.user, req.idle} {
 			if !sane(v) {
 				t.Fatalf("accepted %q, which is not printable text of at most %d bytes", v, maxParam)
 			}
@@ -42,6 +42,9 @@ func FuzzDecodeRequest(f *testing.F) {
 		}
 		if req.user != "" {
 			q.Set("user", req.user)
+		}
+		if req.idle != "" {
+			q.Set("idle", req.idle)
 		}
 		again, err := http.NewRequest(http.MethodGet, "http://tollgate/v0/check?"+q.Encode(), nil)
 		if err != nil {
