@@ -24,7 +24,7 @@ func (d *DB) Entitlement(ctx context.Context, team, user string, now time.Time) 
 		if err != nil {
 			return err
 		}
-		l, err := loadPool(ctx, x, team, now, false)
+		l, err := loadPool(ctx, x, team, now, unlocked)
 		if err != nil {
 			return err
 		}
@@ -103,8 +103,8 @@ func entitlement(ctx context.Context, p *pool, f userFacts) (charge.Entitlement,
 func holdKey(device, hold string) string { return charge.LedgerHold(device, hold) }
 
 // Authorize decides a launch with charge.Decide on the snapshot taken under the team's
-// lock, and holds the product's rate when the launch enters grace: two launches racing
-// for the last tokens are decided one after the other.
+// decision lock (decide.go), and holds the product's rate when the launch enters grace:
+// two launches racing for the last tokens are decided one after the other.
 func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize, now time.Time) (api.Authorized, error) {
 	if err := checkID("user", a.User); err != nil {
 		return api.Authorized{}, err
@@ -118,15 +118,13 @@ func (d *DB) Authorize(ctx context.Context, team, device string, a api.Authorize
 		return api.Authorized{}, err
 	}
 	out := api.Authorized{ServerTime: now}
-	d.prio.enter()
-	defer d.prio.leave()
 	var f userFacts
 	before := func(x tx) error {
 		var err error
 		f, err = readUser(ctx, x, team, a.User, a.Product, now)
 		return err
 	}
-	err := d.withPoolAfter(ctx, now, team, before, func(p *pool) error {
+	err := d.decide(ctx, now, team, before, func(p *pool) error {
 		key := holdKey(device, a.Hold)
 		// A retried request must not be refused for the hold it placed itself.
 		p.Release(key)
@@ -186,9 +184,7 @@ func (d *DB) Release(ctx context.Context, team, device, hold string, now time.Ti
 	if err := checkText("hold", hold, MaxText, true); err != nil {
 		return err
 	}
-	d.prio.enter()
-	defer d.prio.leave()
-	return d.withPool(ctx, now, team, func(p *pool) error {
+	return d.decide(ctx, now, team, nil, func(p *pool) error {
 		p.Release(holdKey(device, hold))
 		return p.save(ctx, "release", "")
 	})

@@ -124,32 +124,17 @@ func (p *pool) used(ctx context.Context, b charge.Budget) (int64, error) {
 // counted, so that a team with a cap on each of hundreds of users does not count them all
 // on every charge.
 func (p *pool) budgetNotices(ctx context.Context) error {
-	if len(p.touched) == 0 {
-		return nil
-	}
-	rows, err := p.budgetRowsIf(ctx, "", func(b charge.Budget) bool {
-		for k := range p.touched {
-			if b.Applies(k.user, k.product) {
-				return true
-			}
-		}
-		return false
-	})
+	rows, err := p.touchedCaps(ctx)
 	if err != nil {
 		return err
 	}
 	for _, r := range rows {
-		from := ns(r.From)
-		if r.noticedFrom != from {
-			r.noticed = 0
-		}
-		limit := r.Limit(p.now)
-		lvl := charge.BudgetLevel(r.Used, limit)
-		if lvl <= r.noticed {
+		lvl, told, limit := r.levels(p.now)
+		if lvl <= told {
 			continue
 		}
 		for _, l := range []int64{80, 100} {
-			if l > r.noticed && l <= lvl {
+			if l > told && l <= lvl {
 				n := api.BudgetNotice{Kind: "budget", Level: l, Budget: r.Budget, Limit: limit, At: p.now}
 				if err := notify(ctx, p.t, p.Team, "budget", n, p.now); err != nil {
 					return err
@@ -157,11 +142,47 @@ func (p *pool) budgetNotices(ctx context.Context) error {
 			}
 		}
 		if _, err := p.t.exec(ctx, `UPDATE budgets SET noticed_from = ?, noticed = ? WHERE team = ? AND user_id = ? AND product = ? AND period = ?`,
-			from, lvl, p.Team, r.User, r.Product, string(r.Period)); err != nil {
+			ns(r.From), lvl, p.Team, r.User, r.Product, string(r.Period)); err != nil {
 			return fmt.Errorf("budget notice: %w", err)
 		}
 	}
 	return nil
+}
+
+// touchedCaps are the caps of the users and products whose use changed, with their use.
+func (p *pool) touchedCaps(ctx context.Context) ([]budgetRow, error) {
+	if len(p.touched) == 0 {
+		return nil, nil
+	}
+	return p.budgetRowsIf(ctx, "", func(b charge.Budget) bool {
+		for k := range p.touched {
+			if b.Applies(k.user, k.product) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// capsDue reports whether a touched cap has reached a level not yet told.
+func (p *pool) capsDue(ctx context.Context) (bool, error) {
+	rows, err := p.touchedCaps(ctx)
+	for _, r := range rows {
+		if lvl, told, _ := r.levels(p.now); lvl > told {
+			return true, nil
+		}
+	}
+	return false, err
+}
+
+// levels are the notice level r's use has reached at now, the level already told in its
+// current period, and its limit.
+func (r budgetRow) levels(now time.Time) (lvl, told, limit int64) {
+	if r.noticedFrom == ns(r.From) {
+		told = r.noticed
+	}
+	limit = r.Limit(now)
+	return charge.BudgetLevel(r.Used, limit), told, limit
 }
 
 // rearm lets a scope's caps be told again at the levels they are now below, after the
@@ -359,7 +380,7 @@ func (d *DB) ExtendBudget(ctx context.Context, team string, x api.ExtendBudget, 
 func (d *DB) Budgets(ctx context.Context, team string, now time.Time) ([]charge.Budget, error) {
 	var out []charge.Budget
 	err := d.read(ctx, func(x tx) error {
-		l, err := loadPool(ctx, x, team, now, false)
+		l, err := loadPool(ctx, x, team, now, unlocked)
 		if err != nil {
 			return err
 		}

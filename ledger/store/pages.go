@@ -94,7 +94,7 @@ func (d *DB) DailyTokens(ctx context.Context, team string, from, to time.Time) (
 func (d *DB) BalanceHistory(ctx context.Context, team string, from, to, now time.Time) (api.BalanceHistory, error) {
 	h := api.BalanceHistory{From: from, To: to}
 	err := d.read(ctx, func(x tx) error {
-		l, err := loadPool(ctx, x, team, now, false)
+		l, err := loadPool(ctx, x, team, now, unlocked)
 		if err != nil {
 			return err
 		}

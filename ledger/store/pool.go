@@ -56,7 +56,7 @@ func clonePool(p charge.Pool) charge.Pool {
 // ends, so every change to one team's tokens is serialized across servers. Packs expired
 // by now are forfeited and stale holds released before anything else happens.
 func lockPool(ctx context.Context, t tx, team string, now time.Time) (*pool, error) {
-	p, err := loadPool(ctx, t, team, now, true)
+	p, err := loadPool(ctx, t, team, now, rowLock)
 	if err != nil {
 		return nil, err
 	}
@@ -78,15 +78,33 @@ type loaded struct {
 	holdCreated map[string]int64
 }
 
-func loadPool(ctx context.Context, t tx, team string, now time.Time, lock bool) (loaded, error) {
+// lockKind is the lock loadPool takes on the team before reading its pool.
+type lockKind int
+
+const (
+	unlocked     lockKind = iota
+	rowLock               // the team's row, for any change to its pool
+	decisionLock          // the team's decision lock (decide.go), for a change to its holds
+)
+
+func loadPool(ctx context.Context, t tx, team string, now time.Time, lock lockKind) (loaded, error) {
 	q := `SELECT name, products, threshold_absolute, threshold_percent, webhook, debt, low, empty FROM teams WHERE id = ?`
-	if lock {
-		q += " FOR UPDATE"
+	args := []any{team}
+	switch {
+	case lock == rowLock:
+		// NO KEY UPDATE: the row's key is not changed, and a launch decision inserting a
+		// hold (whose foreign key takes KEY SHARE on this row) does not wait for it.
+		q += " FOR NO KEY UPDATE"
+	case lock == decisionLock && t.d.dialect == Postgres:
+		// The lock is taken in the same round trip as the team's row is read. The row
+		// may be older than the lock; the holds and packs, read next, are not.
+		q = `WITH l AS (SELECT pg_advisory_xact_lock(hashtextextended(?, 0))) SELECT name, products, threshold_absolute, threshold_percent, webhook, debt, low, empty FROM teams, l WHERE id = ?`
+		args = []any{decisionKey(team), team}
 	}
 	p := &pool{t: t, now: now, meta: map[string]holdMeta{}}
 	p.Team = team
 	var products string
-	err := t.row(ctx, q, team).Scan(&p.name, &products, &p.Threshold.Absolute, &p.Threshold.Percent, &p.webhook, &p.Debt, &p.Low, &p.Empty)
+	err := t.row(ctx, q, args...).Scan(&p.name, &products, &p.Threshold.Absolute, &p.Threshold.Percent, &p.webhook, &p.Debt, &p.Low, &p.Empty)
 	if err != nil {
 		if isNoRows(err) {
 			return loaded{}, errf(api.CodeNotFound, "team %q does not exist; create it with 'tollgate ledger team create %s'", team, team)
@@ -320,11 +338,16 @@ func (d *DB) withPools(ctx context.Context, now time.Time, teams []string, fn fu
 // withPoolsAfter is withPools running before, if not nil, in the same transaction before
 // the pools are locked: reads that need no lock do not lengthen its hold.
 func (d *DB) withPoolsAfter(ctx context.Context, now time.Time, teams []string, before func(tx) error, fn func(map[string]*pool) error) error {
+	return d.lockedPools(ctx, txKind{}, now, teams, before, fn)
+}
+
+// lockedPools is withPoolsAfter in a transaction of the given kind.
+func (d *DB) lockedPools(ctx context.Context, kind txKind, now time.Time, teams []string, before func(tx) error, fn func(map[string]*pool) error) error {
 	order := slices.Clone(teams)
 	slices.Sort(order)
 	order = slices.Compact(order)
 	var after map[string]api.Balance
-	err := d.write(ctx, func(t tx) error {
+	err := d.inTx(ctx, kind, func(t tx) error {
 		after = nil // a retried transaction starts over
 		if before != nil {
 			if err := before(t); err != nil {

@@ -50,3 +50,50 @@ func (p *priority) yield(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// writer is a lock that an urgent holder (a launch decision) takes before any other
+// waiting for it. The zero value is unlocked.
+type writer struct {
+	mu     sync.Mutex
+	held   bool
+	urgent int           // urgent lockers waiting
+	free   chan struct{} // closed when the lock is next released
+}
+
+func (w *writer) lock(ctx context.Context, urgent bool) error {
+	w.mu.Lock()
+	if urgent {
+		w.urgent++
+		defer func() {
+			w.mu.Lock()
+			w.urgent--
+			w.mu.Unlock()
+		}()
+	}
+	for w.held || (!urgent && w.urgent > 0) {
+		if w.free == nil {
+			w.free = make(chan struct{})
+		}
+		c := w.free
+		w.mu.Unlock()
+		select {
+		case <-c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		w.mu.Lock()
+	}
+	w.held = true
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *writer) unlock() {
+	w.mu.Lock()
+	w.held = false
+	if w.free != nil {
+		close(w.free)
+		w.free = nil
+	}
+	w.mu.Unlock()
+}

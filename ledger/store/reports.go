@@ -93,7 +93,7 @@ func (d *DB) Tokens(ctx context.Context, team string, from, to, now time.Time) (
 	rep := api.TokenReport{Team: team, From: from, To: to}
 	err := d.read(ctx, func(x tx) error {
 		rep.Daily, rep.History, rep.Refused, rep.Idle = []api.TokenDay{}, []api.Movement{}, []api.Refusal{}, []api.IdleDay{}
-		l, err := loadPool(ctx, x, team, now, false)
+		l, err := loadPool(ctx, x, team, now, unlocked)
 		if err != nil {
 			return err
 		}

@@ -258,7 +258,7 @@ func refused(ctx context.Context, x tx, team string, from, to time.Time, fn func
 // ones expiring within charge.Expiring of now.
 func (d *DB) TokenPacks(ctx context.Context, team string, now time.Time) (all, expiring []api.Pack, err error) {
 	err = d.read(ctx, func(x tx) error {
-		l, err := loadPool(ctx, x, team, now, false)
+		l, err := loadPool(ctx, x, team, now, unlocked)
 		if err != nil {
 			return err
 		}

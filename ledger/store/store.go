@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,8 +39,9 @@ type DB struct {
 	prio    priority      // decisions before bulk work
 	// writing serializes SQLite's write transactions in this process: SQLite has one
 	// writer, and a writer waiting in its busy handler polls with sleeps of up to 100 ms,
-	// where one waiting here is woken the moment the last one commits.
-	writing sync.Mutex
+	// where one waiting here is woken the moment the last one commits, a launch decision
+	// before any other.
+	writing writer
 }
 
 // Open connects to url ("sqlite:PATH" or "postgres://...") and applies the migrations
@@ -118,12 +118,13 @@ func (d *DB) Close() error { return d.db.Close() }
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
 
-// rebind turns the shared SQL, written with ? placeholders and a trailing FOR UPDATE
-// where a row lock is wanted, into the dialect's: $n for PostgreSQL; no FOR UPDATE for
-// SQLite, whose IMMEDIATE transactions already hold the database's write lock.
+// rebind turns the shared SQL, written with ? placeholders and a trailing FOR UPDATE or
+// FOR NO KEY UPDATE where a row lock is wanted, into the dialect's: $n for PostgreSQL; no
+// row lock for SQLite, whose IMMEDIATE transactions already hold the database's write
+// lock.
 func (d *DB) rebind(q string) string {
 	if d.dialect == SQLite {
-		return strings.Replace(q, " FOR UPDATE", "", 1)
+		return strings.Replace(strings.Replace(q, " FOR NO KEY UPDATE", "", 1), " FOR UPDATE", "", 1)
 	}
 	var b strings.Builder
 	n := 0
@@ -163,21 +164,29 @@ func (t tx) row(ctx context.Context, q string, args ...any) *sql.Row {
 // write runs fn in a read-write transaction, again when the database reports a
 // serialization failure or deadlock, which are safe to retry from the start.
 func (d *DB) write(ctx context.Context, fn func(tx) error) error {
-	return d.inTx(ctx, false, fn)
+	return d.inTx(ctx, txKind{}, fn)
+}
+
+// decision is write for a launch decision: on SQLite it takes the database's write lock
+// before any other writer waiting for it.
+func (d *DB) decision(ctx context.Context, fn func(tx) error) error {
+	return d.inTx(ctx, txKind{urgent: true}, fn)
 }
 
 // read runs fn in a read-only transaction: one consistent view of several queries.
 func (d *DB) read(ctx context.Context, fn func(tx) error) error {
-	return d.inTx(ctx, true, fn)
+	return d.inTx(ctx, txKind{readOnly: true}, fn)
 }
 
-func (d *DB) inTx(ctx context.Context, readOnly bool, fn func(tx) error) error {
-	opts := &sql.TxOptions{ReadOnly: readOnly}
-	if readOnly && d.dialect == Postgres {
+type txKind struct{ readOnly, urgent bool }
+
+func (d *DB) inTx(ctx context.Context, kind txKind, fn func(tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: kind.readOnly}
+	if kind.readOnly && d.dialect == Postgres {
 		opts.Isolation = sql.LevelRepeatableRead
 	}
 	for attempt := 0; ; attempt++ {
-		err := d.once(ctx, opts, fn)
+		err := d.once(ctx, opts, kind.urgent, fn)
 		if err == nil || attempt >= 20 || !retryable(err) {
 			return err
 		}
@@ -189,10 +198,12 @@ func (d *DB) inTx(ctx context.Context, readOnly bool, fn func(tx) error) error {
 	}
 }
 
-func (d *DB) once(ctx context.Context, opts *sql.TxOptions, fn func(tx) error) error {
+func (d *DB) once(ctx context.Context, opts *sql.TxOptions, urgent bool, fn func(tx) error) error {
 	if d.dialect == SQLite && !opts.ReadOnly {
-		d.writing.Lock()
-		defer d.writing.Unlock()
+		if err := d.writing.lock(ctx, urgent); err != nil {
+			return err
+		}
+		defer d.writing.unlock()
 	}
 	d.counted()
 	t, err := d.db.BeginTx(ctx, opts)

@@ -71,7 +71,7 @@ func (d *DB) CreateTeam(ctx context.Context, t api.NewTeam, now time.Time) (api.
 func (d *DB) Team(ctx context.Context, id string, now time.Time) (api.Team, error) {
 	var out api.Team
 	err := d.read(ctx, func(x tx) error {
-		l, err := loadPool(ctx, x, id, now, false)
+		l, err := loadPool(ctx, x, id, now, unlocked)
 		if err != nil {
 			return err
 		}
@@ -107,7 +107,7 @@ func (d *DB) Teams(ctx context.Context, scope string, now time.Time) ([]api.Team
 			return err
 		}
 		for _, id := range ids {
-			l, err := loadPool(ctx, x, id, now, false)
+			l, err := loadPool(ctx, x, id, now, unlocked)
 			if err != nil {
 				return err
 			}
