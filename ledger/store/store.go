@@ -42,6 +42,8 @@ type DB struct {
 	// where one waiting here is woken the moment the last one commits, a launch decision
 	// before any other.
 	writing writer
+	// checkpoints is SQLite's background checkpointer (checkpointer.go).
+	checkpoints *checkpointer
 }
 
 // Open connects to url ("sqlite:PATH" or "postgres://...") and applies the migrations
@@ -54,6 +56,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err := d.migrate(ctx); err != nil {
 		d.db.Close()
 		return nil, err
+	}
+	if d.dialect == SQLite {
+		d.startCheckpoints()
 	}
 	return d, nil
 }
@@ -78,6 +83,7 @@ func open(raw string) (*DB, error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")
 		q.Add("_pragma", "foreign_keys(ON)")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", walLimitPages))
 		q.Set("_txlock", "immediate")
 		db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 		if err != nil {
@@ -113,7 +119,10 @@ func (d *DB) Dialect() Dialect { return d.dialect }
 func (d *DB) SQL() *sql.DB { return d.db }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.checkpoints.stop()
+	return d.db.Close()
+}
 
 // Ping checks that the database answers.
 func (d *DB) Ping(ctx context.Context) error { return d.db.PingContext(ctx) }
