@@ -88,68 +88,66 @@ const (
 )
 
 func loadPool(ctx context.Context, t tx, team string, now time.Time, lock lockKind) (loaded, error) {
-	q := `SELECT name, products, threshold_absolute, threshold_percent, webhook, debt, low, empty FROM teams WHERE id = ?`
-	args := []any{team}
+	var err error
 	switch {
 	case lock == rowLock:
 		// NO KEY UPDATE: the row's key is not changed, and a launch decision inserting a
 		// hold (whose foreign key takes KEY SHARE on this row) does not wait for it.
-		q += " FOR NO KEY UPDATE"
-	case lock == decisionLock && t.d.dialect == Postgres:
-		// The lock is taken in the same round trip as the team's row is read. The row
-		// may be older than the lock; the holds and packs, read next, are not.
-		q = `WITH l AS (SELECT pg_advisory_xact_lock(hashtextextended(?, 0))) SELECT name, products, threshold_absolute, threshold_percent, webhook, debt, low, empty FROM teams, l WHERE id = ?`
-		args = []any{decisionKey(team), team}
+		var one int
+		err = t.row(ctx, `SELECT 1 FROM teams WHERE id = ? FOR NO KEY UPDATE`, team).Scan(&one)
+	case lock == decisionLock:
+		err = lockDecisions(ctx, t, team)
 	}
-	p := &pool{t: t, now: now, meta: map[string]holdMeta{}}
-	p.Team = team
-	var products string
-	err := t.row(ctx, q, args...).Scan(&p.name, &products, &p.Threshold.Absolute, &p.Threshold.Percent, &p.webhook, &p.Debt, &p.Low, &p.Empty)
 	if err != nil {
 		if isNoRows(err) {
 			return loaded{}, errf(api.CodeNotFound, "team %q does not exist; create it with 'tollgate ledger team create %s'", team, team)
 		}
 		return loaded{}, fmt.Errorf("team %s: %w", team, err)
 	}
-	if err := json.Unmarshal([]byte(products), &p.products); err != nil {
-		return loaded{}, fmt.Errorf("team %s products: %w", team, err)
-	}
-	rows, err := t.query(ctx, `SELECT id, tokens, left_tokens, bought FROM packs WHERE team = ? AND (expires > ? OR left_tokens > 0) ORDER BY id`, team, ns(now))
+	// The team, its packs and its holds in one statement, so in one snapshot: a chunk of
+	// usage committed between two reads would otherwise show its debits without the
+	// holds they freed, or the other way round, to a decision that does not wait for it.
+	rows, err := t.query(ctx, `SELECT 0, name, products, webhook, '', threshold_absolute, threshold_percent, debt,
+			CASE WHEN low THEN 1 ELSE 0 END, CASE WHEN empty THEN 1 ELSE 0 END FROM teams WHERE id = ?
+		UNION ALL SELECT 1, id, '', '', '', tokens, left_tokens, bought, 0, 0 FROM packs WHERE team = ? AND (expires > ? OR left_tokens > 0)
+		UNION ALL SELECT 2, id, device, user_id, product, tokens, created, 0, 0, 0 FROM holds WHERE team = ?
+		ORDER BY 1, 2`, team, team, ns(now), team)
 	if err != nil {
-		return loaded{}, fmt.Errorf("packs: %w", err)
+		return loaded{}, fmt.Errorf("team %s: %w", team, err)
 	}
-	for rows.Next() {
-		k := charge.Pack{Team: team}
-		var bought int64
-		if err := rows.Scan(&k.ID, &k.Tokens, &k.Left, &bought); err != nil {
-			rows.Close()
-			return loaded{}, err
-		}
-		k.Bought = fromNS(bought)
-		p.Packs = append(p.Packs, k)
-	}
-	if err := rows.Close(); err != nil {
-		return loaded{}, err
-	}
+	defer rows.Close()
+	p := &pool{t: t, now: now, meta: map[string]holdMeta{}}
+	p.Team = team
 	created := map[string]int64{}
-	rows, err = t.query(ctx, `SELECT id, tokens, created, device, user_id, product FROM holds WHERE team = ?`, team)
-	if err != nil {
-		return loaded{}, fmt.Errorf("holds: %w", err)
-	}
+	found := false
 	for rows.Next() {
-		var id string
-		var n, c int64
-		var m holdMeta
-		if err := rows.Scan(&id, &n, &c, &m.device, &m.user, &m.product); err != nil {
-			rows.Close()
-			return loaded{}, err
+		var kind int
+		var id, a, b, c string
+		var n [5]int64
+		if err := rows.Scan(&kind, &id, &a, &b, &c, &n[0], &n[1], &n[2], &n[3], &n[4]); err != nil {
+			return loaded{}, fmt.Errorf("team %s: %w", team, err)
 		}
-		p.Hold(id, n)
-		p.meta[id] = m // budgets count holds by user and product (rule 13)
-		created[id] = c
+		switch kind {
+		case 0:
+			found = true
+			p.name, p.webhook = id, b
+			p.Threshold.Absolute, p.Threshold.Percent, p.Debt, p.Low, p.Empty = n[0], n[1], n[2], n[3] != 0, n[4] != 0
+			if err := json.Unmarshal([]byte(a), &p.products); err != nil {
+				return loaded{}, fmt.Errorf("team %s products: %w", team, err)
+			}
+		case 1:
+			p.Packs = append(p.Packs, charge.Pack{Team: team, ID: id, Tokens: n[0], Left: n[1], Bought: fromNS(n[2])})
+		case 2:
+			p.Hold(id, n[0])
+			p.meta[id] = holdMeta{device: a, user: b, product: c} // budgets count holds by user and product (rule 13)
+			created[id] = n[1]
+		}
 	}
-	if err := rows.Close(); err != nil {
-		return loaded{}, err
+	if err := rows.Err(); err != nil {
+		return loaded{}, fmt.Errorf("team %s: %w", team, err)
+	}
+	if !found {
+		return loaded{}, errf(api.CodeNotFound, "team %q does not exist; create it with 'tollgate ledger team create %s'", team, team)
 	}
 	p.base = clonePool(p.Pool)
 	return loaded{p, created}, nil
