@@ -1,0 +1,186 @@
+package store_test
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"tollgate/charge"
+	"tollgate/ledger/api"
+	"tollgate/ledger/store"
+)
+
+// TestUsageTotalsEqualTheReportsRows: the usage page's figures, grouped by the database,
+// equal the sums over the usage report's rows (what the CSV exports) that match the same
+// filter, on both stores: per day and product, per user, per product, per tag, the total,
+// and the filter's choices. The events sit on days' edges (the last nanosecond of a day,
+// its first), come from two devices of one name and a device named like a formula, and
+// hold duplicates, refused launches and ends without a charge.
+func TestUsageTotalsEqualTheReportsRows(t *testing.T) {
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		fixture(t, db, 100_000)
+		must(t, err2(db.PutUser(ctx, "studio", "ann", api.PutUser{})))
+		must(t, err2(db.SetTags(ctx, "studio", "mary", []string{"cc:north", "proj-a"})))
+		must(t, err2(db.SetTags(ctx, "studio", "ann", []string{"proj-a"})))
+		tok, err := db.CreateEnrollToken(ctx, "studio", t0, t0.Add(time.Hour))
+		must(t, err)
+		var devices []string
+		for _, name := range []string{"ws", "ws", "=cad"} {
+			en, err := db.Enroll(ctx, api.Enroll{Token: tok.Token, Name: name}, t0)
+			must(t, err)
+			devices = append(devices, en.Device)
+		}
+		day0 := t0.Truncate(charge.Day)
+		users, products := []string{"mary", "bob", "ann"}, []string{"revit", "autocad"}
+		rates := map[string]int64{"revit": 10, "autocad": 7}
+		// Ten days; each (day, user) works on one product from one device, at times that
+		// fall on the day's edges.
+		at := []time.Duration{0, 9 * time.Hour, charge.Day - time.Nanosecond, 23*time.Hour + 59*time.Minute}
+		last := day0
+		for d := range 10 {
+			for i, u := range users {
+				if (d+i)%4 == 3 {
+					continue // a day off
+				}
+				dev, p := devices[(d+i)%3], products[(d*3+i)%2]
+				when := day0.Add(time.Duration(d)*charge.Day + at[(d+i)%len(at)])
+				id := fmt.Sprintf("%s-%d", u, d)
+				fx := func(kind charge.Kind, off time.Duration) charge.Effect {
+					return charge.Effect{Kind: kind, At: when.Add(off), Device: dev, User: u, Product: p}
+				}
+				evs := []api.Event{{ID: id + "-o", Effect: fx(charge.Opened, 0)}}
+				switch (d + 2*i) % 5 {
+				case 0: // refused at launch
+					evs = []api.Event{{ID: id + "-d", Effect: fx(charge.Denied, 0)}}
+				case 1: // closed within the grace: no charge
+					e := fx(charge.Ended, time.Minute)
+					e.Use = time.Minute
+					evs = append(evs, api.Event{ID: id + "-e", Effect: e})
+				default:
+					c := fx(charge.Charged, charge.Grace)
+					c.Key, c.Tokens = charge.Key{Team: "studio", User: u, Product: p, Start: when}, rates[p]
+					evs = append(evs, api.Event{ID: id + "-c", Effect: c})
+					if d%3 == 0 { // a second device charged the same window: a duplicate
+						evs = append(evs, api.Event{ID: id + "-c2", Effect: c})
+					}
+				}
+				for _, e := range evs {
+					if e.At.After(last) {
+						last = e.At
+					}
+				}
+				must(t, err2(db.Ingest(ctx, "studio", dev, evs, last.Add(time.Minute))))
+			}
+		}
+		day := func(n int) time.Time { return day0.Add(time.Duration(n) * charge.Day) }
+		for _, tt := range []struct {
+			name     string
+			from, to time.Time
+			f        api.UsageFilter
+		}{
+			{"all ten days", day(0), day(10), api.UsageFilter{}},
+			{"days 3 to 5, from midnight to midnight", day(3), day(6), api.UsageFilter{}},
+			{"one day", day(4), day(5), api.UsageFilter{}},
+			{"from noon to noon", day(2).Add(12 * time.Hour), day(6).Add(12 * time.Hour), api.UsageFilter{}},
+			{"the last nanosecond of a day alone", day(3).Add(-time.Nanosecond), day(3), api.UsageFilter{}},
+			{"to a launch's very nanosecond, which it leaves out", day(2), day(5).Add(9 * time.Hour), api.UsageFilter{}},
+			{"from a launch's very nanosecond, which it counts", day(5).Add(9 * time.Hour), day(7), api.UsageFilter{}},
+			{"mary", day(0), day(10), api.UsageFilter{User: "mary"}},
+			{"autocad", day(0), day(10), api.UsageFilter{Product: "autocad"}},
+			{"the two devices named ws", day(0), day(10), api.UsageFilter{Device: "ws"}},
+			{"the device named =cad", day(1), day(8), api.UsageFilter{Device: "=cad"}},
+			{"a device by its id, which the report does not show", day(0), day(10), api.UsageFilter{Device: devices[0]}},
+			{"ann on revit from ws", day(0), day(10), api.UsageFilter{User: "ann", Product: "revit", Device: "ws"}},
+			{"nobody", day(0), day(10), api.UsageFilter{User: "zoe"}},
+			{"before any use", day(-5), day(-1), api.UsageFilter{}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				rows, err := db.Usage(ctx, "studio", tt.from, tt.to)
+				must(t, err)
+				tags, err := db.Tags(ctx, "studio")
+				must(t, err)
+				want := sumRows(rows, tags, tt.f)
+				got, err := db.UsageTotals(ctx, "studio", tt.from, tt.to, tt.f)
+				must(t, err)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("UsageTotals(%v, %v, %+v):\ngot  %+v\nwant %+v (the sums of %d report rows)", tt.from, tt.to, tt.f, got, want, len(rows))
+				}
+				if tt.name == "all ten days" && (want.Total.Tokens == 0 || len(want.PerTag) != 2 || len(want.Devices) != 2) {
+					t.Fatalf("the fixture is too thin to prove anything: %+v", want)
+				}
+			})
+		}
+	})
+}
+
+// sumRows is the usage page's figures summed the plain way, over the usage report's rows
+// that match f, as the page computed them before the database grouped them.
+func sumRows(rows []api.UsageRow, tags map[string][]string, f api.UsageFilter) api.UsageTotals {
+	var t api.UsageTotals
+	users, products, devices := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	type acc struct {
+		s    api.UsageSum
+		days map[string]bool
+	}
+	perUser, perProduct, perTag := map[string]*acc{}, map[string]*acc{}, map[string]*acc{}
+	total := &acc{s: api.UsageSum{Name: "Total"}, days: map[string]bool{}}
+	add := func(m map[string]*acc, k string, r api.UsageRow) {
+		a := total
+		if m != nil {
+			if m[k] == nil {
+				m[k] = &acc{s: api.UsageSum{Name: k}, days: map[string]bool{}}
+			}
+			a = m[k]
+		}
+		a.s.Sessions += r.Sessions
+		a.s.Tokens += r.Tokens
+		if r.Charges > 0 && !a.days[r.Day] {
+			a.days[r.Day] = true
+			a.s.Days++
+		}
+	}
+	byDay := map[[2]string]int64{}
+	for _, r := range rows {
+		users[r.User], products[r.Product], devices[r.Device] = true, true, true
+		if (f.User != "" && r.User != f.User) || (f.Product != "" && r.Product != f.Product) || (f.Device != "" && r.Device != f.Device) {
+			continue
+		}
+		add(perUser, r.User, r)
+		add(perProduct, r.Product, r)
+		for _, g := range tags[r.User] {
+			add(perTag, g, r)
+		}
+		add(nil, "", r)
+		byDay[[2]string{r.Day, r.Product}] += r.Tokens
+	}
+	for k, v := range byDay {
+		t.Days = append(t.Days, api.UsageDay{Day: k[0], Product: k[1], Tokens: v})
+	}
+	slices.SortFunc(t.Days, func(a, b api.UsageDay) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.Product, b.Product))
+	})
+	list := func(m map[string]*acc) []api.UsageSum {
+		var out []api.UsageSum
+		for _, a := range m {
+			out = append(out, a.s)
+		}
+		slices.SortFunc(out, func(a, b api.UsageSum) int { return cmp.Compare(a.Name, b.Name) })
+		return out
+	}
+	names := func(m map[string]bool) []string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	t.PerUser, t.PerProduct, t.PerTag, t.Total = list(perUser), list(perProduct), list(perTag), total.s
+	t.Users, t.Products, t.Devices = names(users), names(products), names(devices)
+	return t
+}
