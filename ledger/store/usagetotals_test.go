@@ -23,60 +23,7 @@ import (
 func TestUsageTotalsEqualTheReportsRows(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		fixture(t, db, 100_000)
-		must(t, err2(db.PutUser(ctx, "studio", "ann", api.PutUser{})))
-		must(t, err2(db.SetTags(ctx, "studio", "mary", []string{"cc:north", "proj-a"})))
-		must(t, err2(db.SetTags(ctx, "studio", "ann", []string{"proj-a"})))
-		tok, err := db.CreateEnrollToken(ctx, "studio", t0, t0.Add(time.Hour))
-		must(t, err)
-		var devices []string
-		for _, name := range []string{"ws", "ws", "=cad"} {
-			en, err := db.Enroll(ctx, api.Enroll{Token: tok.Token, Name: name}, t0)
-			must(t, err)
-			devices = append(devices, en.Device)
-		}
-		day0 := t0.Truncate(charge.Day)
-		users, products := []string{"mary", "bob", "ann"}, []string{"revit", "autocad"}
-		rates := map[string]int64{"revit": 10, "autocad": 7}
-		// Ten days; each (day, user) works on one product from one device, at times that
-		// fall on the day's edges.
-		at := []time.Duration{0, 9 * time.Hour, charge.Day - time.Nanosecond, 23*time.Hour + 59*time.Minute}
-		last := day0
-		for d := range 10 {
-			for i, u := range users {
-				if (d+i)%4 == 3 {
-					continue // a day off
-				}
-				dev, p := devices[(d+i)%3], products[(d*3+i)%2]
-				when := day0.Add(time.Duration(d)*charge.Day + at[(d+i)%len(at)])
-				id := fmt.Sprintf("%s-%d", u, d)
-				fx := func(kind charge.Kind, off time.Duration) charge.Effect {
-					return charge.Effect{Kind: kind, At: when.Add(off), Device: dev, User: u, Product: p}
-				}
-				evs := []api.Event{{ID: id + "-o", Effect: fx(charge.Opened, 0)}}
-				switch (d + 2*i) % 5 {
-				case 0: // refused at launch
-					evs = []api.Event{{ID: id + "-d", Effect: fx(charge.Denied, 0)}}
-				case 1: // closed within the grace: no charge
-					e := fx(charge.Ended, time.Minute)
-					e.Use = time.Minute
-					evs = append(evs, api.Event{ID: id + "-e", Effect: e})
-				default:
-					c := fx(charge.Charged, charge.Grace)
-					c.Key, c.Tokens = charge.Key{Team: "studio", User: u, Product: p, Start: when}, rates[p]
-					evs = append(evs, api.Event{ID: id + "-c", Effect: c})
-					if d%3 == 0 { // a second device charged the same window: a duplicate
-						evs = append(evs, api.Event{ID: id + "-c2", Effect: c})
-					}
-				}
-				for _, e := range evs {
-					if e.At.After(last) {
-						last = e.At
-					}
-				}
-				must(t, err2(db.Ingest(ctx, "studio", dev, evs, last.Add(time.Minute))))
-			}
-		}
+		devices, day0 := usageDays(t, db)
 		day := func(n int) time.Time { return day0.Add(time.Duration(n) * charge.Day) }
 		for _, tt := range []struct {
 			name     string
@@ -116,6 +63,70 @@ func TestUsageTotalsEqualTheReportsRows(t *testing.T) {
 			})
 		}
 	})
+}
+
+// usageDays is ten days of a team's use (the fixture's team, with ann): each (day, user)
+// works on one product from one of three devices (two named ws, one =cad), at times on
+// the day's edges, launches refused, sessions closed in the grace, charges and
+// duplicates among them. It returns the devices' ids and the first day.
+func usageDays(t *testing.T, db *store.DB) ([]string, time.Time) {
+	ctx := context.Background()
+	fixture(t, db, 100_000)
+	must(t, err2(db.PutUser(ctx, "studio", "ann", api.PutUser{})))
+	must(t, err2(db.SetTags(ctx, "studio", "mary", []string{"cc:north", "proj-a"})))
+	must(t, err2(db.SetTags(ctx, "studio", "ann", []string{"proj-a"})))
+	tok, err := db.CreateEnrollToken(ctx, "studio", t0, t0.Add(time.Hour))
+	must(t, err)
+	var devices []string
+	for _, name := range []string{"ws", "ws", "=cad"} {
+		en, err := db.Enroll(ctx, api.Enroll{Token: tok.Token, Name: name}, t0)
+		must(t, err)
+		devices = append(devices, en.Device)
+	}
+	day0 := t0.Truncate(charge.Day)
+	users, products := []string{"mary", "bob", "ann"}, []string{"revit", "autocad"}
+	rates := map[string]int64{"revit": 10, "autocad": 7}
+	// Ten days; each (day, user) works on one product from one device, at times that
+	// fall on the day's edges.
+	at := []time.Duration{0, 9 * time.Hour, charge.Day - time.Nanosecond, 23*time.Hour + 59*time.Minute}
+	last := day0
+	for d := range 10 {
+		for i, u := range users {
+			if (d+i)%4 == 3 {
+				continue // a day off
+			}
+			dev, p := devices[(d+i)%3], products[(d*3+i)%2]
+			when := day0.Add(time.Duration(d)*charge.Day + at[(d+i)%len(at)])
+			id := fmt.Sprintf("%s-%d", u, d)
+			fx := func(kind charge.Kind, off time.Duration) charge.Effect {
+				return charge.Effect{Kind: kind, At: when.Add(off), Device: dev, User: u, Product: p}
+			}
+			evs := []api.Event{{ID: id + "-o", Effect: fx(charge.Opened, 0)}}
+			switch (d + 2*i) % 5 {
+			case 0: // refused at launch
+				evs = []api.Event{{ID: id + "-d", Effect: fx(charge.Denied, 0)}}
+			case 1: // opened on a subscription (as the ledger would not say here), closed within the grace: no charge
+				evs[0].Reason = charge.Subscribed
+				e := fx(charge.Ended, time.Minute)
+				e.Use = time.Minute
+				evs = append(evs, api.Event{ID: id + "-e", Effect: e})
+			default:
+				c := fx(charge.Charged, charge.Grace)
+				c.Key, c.Tokens = charge.Key{Team: "studio", User: u, Product: p, Start: when}, rates[p]
+				evs = append(evs, api.Event{ID: id + "-c", Effect: c})
+				if d%3 == 0 { // a second device charged the same window: a duplicate
+					evs = append(evs, api.Event{ID: id + "-c2", Effect: c})
+				}
+			}
+			for _, e := range evs {
+				if e.At.After(last) {
+					last = e.At
+				}
+			}
+			must(t, err2(db.Ingest(ctx, "studio", dev, evs, last.Add(time.Minute))))
+		}
+	}
+	return devices, day0
 }
 
 // sumRows is the usage page's figures summed the plain way, over the usage report's rows
@@ -183,4 +194,73 @@ func sumRows(rows []api.UsageRow, tags map[string][]string, f api.UsageFilter) a
 	t.PerUser, t.PerProduct, t.PerTag, t.Total = list(perUser), list(perProduct), list(perTag), total.s
 	t.Users, t.Products, t.Devices = names(users), names(products), names(devices)
 	return t
+}
+
+// TestUseSummariesEqualTheReportsRows: the advisor's figures per user and product,
+// grouped by the database over migration 171's index, equal the sums over the usage
+// report's rows of the same span on both stores, for spans on days' edges and not: the
+// days with a charge, the days opened on a subscription without one, the tokens, and
+// the first use ever.
+func TestUseSummariesEqualTheReportsRows(t *testing.T) {
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		_, day0 := usageDays(t, db)
+		first, err := db.FirstUse(ctx, "studio")
+		must(t, err)
+		day := func(n int) time.Time { return day0.Add(time.Duration(n) * charge.Day) }
+		for _, span := range [][2]time.Time{
+			{day(0), day(10)},
+			{day(2), day(6)},
+			{day(3).Add(-time.Nanosecond), day(3)},
+			{day(2).Add(12 * time.Hour), day(5).Add(9 * time.Hour)},
+			{day(5).Add(9 * time.Hour), day(9).Add(time.Nanosecond)},
+		} {
+			rows, err := db.Usage(ctx, "studio", span[0], span[1])
+			must(t, err)
+			type acc struct {
+				u         api.UseSummary
+				charged   map[string]bool
+				subscribe map[string]bool
+			}
+			sums := map[api.UseKey]*acc{}
+			for _, r := range rows {
+				k := api.UseKey{User: r.User, Product: r.Product}
+				if sums[k] == nil {
+					sums[k] = &acc{u: api.UseSummary{User: r.User, Product: r.Product, First: first[k]}, charged: map[string]bool{}, subscribe: map[string]bool{}}
+				}
+				a := sums[k]
+				a.u.Tokens += r.Tokens
+				if r.Charges > 0 {
+					a.charged[r.Day] = true
+				}
+				if r.Subscription > 0 {
+					a.subscribe[r.Day] = true
+				}
+			}
+			var want []api.UseSummary
+			for _, a := range sums {
+				a.u.ChargedDays = int64(len(a.charged))
+				for d := range a.subscribe {
+					if !a.charged[d] {
+						a.u.SubDays++
+					}
+				}
+				want = append(want, a.u)
+			}
+			slices.SortFunc(want, func(a, b api.UseSummary) int {
+				return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Product, b.Product))
+			})
+			got, err := db.UseSummaries(ctx, "studio", span[0], span[1])
+			must(t, err)
+			for i := range got {
+				got[i].First = got[i].First.UTC()
+			}
+			for i := range want {
+				want[i].First = want[i].First.UTC()
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("UseSummaries(%v, %v):\ngot  %+v\nwant %+v (the sums of %d report rows)", span[0], span[1], got, want, len(rows))
+			}
+		}
+	})
 }
