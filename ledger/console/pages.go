@@ -306,6 +306,10 @@ func (c *Console) forecast(w http.ResponseWriter, r *http.Request, s *session, t
 	}{f, prices}})
 }
 
+// advicePage is how many (user, product) lines the advisor page shows at a time: a
+// team of 500 on three products has 1,500, which the page's tiles sum up first.
+const advicePage = 100
+
 func (c *Console) advisor(w http.ResponseWriter, r *http.Request, s *session, team string) {
 	now := c.now()
 	rep, err := advisor.LoadReport(r.Context(), c.store, team, now)
@@ -313,11 +317,51 @@ func (c *Console) advisor(w http.ResponseWriter, r *http.Request, s *session, te
 		c.fail(w, r, s, err)
 		return
 	}
+	// What the verdicts add up to, over every line: the tiles above the table.
+	type tally struct {
+		Verdict, Name string
+		Lines         int
+		Savings       int64
+	}
+	tallies := []tally{{api.MoveSubscription, "Move to a subscription", 0, 0}, {api.MoveTokens, "Move to tokens", 0, 0},
+		{api.KeepTokens, "Keep on tokens", 0, 0}, {api.KeepSubscription, "Keep the subscription", 0, 0},
+		{api.TooClose, "Too close to call", 0, 0}, {api.TooEarly, "Too early to tell", 0, 0}}
+	var savings int64
+	for _, a := range rep.Advice {
+		for i := range tallies {
+			if tallies[i].Verdict == a.Verdict {
+				tallies[i].Lines++
+				if a.Verdict == api.MoveSubscription || a.Verdict == api.MoveTokens {
+					tallies[i].Savings += a.Savings
+					savings += a.Savings
+				}
+			}
+		}
+	}
+	n := len(rep.Advice)
+	pages := max(1, (n+advicePage-1)/advicePage)
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	page = min(page, pages)
+	lo, hi := (page-1)*advicePage, min(page*advicePage, n)
+	link := func(p int) string {
+		if p < 1 || p > pages || p == page {
+			return ""
+		}
+		return Prefix + "t/" + url.PathEscape(team) + "/advisor?page=" + strconv.Itoa(p)
+	}
 	c.render(w, r, "advisor", s, view{Title: "Advisor", Team: team, Data: struct {
-		Advice   []api.Advice
-		Prices   api.Prices
-		Products []api.Product
-	}{rep.Advice, rep.Prices, rep.Products}})
+		Advice             []api.Advice
+		Tallies            []tally
+		Savings            int64
+		Prices             api.Prices
+		Products           []api.Product
+		First, Last, Lines int
+		Page, Pages        int
+		Prev, Next         string
+	}{rep.Advice[lo:hi], tallies, savings, rep.Prices, rep.Products, lo + 1, hi, n, page, pages, link(page - 1), link(page + 1)}})
 }
 
 func (c *Console) users(w http.ResponseWriter, r *http.Request, s *session, team string) {
