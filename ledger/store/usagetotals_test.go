@@ -16,14 +16,15 @@ import (
 
 // TestUsageTotalsEqualTheReportsRows: the usage page's figures, grouped by the database,
 // equal the sums over the usage report's rows (what the CSV exports) that match the same
-// filter, on both stores: per day and product, per user, per product, per tag, the total,
+// filter, on both stores, the rows made from the events the test sent (and checked
+// against the report's): per day and product, per user, per product, per tag, the total,
 // and the filter's choices. The events sit on days' edges (the last nanosecond of a day,
 // its first), come from two devices of one name and a device named like a formula, and
 // hold duplicates, refused launches and ends without a charge.
 func TestUsageTotalsEqualTheReportsRows(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		devices, day0 := usageDays(t, db)
+		devices, day0, all := usageDays(t, db)
 		day := func(n int) time.Time { return day0.Add(time.Duration(n) * charge.Day) }
 		for _, tt := range []struct {
 			name     string
@@ -47,8 +48,10 @@ func TestUsageTotalsEqualTheReportsRows(t *testing.T) {
 			{"before any use", day(-5), day(-1), api.UsageFilter{}},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
-				rows, err := db.Usage(ctx, "studio", tt.from, tt.to)
-				must(t, err)
+				rows := reportRows(all, tt.from, tt.to)
+				if got, err := db.Usage(ctx, "studio", tt.from, tt.to); err != nil || !reflect.DeepEqual(got, rows) {
+					t.Errorf("Usage(%v, %v):\ngot  %+v, %v\nwant %+v", tt.from, tt.to, got, err, rows)
+				}
 				tags, err := db.Tags(ctx, "studio")
 				must(t, err)
 				want := sumRows(rows, tags, tt.f)
@@ -68,8 +71,9 @@ func TestUsageTotalsEqualTheReportsRows(t *testing.T) {
 // usageDays is ten days of a team's use (the fixture's team, with ann): each (day, user)
 // works on one product from one of three devices (two named ws, one =cad), at times on
 // the day's edges, launches refused, sessions closed in the grace, charges and
-// duplicates among them. It returns the devices' ids and the first day.
-func usageDays(t *testing.T, db *store.DB) ([]string, time.Time) {
+// duplicates among them. It returns the devices' ids, the first day, and every event sent
+// with what the ledger answered.
+func usageDays(t *testing.T, db *store.DB) ([]string, time.Time, []sent) {
 	ctx := context.Background()
 	fixture(t, db, 100_000)
 	must(t, err2(db.PutUser(ctx, "studio", "ann", api.PutUser{})))
@@ -84,6 +88,7 @@ func usageDays(t *testing.T, db *store.DB) ([]string, time.Time) {
 		devices = append(devices, en.Device)
 	}
 	day0 := t0.Truncate(charge.Day)
+	var all []sent
 	users, products := []string{"mary", "bob", "ann"}, []string{"revit", "autocad"}
 	rates := map[string]int64{"revit": 10, "autocad": 7}
 	// Ten days; each (day, user) works on one product from one device, at times that
@@ -123,10 +128,65 @@ func usageDays(t *testing.T, db *store.DB) ([]string, time.Time) {
 					last = e.At
 				}
 			}
-			must(t, err2(db.Ingest(ctx, "studio", dev, evs, last.Add(time.Minute))))
+			rs, err := db.Ingest(ctx, "studio", dev, evs, last.Add(time.Minute))
+			must(t, err)
+			name := map[string]string{devices[0]: "ws", devices[1]: "ws", devices[2]: "=cad"}[dev]
+			for j, e := range evs {
+				all = append(all, sent{e, name, rs[j].Status == api.Accepted})
+			}
 		}
 	}
-	return devices, day0
+	return devices, day0, all
+}
+
+// sent is an event the test sent, the name of its device, and whether the ledger took it.
+type sent struct {
+	api.Event
+	device   string
+	accepted bool
+}
+
+// reportRows is the usage report of [from, to) made from the events the test sent, the
+// way docs/console.md defines it, without the database: what db.Usage must return.
+func reportRows(all []sent, from, to time.Time) []api.UsageRow {
+	rows := map[[4]string]*api.UsageRow{}
+	for _, e := range all {
+		if e.At.Before(from) || !e.At.Before(to) {
+			continue
+		}
+		k := [4]string{e.At.UTC().Format(time.DateOnly), e.User, e.Product, e.device}
+		r := rows[k]
+		if r == nil {
+			r = &api.UsageRow{Day: k[0], User: k[1], Product: k[2], Device: k[3]}
+			rows[k] = r
+		}
+		switch e.Kind {
+		case charge.Opened:
+			r.Sessions++
+			if e.Reason == charge.Subscribed {
+				r.Subscription++
+			}
+		case charge.Denied:
+			r.Denied++
+		case charge.Ended:
+			r.UseSeconds += int64(e.Use / time.Second)
+		case charge.Charged:
+			if e.accepted {
+				r.Charges++
+				r.Tokens += e.Tokens
+			} else {
+				r.Duplicates++
+			}
+		}
+	}
+	out := []api.UsageRow{}
+	for _, r := range rows {
+		out = append(out, *r)
+	}
+	slices.SortFunc(out, func(a, b api.UsageRow) int {
+		return cmp.Or(cmp.Compare(a.Day, b.Day), cmp.Compare(a.User, b.User), cmp.Compare(a.Product, b.Product), cmp.Compare(a.Device, b.Device))
+	})
+	return out
 }
 
 // sumRows is the usage page's figures summed the plain way, over the usage report's rows
@@ -204,7 +264,7 @@ func sumRows(rows []api.UsageRow, tags map[string][]string, f api.UsageFilter) a
 func TestUseSummariesEqualTheReportsRows(t *testing.T) {
 	each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		_, day0 := usageDays(t, db)
+		_, day0, all := usageDays(t, db)
 		first, err := db.FirstUse(ctx, "studio")
 		must(t, err)
 		day := func(n int) time.Time { return day0.Add(time.Duration(n) * charge.Day) }
@@ -215,8 +275,7 @@ func TestUseSummariesEqualTheReportsRows(t *testing.T) {
 			{day(2).Add(12 * time.Hour), day(5).Add(9 * time.Hour)},
 			{day(5).Add(9 * time.Hour), day(9).Add(time.Nanosecond)},
 		} {
-			rows, err := db.Usage(ctx, "studio", span[0], span[1])
-			must(t, err)
+			rows := reportRows(all, span[0], span[1])
 			type acc struct {
 				u         api.UseSummary
 				charged   map[string]bool
