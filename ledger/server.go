@@ -87,6 +87,7 @@ type Store interface {
 	DailyTokens(ctx context.Context, team string, from, to time.Time) ([]api.TokenDay, error)
 	BalanceHistory(ctx context.Context, team string, from, to, now time.Time) (api.BalanceHistory, error)
 	RefusedCharges(ctx context.Context, team string, from, to time.Time) ([]api.Refusal, error)
+	UsageTotals(ctx context.Context, team string, from, to time.Time, f api.UsageFilter) (api.UsageTotals, error)
 }
 
 // Options configures a Server. Zero values are the real thing.

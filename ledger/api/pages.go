@@ -30,3 +30,37 @@ type BalanceHistory struct {
 	Packs    []Pack
 	Expiring []Pack // live packs with tokens left that expire within charge.Expiring
 }
+
+// UsageFilter narrows the console's usage page to one user, product or device (a device
+// by its name, as the usage report shows it); an empty field matches everything.
+type UsageFilter struct {
+	User, Product, Device string
+}
+
+// UsageSum is one line of a usage total: the sessions opened, the UTC days with an
+// accepted charge, and the tokens charged.
+type UsageSum struct {
+	Name     string
+	Sessions int64
+	Days     int64
+	Tokens   int64
+}
+
+// UsageDay is the tokens charged for one product on one UTC day.
+type UsageDay struct {
+	Day     string // YYYY-MM-DD
+	Product string
+	Tokens  int64
+}
+
+// UsageTotals is what the console's usage page shows of a span, grouped by the ledger
+// in SQL: the same figures as summing the usage report's rows that match the filter,
+// without reading them. Users, Products and Devices are the choices of the filter: every
+// one seen in the span, whatever the filter.
+type UsageTotals struct {
+	Users, Products, Devices []string
+	Days                     []UsageDay // days and products with any use, by day then product
+	PerUser, PerProduct      []UsageSum // by name
+	PerTag                   []UsageSum // a user with several tags counts under each
+	Total                    UsageSum
+}

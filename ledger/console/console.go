@@ -44,6 +44,7 @@ type Store interface {
 	SetPrices(ctx context.Context, team string, s api.SetPrices) (api.Prices, error)
 	Tags(ctx context.Context, team string) (map[string][]string, error)
 	Usage(ctx context.Context, team string, from, to time.Time) ([]api.UsageRow, error)
+	UsageTotals(ctx context.Context, team string, from, to time.Time, f api.UsageFilter) (api.UsageTotals, error)
 	BalanceHistory(ctx context.Context, team string, from, to, now time.Time) (api.BalanceHistory, error)
 	RefusedCharges(ctx context.Context, team string, from, to time.Time) ([]api.Refusal, error)
 	Idle(ctx context.Context, team string, from, to time.Time) ([]api.IdleDay, error)

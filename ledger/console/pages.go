@@ -151,40 +151,23 @@ func (f filter) query() url.Values {
 	return q
 }
 
-// sum is one line of a usage total.
+// sum is one line of a usage total, with its cost.
 type sum struct {
-	Name     string
-	Sessions int64
-	Days     int64 // days with a charge
-	Tokens   int64
-	Cost     int64
-	days     map[string]bool
+	api.UsageSum
+	Cost int64
 }
 
-func (s *sum) add(u api.UsageRow) {
-	if s.days == nil {
-		s.days = map[string]bool{}
-	}
-	s.Sessions += u.Sessions
-	s.Tokens += u.Tokens
-	if u.Charges > 0 && !s.days[u.Day] {
-		s.days[u.Day] = true
-		s.Days++
-	}
-}
-
-func sums(m map[string]*sum, price int64) []sum {
-	out := make([]sum, 0, len(m))
-	for _, s := range m {
-		s.Cost = s.Tokens * price
-		out = append(out, *s)
+func sums(in []api.UsageSum, price int64) []sum {
+	out := make([]sum, 0, len(in))
+	for _, s := range in {
+		out = append(out, sum{s, s.Tokens * price})
 	}
 	slices.SortFunc(out, func(a, b sum) int { return cmp.Or(cmp.Compare(b.Tokens, a.Tokens), cmp.Compare(a.Name, b.Name)) })
 	return out
 }
 
-// usageRows reads the usage rows of the span the request's filter names; a bad filter or a
-// store error is answered, and ok is false.
+// usageRows reads the usage rows of the span the request's filter names, for the CSV; a
+// bad filter or a store error is answered, and ok is false.
 func (c *Console) usageRows(w http.ResponseWriter, r *http.Request, s *session, team string) (f filter, rows []api.UsageRow, ok bool) {
 	f, bad := c.filter(r)
 	if bad != "" {
@@ -199,17 +182,20 @@ func (c *Console) usageRows(w http.ResponseWriter, r *http.Request, s *session, 
 	return f, rows, true
 }
 
+// usage shows the span's totals, which the ledger groups in SQL: a year's page reads a
+// line per day and product, user, product and tag, not the year's rows (its CSV does).
 func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session, team string) {
-	f, rows, ok := c.usageRows(w, r, s, team)
-	if !ok {
+	f, bad := c.filter(r)
+	if bad != "" {
+		c.problem(w, r, s, http.StatusBadRequest, bad)
 		return
 	}
-	prices, err := c.store.Prices(r.Context(), team)
+	t, err := c.store.UsageTotals(r.Context(), team, f.from, f.to, api.UsageFilter{User: f.User, Product: f.Product, Device: f.Device})
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
-	tags, err := c.store.Tags(r.Context(), team)
+	prices, err := c.store.Prices(r.Context(), team)
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
@@ -226,34 +212,18 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session, team
 			idle.IdleCloses, idle.SavedTokens = idle.IdleCloses+d.IdleCloses, idle.SavedTokens+d.SavedTokens
 		}
 	}
-	users, products, devices := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	perUser, perProduct, perTag := map[string]*sum{}, map[string]*sum{}, map[string]*sum{}
-	total := &sum{Name: "Total"}
 	byDay := map[string]map[string]int64{}
-	get := func(m map[string]*sum, k string) *sum {
-		if m[k] == nil {
-			m[k] = &sum{Name: k}
+	for _, d := range t.Days {
+		if byDay[d.Day] == nil {
+			byDay[d.Day] = map[string]int64{}
 		}
-		return m[k]
+		byDay[d.Day][d.Product] += d.Tokens
 	}
-	for _, u := range rows {
-		users[u.User], products[u.Product], devices[u.Device] = true, true, true
-		if !f.match(u) {
-			continue
-		}
-		get(perUser, u.User).add(u)
-		get(perProduct, u.Product).add(u)
-		for _, t := range tags[u.User] {
-			get(perTag, t).add(u)
-		}
-		total.add(u)
-		if byDay[u.Day] == nil {
-			byDay[u.Day] = map[string]int64{}
-		}
-		byDay[u.Day][u.Product] += u.Tokens
+	total := sum{t.Total, t.Total.Tokens * prices.TokenMilli}
+	pcols := make([]string, 0, len(t.PerProduct))
+	for _, p := range t.PerProduct {
+		pcols = append(pcols, p.Name)
 	}
-	total.Cost = total.Tokens * prices.TokenMilli
-	pcols := keys(perProduct)
 	var xs []string
 	ss := make([]series, len(pcols))
 	for j, p := range pcols {
@@ -291,19 +261,10 @@ func (c *Console) usage(w http.ResponseWriter, r *http.Request, s *session, team
 		Prices                   api.Prices
 		CSV                      string
 		Idle                     api.IdleDay
-	}{f, keys(users), keys(products), keys(devices),
+	}{f, t.Users, t.Products, t.Devices,
 		stacked("usage", "Tokens per day by product", "Tokens charged each day from "+f.From+" to "+f.To+", stacked by product.", xs, ss),
-		pcols, table, sums(perUser, prices.TokenMilli), sums(perProduct, prices.TokenMilli), sums(perTag, prices.TokenMilli), *total, prices,
+		pcols, table, sums(t.PerUser, prices.TokenMilli), sums(t.PerProduct, prices.TokenMilli), sums(t.PerTag, prices.TokenMilli), total, prices,
 		Prefix + "t/" + url.PathEscape(team) + "/usage.csv?" + f.query().Encode(), idle}})
-}
-
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func (c *Console) usageCSV(w http.ResponseWriter, r *http.Request, s *session, team string) {
@@ -345,6 +306,10 @@ func (c *Console) forecast(w http.ResponseWriter, r *http.Request, s *session, t
 	}{f, prices}})
 }
 
+// advicePage is how many (user, product) lines the advisor page shows at a time: a
+// team of 500 on three products has 1,500, which the page's tiles sum up first.
+const advicePage = 100
+
 func (c *Console) advisor(w http.ResponseWriter, r *http.Request, s *session, team string) {
 	now := c.now()
 	rep, err := advisor.LoadReport(r.Context(), c.store, team, now)
@@ -352,11 +317,51 @@ func (c *Console) advisor(w http.ResponseWriter, r *http.Request, s *session, te
 		c.fail(w, r, s, err)
 		return
 	}
+	// What the verdicts add up to, over every line: the tiles above the table.
+	type tally struct {
+		Verdict, Name string
+		Lines         int
+		Savings       int64
+	}
+	tallies := []tally{{api.MoveSubscription, "Move to a subscription", 0, 0}, {api.MoveTokens, "Move to tokens", 0, 0},
+		{api.KeepTokens, "Keep on tokens", 0, 0}, {api.KeepSubscription, "Keep the subscription", 0, 0},
+		{api.TooClose, "Too close to call", 0, 0}, {api.TooEarly, "Too early to tell", 0, 0}}
+	var savings int64
+	for _, a := range rep.Advice {
+		for i := range tallies {
+			if tallies[i].Verdict == a.Verdict {
+				tallies[i].Lines++
+				if a.Verdict == api.MoveSubscription || a.Verdict == api.MoveTokens {
+					tallies[i].Savings += a.Savings
+					savings += a.Savings
+				}
+			}
+		}
+	}
+	n := len(rep.Advice)
+	pages := max(1, (n+advicePage-1)/advicePage)
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	page = min(page, pages)
+	lo, hi := (page-1)*advicePage, min(page*advicePage, n)
+	link := func(p int) string {
+		if p < 1 || p > pages || p == page {
+			return ""
+		}
+		return Prefix + "t/" + url.PathEscape(team) + "/advisor?page=" + strconv.Itoa(p)
+	}
 	c.render(w, r, "advisor", s, view{Title: "Advisor", Team: team, Data: struct {
-		Advice   []api.Advice
-		Prices   api.Prices
-		Products []api.Product
-	}{rep.Advice, rep.Prices, rep.Products}})
+		Advice             []api.Advice
+		Tallies            []tally
+		Savings            int64
+		Prices             api.Prices
+		Products           []api.Product
+		First, Last, Lines int
+		Page, Pages        int
+		Prev, Next         string
+	}{rep.Advice[lo:hi], tallies, savings, rep.Prices, rep.Products, lo + 1, hi, n, page, pages, link(page - 1), link(page + 1)}})
 }
 
 func (c *Console) users(w http.ResponseWriter, r *http.Request, s *session, team string) {

@@ -19,7 +19,9 @@ const (
 
 // UseSummaries counts, per user and product, the use of [from, to) the advisor judges,
 // with each pair's first use ever: one grouped query over the span, and an index probe
-// per pair (events_first_use) for the first use.
+// per pair (events_first_use) for the first use. The span is a range of events_usage
+// (migration 171), grouped per day in the index's order, so that only the days' lines
+// are sorted, not the events.
 func (d *DB) UseSummaries(ctx context.Context, team string, from, to time.Time) ([]api.UseSummary, error) {
 	var out []api.UseSummary
 	err := d.read(ctx, func(x tx) error {
@@ -32,15 +34,15 @@ func (d *DB) UseSummaries(ctx context.Context, team string, from, to time.Time) 
 					SUM(CASE WHEN c > 0 THEN 1 ELSE 0 END) AS charged,
 					SUM(CASE WHEN c = 0 AND s > 0 THEN 1 ELSE 0 END) AS subscribed,
 					SUM(tk) AS tokens
-				FROM (SELECT user_id, product, happened / 86400000000000 AS d,
-						SUM(CASE WHEN kind = 'charged' AND status = 'accepted' THEN 1 ELSE 0 END) AS c,
-						SUM(CASE WHEN kind = 'opened' AND reason = 'subscribed' THEN 1 ELSE 0 END) AS s,
-						SUM(CASE WHEN kind = 'charged' AND status = 'accepted' THEN tokens ELSE 0 END) AS tk
-					FROM events
-					WHERE team = ? AND happened >= ? AND happened < ? AND kind IN ('opened', 'denied', 'ended', 'charged')
-					GROUP BY user_id, product, happened / 86400000000000) per_day
+				FROM (SELECT e.user_id, e.product, e.happened / `+perDay+` AS d,
+						SUM(CASE WHEN e.kind = 'charged' AND e.status = 'accepted' THEN 1 ELSE 0 END) AS c,
+						SUM(CASE WHEN e.kind = 'opened' AND e.reason = '`+string(charge.Subscribed)+`' THEN 1 ELSE 0 END) AS s,
+						SUM(CASE WHEN e.kind = 'charged' AND e.status = 'accepted' THEN e.tokens ELSE 0 END) AS tk
+					FROM events e
+					WHERE `+usageSpan+`
+					GROUP BY e.happened / `+perDay+`, e.product, e.user_id) per_day
 				GROUP BY user_id, product) u
-			ORDER BY u.user_id, u.product`, team, team, ns(from), ns(to))
+			ORDER BY u.user_id, u.product`, append([]any{team}, spanArgs(team, from, to)...)...)
 		if err != nil {
 			return err
 		}
