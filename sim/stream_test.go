@@ -92,38 +92,61 @@ func peakHeld(t testing.TB, tl *Timeline) (peak, lines int) {
 }
 
 // BenchmarkSimulateYearStreamed replays a studio's year held (as Run does) and streamed
-// (as `tollgate simulate` does), and reports the bytes allocated and the peak heap in use
-// per event of each; the held run is the baseline.
+// (as `tollgate simulate` does), each the baseline of the other in the same run, and
+// reports per event: the peak heap in use during the run (sampled every 2 ms; it includes
+// the timeline and the garbage not yet collected), what the result still holds after it
+// (the held lines and charges, or nothing), the most lines held at once, and, for scale,
+// the parsed timeline itself.
 func BenchmarkSimulateYearStreamed(b *testing.B) {
 	for _, n := range []int{400, 1600} {
+		before := liveHeap()
 		tl := studioYear(n)
 		if err := tl.check(); err != nil {
 			b.Fatal(err)
 		}
+		ev := float64(len(tl.Events))
+		timeline := float64(liveHeap()-before) / ev
 		for _, mode := range []string{"held", "streamed"} {
 			b.Run(fmt.Sprintf("users=%d/%s", n, mode), func(b *testing.B) {
 				opt := Options{}
 				if mode == "streamed" {
 					opt = Options{Line: func(Line) error { return nil }, Charge: func(Charge) error { return nil }}
 				}
-				var peak uint64
+				var peak, kept uint64
+				var e *engine
+				held := 0 // the most lines held at once
 				b.ReportAllocs()
 				for b.Loop() {
-					runtime.GC()
+					base := liveHeap()
 					stop := sampleHeap(&peak)
-					res, err := RunWith(tl, opt)
+					res, err := runWith(tl, opt, &e)
 					stop()
 					if err != nil {
 						b.Fatal(err)
 					}
+					held = max(held, len(res.Lines), e.rb.peak)
+					e = nil // what the engine kept is not the result's
+					after := liveHeap()
+					kept = max(kept, after-min(base, after))
 					runtime.KeepAlive(res)
 				}
-				ev := float64(len(tl.Events))
+				b.ReportMetric(float64(held), "lines-held")
 				b.ReportMetric(float64(peak)/ev, "peak-heap-B/event")
+				b.ReportMetric(float64(kept)/ev, "result-B/event")
+				b.ReportMetric(timeline, "timeline-B/event")
 				b.ReportMetric(ev, "events")
 			})
 		}
+		runtime.KeepAlive(tl)
 	}
+}
+
+// liveHeap is the heap that survives a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
 
 // sampleHeap records the heap in use, every 2 ms, in *peak, until the function it returns
