@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -175,5 +176,42 @@ func sampleHeap(peak *uint64) (stop func()) {
 		close(done)
 		<-finished
 		read()
+	}
+}
+
+// TestStreamedOutOfOrderFails: with a reorder bound too small for a session's merge gap,
+// the run stops with an error that says so, instead of printing a line out of time order.
+func TestStreamedOutOfOrderFails(t *testing.T) {
+	tl, err := Parse("late.yaml", []byte(`products: [{id: revit, rate: 10}]
+teams: [{id: studio}]
+packs: [{id: p1, team: studio, tokens: 100}]
+users: [{id: mary, team: studio}, {id: tom, team: studio}]
+events:
+  - {at: 2026-11-02T09:00:00Z, device: ws1, user: mary, start: revit}
+  - {at: 2026-11-02T10:00:00Z, device: ws1, user: mary, end: revit}
+  - {at: 2026-11-02T10:00:05Z, device: ws2, user: tom, start: revit}
+  - {at: 2026-11-02T10:00:07Z, report: true}
+  - {at: 2026-11-02T10:00:08Z, report: true}
+  - {at: 2026-11-02T11:00:00Z, device: ws2, user: tom, end: revit}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := StreamedDiffers(tl); err != nil {
+		t.Fatalf("with the engine's bound: %v", err)
+	}
+	var e *engine
+	var printed []Line
+	_, err = runWith(tl, Options{
+		Start: func([]Balance) error { e.rb.lateness = 0; return nil }, // the engine is made by then
+		Line:  func(l Line) error { printed = append(printed, l); return nil },
+	}, &e)
+	if err == nil || !strings.Contains(err.Error(), "reorder bound") {
+		t.Fatalf("with no bound: got error %v, want one naming the reorder bound", err)
+	}
+	for i := 1; i < len(printed); i++ {
+		if printed[i].At.Before(printed[i-1].At) {
+			t.Errorf("got line %q at %s printed after one at %s", printed[i].Text, printed[i].At, printed[i-1].At)
+		}
 	}
 }
