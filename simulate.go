@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -43,44 +45,76 @@ func runSimulate(_ context.Context, e env, pos []string, asJSON *bool) error {
 	if err != nil {
 		return err
 	}
-	res, err := sim.Run(tl)
+	out := bufio.NewWriter(e.stdout)
+	if *asJSON {
+		err = streamJSON(out, tl)
+	} else {
+		err = streamText(out, tl)
+	}
+	// What was printed before an error stays printed: it happened.
+	if ferr := out.Flush(); err == nil && ferr != nil {
+		err = ferr
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	}
-	printResult(e.stdout, res)
 	return nil
 }
 
-func printResult(w io.Writer, res *sim.Result) {
-	// One width for the device column, and milliseconds only when a time has them, so
-	// that the columns stay put and a boundary such as 4m59.999s shows.
-	width, layout := 1, "2006-01-02 15:04:05"
-	for _, l := range res.Lines {
-		width = max(width, len(l.Device))
-		if l.At.Nanosecond() != 0 {
-			layout = "2006-01-02 15:04:05.000"
+// streamText prints each line as the simulator decides it, then the totals.
+func streamText(w io.Writer, tl *sim.Timeline) error {
+	p := newLinePrinter(tl)
+	res, err := sim.RunWith(tl, sim.Options{
+		Line:   func(l sim.Line) error { return p.print(w, l) },
+		Charge: func(sim.Charge) error { return nil }, // the text shows charges in its lines
+	})
+	if err != nil {
+		return err
+	}
+	printTotals(w, res)
+	return nil
+}
+
+// linePrinter prints the timeline's lines in columns that stay put: one width for the
+// device column, and milliseconds only when a time can have them, so that a boundary such
+// as 4m59.999s shows. Both are known from the timeline before the first line: its longest
+// device name, and whether any of its times or durations has a fraction of a second.
+type linePrinter struct {
+	width          int
+	layout, indent string
+}
+
+func newLinePrinter(tl *sim.Timeline) linePrinter {
+	p := linePrinter{width: 1, layout: "2006-01-02 15:04:05"}
+	for _, ev := range tl.Events {
+		p.width = max(p.width, len(ev.Device))
+	}
+	if tl.Subsecond() {
+		p.layout = "2006-01-02 15:04:05.000"
+	}
+	p.indent = strings.Repeat(" ", len(p.layout)+2+p.width+1)
+	return p
+}
+
+func (p linePrinter) print(w io.Writer, l sim.Line) error {
+	dev := l.Device
+	if dev == "" {
+		dev = "-"
+	}
+	if _, err := fmt.Fprintf(w, "%s  %-*s %s\n", l.At.UTC().Format(p.layout), p.width, dev, l.Text); err != nil {
+		return err
+	}
+	for _, d := range l.Details {
+		if _, err := fmt.Fprintf(w, "%s  %s\n", p.indent, d); err != nil {
+			return err
 		}
 	}
-	indent := strings.Repeat(" ", len(layout)+2+width+1)
-	// A session's end is known only after its 10-second merge gap, so the simulator may
-	// report it after something that happened during the gap; a reader wants time order.
-	lines := slices.Clone(res.Lines)
-	slices.SortStableFunc(lines, func(a, b sim.Line) int { return a.At.Compare(b.At) })
-	for _, l := range lines {
-		dev := l.Device
-		if dev == "" {
-			dev = "-"
-		}
-		fmt.Fprintf(w, "%s  %-*s %s\n", l.At.UTC().Format(layout), width, dev, l.Text)
-		for _, d := range l.Details {
-			fmt.Fprintf(w, "%s  %s\n", indent, d)
-		}
-	}
+	return nil
+}
+
+// printTotals prints what follows the lines: tokens per user, product and team, packs
+// expiring, idle products, what still runs, and the advisor.
+func printTotals(w io.Writer, res *sim.Result) {
 	section := func(title string, m map[string]int64) {
 		rows := [][]string{{title, "tokens"}}
 		for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -161,4 +195,102 @@ func times(n int64, what string) string {
 		return "1 " + what
 	}
 	return strconv.FormatInt(n, 10) + " " + what + "s"
+}
+
+// streamJSON writes the document `encoding/json` would make of the whole sim.Result,
+// indented by two spaces, byte for byte, without holding the lines or the charges: each
+// line is written as the simulator decides it (in the order decided, as Result.Lines
+// has them; the text sorts by time), and each charge is spooled to a temporary
+// file until the lines are done (the document has all the lines before the first
+// charge). The totals, teams and advice come at the end, as they are known only then.
+func streamJSON(w io.Writer, tl *sim.Timeline) error {
+	f, err := os.CreateTemp("", "tollgate-simulate-*.json")
+	if err != nil {
+		return fmt.Errorf("simulate --json keeps the charges in a temporary file until the lines are written, and could not make one (set TMPDIR to a writable directory): %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	spool := bufio.NewWriter(f)
+	lines, charges := jsonArray{w: w}, jsonArray{w: spool}
+	res, err := sim.RunWith(tl, sim.Options{
+		Start: func(b []sim.Balance) error {
+			start, err := json.MarshalIndent(b, "  ", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(w, "{\n  \"start\": %s,\n  \"lines\": [", start)
+			return err
+		},
+		Line:    func(l sim.Line) error { return lines.add(l) },
+		Decided: true, // the order of Result.Lines, as the document always had them
+		Charge:  func(c sim.Charge) error { return charges.add(c) },
+	})
+	if err != nil {
+		return err
+	}
+	if err := lines.end(); err != nil {
+		return err
+	}
+	if _, err := io.WriteString(w, ",\n  \"charges\": ["); err != nil {
+		return err
+	}
+	if err := spool.Flush(); err != nil {
+		return fmt.Errorf("writing the charges to a temporary file: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	if _, err := io.Copy(w, f); err != nil {
+		return err
+	}
+	if err := (&jsonArray{w: w, n: charges.n}).end(); err != nil {
+		return err
+	}
+	// The rest is the document of a result without lines and charges, from after them.
+	res.Lines, res.Charges = []sim.Line{}, []sim.Charge{}
+	all, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	const mark = "\n  \"charges\": []"
+	i := bytes.Index(all, []byte(mark))
+	if i < 0 {
+		return fmt.Errorf("the result's JSON has no charges list") // cannot happen: Result has one
+	}
+	_, err = fmt.Fprintf(w, "%s\n", all[i+len(mark):])
+	return err
+}
+
+// jsonArray writes the elements of a JSON array, one level under the document's top, as
+// json.Encoder with SetIndent("", "  ") would.
+type jsonArray struct {
+	w io.Writer
+	n int
+}
+
+func (a *jsonArray) add(v any) error {
+	b, err := json.MarshalIndent(v, "    ", "  ")
+	if err != nil {
+		return err
+	}
+	sep := ",\n    "
+	if a.n == 0 {
+		sep = "\n    "
+	}
+	a.n++
+	if _, err := io.WriteString(a.w, sep); err != nil {
+		return err
+	}
+	_, err = a.w.Write(b)
+	return err
+}
+
+// end closes the array: "[]" when it is empty.
+func (a *jsonArray) end() error {
+	s := "\n  ]"
+	if a.n == 0 {
+		s = "]"
+	}
+	_, err := io.WriteString(a.w, s)
+	return err
 }

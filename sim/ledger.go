@@ -205,10 +205,9 @@ func (e *engine) effect(d *device, f charge.Effect) {
 			e.line(l)
 			return
 		}
-		e.line(l)
-		i := len(e.res.Lines) - 1
+		ref := e.line(l)
 		if draws := e.take(d, f, false); len(draws) > 0 {
-			e.res.Lines[i].Text += ", paid from " + packList(draws)
+			e.amend(ref, ", paid from "+packList(draws))
 		}
 		return
 	case charge.Folded:
@@ -271,19 +270,19 @@ func (e *engine) take(d *device, f charge.Effect, synced bool) []charge.Draw {
 	switch prev := got.Window; got.Verdict {
 	case charge.TakeDuplicate:
 		c.Status = "duplicate"
-		e.res.Charges = append(e.res.Charges, c)
+		e.charge(c)
 		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: c.Status,
 			Text: fmt.Sprintf("ledger refused a duplicate charge for %s's %s window %s: already paid on %s", f.User, e.productName(f.Product), stamp(f.Key.Start), prev.Device)})
 		return nil
 	case charge.TakeConflict:
 		c.Status, c.Reason = "refused", "tokens_differ"
-		e.res.Charges = append(e.res.Charges, c)
+		e.charge(c)
 		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: c.Status, Reason: c.Reason,
 			Text: fmt.Sprintf("ledger refused a charge for %s's %s window %s: %d tokens, but %d were charged for it", f.User, e.productName(f.Product), stamp(f.Key.Start), f.Tokens, prev.Tokens)})
 		return nil
 	case charge.TakeFolded:
 		c.Status = "folded"
-		e.res.Charges = append(e.res.Charges, c)
+		e.charge(c)
 		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "folded",
 			Text: fmt.Sprintf("ledger folded %s's %s charge into the window %s to %s already paid on %s: no tokens", f.User, e.productName(f.Product), stamp(prev.Key.Start), stamp(prev.End()), prev.Device)})
 		e.touch(d)
@@ -291,7 +290,7 @@ func (e *engine) take(d *device, f charge.Effect, synced bool) []charge.Draw {
 		return nil
 	case charge.TakeShort:
 		c.Status, c.Reason = "refused", string(charge.InsufficientTokens)
-		e.res.Charges = append(e.res.Charges, c)
+		e.charge(c)
 		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "refused", Reason: c.Reason, Text: "ledger refused a charge: " + got.Err.Error()})
 		return nil
 	}
@@ -305,7 +304,7 @@ func (e *engine) take(d *device, f charge.Effect, synced bool) []charge.Draw {
 		}
 		e.line(Line{At: e.now, Device: d.name, User: f.User, Product: f.Product, Kind: "synced", Tokens: f.Tokens, Text: text})
 	}
-	e.res.Charges = append(e.res.Charges, c)
+	e.charge(c)
 	e.res.Users[f.User] += f.Tokens
 	e.res.Prods[f.Product] += f.Tokens
 	e.spent[f.Key.Team] += f.Tokens
@@ -359,8 +358,6 @@ func (e *engine) sessions() []Running {
 	}
 	return out
 }
-
-func (e *engine) line(l Line) { e.res.Lines = append(e.res.Lines, l) }
 
 func (e *engine) productName(id string) string {
 	for _, p := range e.tl.Products {

@@ -157,11 +157,22 @@ type engine struct {
 	caps    map[string][]charge.Budget // team -> its caps, without what is used of them
 	holders map[string]hold            // online holds by id: whose they are, for the caps
 	uses    map[pu]*useLog             // what the advisor counts
+	opt     Options
+	rb      reorder // lines waiting for their turn, when streamed
+	err     error   // a consumer's error, or a line out of order: ends the run
 }
 
 // Run replays the timeline and returns what it cost.
-func Run(tl *Timeline) (*Result, error) {
+func Run(tl *Timeline) (*Result, error) { return RunWith(tl, Options{}) }
+
+// RunWith replays the timeline, handing lines and charges on as they are decided where
+// opt says so; the rest of the Result is returned at the end.
+func RunWith(tl *Timeline, opt Options) (*Result, error) { return runWith(tl, opt, nil) }
+
+// runWith is RunWith that also hands the engine to a test, through ep.
+func runWith(tl *Timeline, opt Options, ep **engine) (*Result, error) {
 	e := &engine{
+		opt: opt, rb: newReorder(tl),
 		tl: tl, rates: map[string]int64{}, users: map[string]User{}, teams: map[string]Team{},
 		pools: map[string]*charge.Pool{}, book: charge.NewBook(),
 		devices: map[string]*device{}, forfeit: map[string]int64{}, spent: map[string]int64{}, refused: map[string]string{},
@@ -169,6 +180,9 @@ func Run(tl *Timeline) (*Result, error) {
 		seen: map[string][]string{}, caps: map[string][]charge.Budget{}, holders: map[string]hold{}, uses: map[pu]*useLog{},
 		res: &Result{Start: []Balance{}, Lines: []Line{}, Charges: []Charge{}, Users: map[string]int64{}, Prods: map[string]int64{},
 			Teams: []Balance{}, Running: []Running{}},
+	}
+	if ep != nil {
+		*ep = e
 	}
 	e.epoch = tl.Events[0].At.Time
 	e.now = e.epoch
@@ -215,11 +229,19 @@ func Run(tl *Timeline) (*Result, error) {
 		}
 		e.line(Line{At: e.now, Kind: "start", Tokens: b.Available, Text: text})
 	}
+	if opt.Start != nil {
+		if err := opt.Start(e.res.Start); err != nil {
+			return nil, err
+		}
+	}
 	for _, ev := range tl.Events {
 		if err := e.until(ev.At.Time); err != nil {
 			return nil, err
 		}
 		e.now = ev.At.Time
+		if err := e.flush(e.now, false); err != nil {
+			return nil, err
+		}
 		if err := e.apply(ev); err != nil {
 			var r refusal
 			if !errors.As(err, &r) {
@@ -231,6 +253,9 @@ func Run(tl *Timeline) (*Result, error) {
 	}
 	// Let sessions whose last process ended settle their merge gap.
 	if err := e.until(e.now.Add(charge.MergeGap + time.Nanosecond)); err != nil {
+		return nil, err
+	}
+	if err := e.flush(e.now, true); err != nil {
 		return nil, err
 	}
 	e.totals()
@@ -296,6 +321,9 @@ func (e *engine) until(t time.Time) error {
 		}
 		if next.After(e.now) {
 			e.now = next
+		}
+		if err := e.flush(e.now, false); err != nil {
+			return err
 		}
 		if pool != nil {
 			e.expire(pool)
