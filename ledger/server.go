@@ -82,7 +82,6 @@ type Store interface {
 	Tags(ctx context.Context, team string) (map[string][]string, error)
 	Idle(ctx context.Context, team string, from, to time.Time) ([]api.IdleDay, error)
 	SetTags(ctx context.Context, team, user string, tags []string) ([]string, error)
-	FirstUse(ctx context.Context, team string) (map[api.UseKey]time.Time, error)
 	UseSummaries(ctx context.Context, team string, from, to time.Time) ([]api.UseSummary, error)
 	DailyTokens(ctx context.Context, team string, from, to time.Time) ([]api.TokenDay, error)
 	BalanceHistory(ctx context.Context, team string, from, to, now time.Time) (api.BalanceHistory, error)

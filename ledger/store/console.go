@@ -186,7 +186,8 @@ func (d *DB) SetTags(ctx context.Context, team, user string, tags []string) ([]s
 }
 
 // FirstUse returns when each user of a team first opened each product, as the ledger
-// heard it: the advisor calls a user new before 30 days of it.
+// heard it, grouped over the team's whole history: the tests' oracle for UseSummaries,
+// which finds each first use with one index probe per user and product.
 func (d *DB) FirstUse(ctx context.Context, team string) (map[api.UseKey]time.Time, error) {
 	out := map[api.UseKey]time.Time{}
 	err := d.read(ctx, func(x tx) error {
