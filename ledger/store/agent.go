@@ -28,11 +28,7 @@ func (d *DB) Entitlement(ctx context.Context, team, user string, now time.Time) 
 		if err != nil {
 			return err
 		}
-		for id := range l.Holds {
-			if l.holdCreated[id] < ns(now.Add(-StaleHold)) {
-				l.Release(id)
-			}
-		}
+		l.releaseStale()
 		e, err = entitlement(ctx, l.pool, f)
 		return err
 	})

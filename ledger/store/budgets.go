@@ -384,11 +384,7 @@ func (d *DB) Budgets(ctx context.Context, team string, now time.Time) ([]charge.
 		if err != nil {
 			return err
 		}
-		for id := range l.Holds {
-			if l.holdCreated[id] < ns(now.Add(-StaleHold)) {
-				l.Release(id)
-			}
-		}
+		l.releaseStale()
 		out, err = l.budgets(ctx, "")
 		return err
 	})

@@ -25,7 +25,7 @@ import (
 // errLoud ends a decision's quick attempt: the change is more than holds.
 var errLoud = errors.New("the decision changes more than the team's holds")
 
-// decide runs fn on team's pool under the team's decision lock, taken as the pool is read, with before run in the
+// decide runs fn on team's pool under the team's decision lock, with before run in the
 // same transaction before the lock is taken.
 func (d *DB) decide(ctx context.Context, now time.Time, team string, before func(tx) error, fn func(*pool) error) error {
 	d.prio.enter()
@@ -41,12 +41,8 @@ func (d *DB) decide(ctx context.Context, now time.Time, team string, before func
 		if err != nil {
 			return err
 		}
+		l.releaseStale()
 		p := l.pool
-		for id := range p.Holds {
-			if l.holdCreated[id] < ns(now.Add(-StaleHold)) {
-				p.Release(id)
-			}
-		}
 		if err := fn(p); err != nil {
 			return err
 		}
@@ -94,11 +90,11 @@ func decisionKey(team string) string { return "tollgate decisions " + team }
 // quiet reports whether what changed in p since it was loaded is its holds alone: the
 // team's debt, flags and packs as loaded, and no notice due.
 func (p *pool) quiet(ctx context.Context) (bool, error) {
+	// On a copy: Expire and Alerts change what they find due.
 	q := clonePool(p.Pool)
 	if p.Debt != p.base.Debt || len(q.Expire(p.now)) > 0 {
 		return false, nil
 	}
-	q = clonePool(p.Pool)
 	if len(q.Alerts(p.now)) > 0 || q.Low != p.Low || q.Empty != p.Empty {
 		return false, nil
 	}

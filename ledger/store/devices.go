@@ -29,7 +29,7 @@ func lockTeam(ctx context.Context, x tx, team string) error {
 	var id string
 	err := x.row(ctx, `SELECT id FROM teams WHERE id = ? FOR UPDATE`, team).Scan(&id)
 	if isNoRows(err) {
-		return errf(api.CodeNotFound, "team %q does not exist; create it with 'tollgate ledger team create %s'", team, team)
+		return noTeam(team)
 	}
 	return err
 }

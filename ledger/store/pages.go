@@ -134,29 +134,16 @@ func (d *DB) BalanceHistory(ctx context.Context, team string, from, to, now time
 // folded, refused), for the notices page: the partial index events_refused holds them
 // alone.
 func (d *DB) RefusedCharges(ctx context.Context, team string, from, to time.Time) ([]api.Refusal, error) {
-	out := []api.Refusal{}
+	var out []api.Refusal
 	err := d.read(ctx, func(x tx) error {
+		out = []api.Refusal{} // a retried transaction starts over
 		if err := lockFree(ctx, x, team); err != nil {
 			return err
 		}
-		q, err := x.query(ctx, `SELECT e.happened, COALESCE(v.name, e.device), e.id, e.user_id, e.product, e.key_start, e.tokens, e.status, e.message
-			FROM events e LEFT JOIN devices v ON v.id = e.device
-			WHERE e.team = ? AND e.kind = 'charged' AND e.status <> 'accepted' AND e.happened >= ? AND e.happened < ? ORDER BY e.happened, e.id`,
-			team, ns(from), ns(to))
-		if err != nil {
-			return err
-		}
-		defer q.Close()
-		for q.Next() {
-			var r api.Refusal
-			var at, start int64
-			if err := q.Scan(&at, &r.Device, &r.Event, &r.User, &r.Product, &start, &r.Tokens, &r.Status, &r.Message); err != nil {
-				return err
-			}
-			r.At, r.Start = fromNS(at), fromNS(start)
+		return refused(ctx, x, team, from, to, func(r api.Refusal) error {
 			out = append(out, r)
-		}
-		return q.Err()
+			return nil
+		})
 	})
 	return out, err
 }

@@ -61,11 +61,7 @@ func lockPool(ctx context.Context, t tx, team string, now time.Time) (*pool, err
 		return nil, err
 	}
 	p.debt0 = p.Debt
-	for id := range p.Holds {
-		if p.holdCreated[id] < ns(now.Add(-StaleHold)) {
-			p.Release(id)
-		}
-	}
+	p.releaseStale()
 	p.Expire(now)
 	if err := p.save(ctx, MoveForfeit, ""); err != nil {
 		return nil, err
@@ -76,6 +72,21 @@ func lockPool(ctx context.Context, t tx, team string, now time.Time) (*pool, err
 type loaded struct {
 	*pool
 	holdCreated map[string]int64
+}
+
+// releaseStale releases the holds older than StaleHold at the pool's time: a device that
+// died in a session's grace does not keep its team's tokens set aside.
+func (l loaded) releaseStale() {
+	for id := range l.Holds {
+		if l.holdCreated[id] < ns(l.now.Add(-StaleHold)) {
+			l.Release(id)
+		}
+	}
+}
+
+// noTeam is the error for a team that is not there.
+func noTeam(team string) error {
+	return errf(api.CodeNotFound, "team %q does not exist; create it with 'tollgate ledger team create %s'", team, team)
 }
 
 // lockKind is the lock loadPool takes on the team before reading its pool.
@@ -89,18 +100,18 @@ const (
 
 func loadPool(ctx context.Context, t tx, team string, now time.Time, lock lockKind) (loaded, error) {
 	var err error
-	switch {
-	case lock == rowLock:
+	switch lock {
+	case rowLock:
 		// NO KEY UPDATE: the row's key is not changed, and a launch decision inserting a
 		// hold (whose foreign key takes KEY SHARE on this row) does not wait for it.
 		var one int
 		err = t.row(ctx, `SELECT 1 FROM teams WHERE id = ? FOR NO KEY UPDATE`, team).Scan(&one)
-	case lock == decisionLock:
+	case decisionLock:
 		err = lockDecisions(ctx, t, team)
 	}
 	if err != nil {
 		if isNoRows(err) {
-			return loaded{}, errf(api.CodeNotFound, "team %q does not exist; create it with 'tollgate ledger team create %s'", team, team)
+			return loaded{}, noTeam(team)
 		}
 		return loaded{}, fmt.Errorf("team %s: %w", team, err)
 	}
@@ -147,7 +158,7 @@ func loadPool(ctx context.Context, t tx, team string, now time.Time, lock lockKi
 		return loaded{}, fmt.Errorf("team %s: %w", team, err)
 	}
 	if !found {
-		return loaded{}, errf(api.CodeNotFound, "team %q does not exist; create it with 'tollgate ledger team create %s'", team, team)
+		return loaded{}, noTeam(team)
 	}
 	p.base = clonePool(p.Pool)
 	return loaded{p, created}, nil

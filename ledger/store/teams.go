@@ -83,11 +83,7 @@ func (d *DB) Team(ctx context.Context, id string, now time.Time) (api.Team, erro
 
 func teamOf(l loaded) api.Team {
 	// What a reader sees is what the next writer will find: stale holds count for nothing.
-	for id := range l.Holds {
-		if l.holdCreated[id] < ns(l.now.Add(-StaleHold)) {
-			l.Release(id)
-		}
-	}
+	l.releaseStale()
 	return api.Team{
 		ID: l.Team, Name: l.name, Products: l.products, Threshold: l.Threshold,
 		Webhook: l.webhook, Balance: l.balance(),
