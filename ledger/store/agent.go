@@ -1,7 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"tollgate/charge"
@@ -58,15 +62,18 @@ func readUser(ctx context.Context, x tx, team, user, product string, now time.Ti
 	if f.user, err = userOf(ctx, x, team, user); err != nil {
 		return f, err
 	}
-	f.windows, err = openWindows(ctx, x, team, user, now)
+	f.windows, err = openWindows(ctx, x, team, user, slices.Sorted(maps.Keys(f.rates)), now)
 	return f, err
 }
 
-// openWindows are the user's windows that started within a day of now.
-func openWindows(ctx context.Context, x tx, team, user string, now time.Time) ([]charge.Window, error) {
+// openWindows are the user's windows that started within a day of now, in the order they
+// started. They are read through the charges' key, one range per product of the
+// catalogue (products), so the query reads only windows that can still be open however
+// long the user's history.
+func openWindows(ctx context.Context, x tx, team, user string, products []string, now time.Time) ([]charge.Window, error) {
 	out := []charge.Window{}
-	rows, err := x.query(ctx, `SELECT product, start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND start > ? ORDER BY start`,
-		team, user, ns(now.Add(-charge.Day)))
+	q, args := windowsQuery(x.d, team, user, products, ns(now.Add(-charge.Day)))
+	rows, err := x.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +87,17 @@ func openWindows(ctx context.Context, x tx, team, user string, now time.Time) ([
 		w.Key.Start = fromNS(start)
 		out = append(out, w)
 	}
+	slices.SortFunc(out, func(a, b charge.Window) int {
+		return cmp.Or(a.Key.Start.Compare(b.Key.Start), strings.Compare(a.Key.Product, b.Key.Product))
+	})
 	return out, rows.Err()
+}
+
+// windowsQuery is openWindows' query of the user's charges that started after since.
+func windowsQuery(d *DB, team, user string, products []string, since int64) (string, []any) {
+	pc, pa := in(d, "product", products)
+	return `SELECT product, start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND ` + pc + ` AND start > ?`,
+		append(append([]any{team, user}, pa...), since)
 }
 
 // entitlement is a user's snapshot from the pool p and what was read of the user.

@@ -187,7 +187,7 @@ func (d *DB) SetTags(ctx context.Context, team, user string, tags []string) ([]s
 
 // FirstUse returns when each user of a team first opened each product, as the ledger
 // heard it, grouped over the team's whole history: the tests' oracle for UseSummaries,
-// which finds each first use with one index probe per user and product.
+// which reads each first use from the row ingest keeps of it (first_use).
 func (d *DB) FirstUse(ctx context.Context, team string) (map[api.UseKey]time.Time, error) {
 	out := map[api.UseKey]time.Time{}
 	err := d.read(ctx, func(x tx) error {

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"tollgate/charge"
@@ -236,6 +239,9 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 	if err != nil {
 		return nil, err
 	}
+	if err := p.firstUse(ctx, events, fresh); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	var claims []int
 	for i, e := range events {
@@ -320,6 +326,39 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 	}
 	// The movements are written: the packs, holds and team row follow.
 	return out, p.flush(ctx)
+}
+
+// firstUse moves each (user, product)'s first use earlier where one of the batch's new
+// opened or charged events is earlier than what the ledger knew: the advisor reads it
+// (migration 191). A pair is written at most once per batch, as PostgreSQL's upsert asks,
+// and not at all when the first use it knew stands, so a batch dirties no page for it.
+func (p *pool) firstUse(ctx context.Context, events []api.Event, fresh map[string]bool) error {
+	type pair struct{ user, product string }
+	first := map[pair]int64{}
+	for _, e := range events {
+		if !fresh[e.ID] || (e.Kind != charge.Opened && e.Kind != charge.Charged) {
+			continue
+		}
+		k := pair{e.User, e.Product}
+		if at, ok := first[k]; !ok || ns(e.At) < at {
+			first[k] = ns(e.At)
+		}
+	}
+	if len(first) == 0 {
+		return nil
+	}
+	rows := newTable(column{"team", text}, column{"user_id", text}, column{"product", text}, column{"happened", bigint})
+	for _, k := range slices.SortedFunc(maps.Keys(first), func(a, b pair) int {
+		return cmp.Or(strings.Compare(a.user, b.user), strings.Compare(a.product, b.product))
+	}) {
+		rows.add(p.Team, k.user, k.product, first[k])
+	}
+	_, err := rows.insert(ctx, p.t, "first_use", `ON CONFLICT (team, user_id, product) DO UPDATE SET happened = excluded.happened
+		WHERE excluded.happened < first_use.happened`)
+	if err != nil {
+		return fmt.Errorf("first use: %w", err)
+	}
+	return nil
 }
 
 // record inserts the events that the ledger has not seen and reports which those are.

@@ -18,10 +18,10 @@ const (
 )
 
 // UseSummaries counts, per user and product, the use of [from, to) the advisor judges,
-// with each pair's first use ever: one grouped query over the span, and an index probe
-// per pair (events_first_use) for the first use. The span is a range of events_usage
-// (migration 171), grouped per day in the index's order, so that only the days' lines
-// are sorted, not the events.
+// with each pair's first use ever: one grouped query over the span, and a probe of the
+// pair's row of first_use (migration 191, kept by ingest) for the first use. The span is
+// a range of events_usage (migration 171), grouped per day in the index's order, so that
+// only the days' lines are sorted, not the events.
 func (d *DB) UseSummaries(ctx context.Context, team string, from, to time.Time) ([]api.UseSummary, error) {
 	var out []api.UseSummary
 	err := d.read(ctx, func(x tx) error {
@@ -29,7 +29,7 @@ func (d *DB) UseSummaries(ctx context.Context, team string, from, to time.Time) 
 			return err
 		}
 		q, err := x.query(ctx, `SELECT u.user_id, u.product, u.charged, u.subscribed, u.tokens,
-				(SELECT MIN(f.happened) FROM events f WHERE f.team = ? AND f.user_id = u.user_id AND f.product = u.product AND f.kind IN ('opened', 'charged'))
+				(SELECT f.happened FROM first_use f WHERE f.team = ? AND f.user_id = u.user_id AND f.product = u.product)
 			FROM (SELECT user_id, product,
 					SUM(CASE WHEN c > 0 THEN 1 ELSE 0 END) AS charged,
 					SUM(CASE WHEN c = 0 AND s > 0 THEN 1 ELSE 0 END) AS subscribed,
