@@ -71,7 +71,10 @@ func startXvfb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	x := exec.Command("Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "640x480x24")
+	// -noreset: an X server resets when its last client leaves, its idle counter with it;
+	// a desktop never does (its window manager stays connected), and each xprintidle here
+	// is the only client while it runs.
+	x := exec.Command("Xvfb", "-displayfd", "3", "-noreset", "-nolisten", "tcp", "-screen", "0", "640x480x24")
 	x.ExtraFiles = []*os.File{w}
 	if err := x.Start(); err != nil {
 		t.Fatalf("Xvfb: %v", err)
