@@ -62,7 +62,7 @@ events:
 			}
 		})
 	}
-	if _, err := parse(studio+"policy: {nightly_close: \"2am\"}\nevents: [{at: 2026-11-02T08:00:00Z, device: ws1, user: mary, start: revit}]\nusers: [{id: mary, team: studio}]\n"); err == nil ||
+	if _, err := parse(studio + "policy: {nightly_close: \"2am\"}\nevents: [{at: 2026-11-02T08:00:00Z, device: ws1, user: mary, start: revit}]\nusers: [{id: mary, team: studio}]\n"); err == nil ||
 		!strings.Contains(err.Error(), `nightly_close "2am": write a time of day as HH:MM`) {
 		t.Errorf("nightly_close 2am: got %v, want it refused with the format", err)
 	}
