@@ -141,8 +141,14 @@ func TestIdleProductTouchedIsRenewed(t *testing.T) {
 	paidUntilTuesday(t, r)
 	warnedAt0745(t, r)
 	report(t, r, tue08.Add(-time.Minute), tue08.Add(-2*time.Minute)) // back at the desk at 07:58
+	// The warning is withdrawn: she is told the product renews as usual.
+	st := r.Settled(func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "renewing"); return ok })
+	at := tue08.Local().Format("Mon 15:04")
+	if m, _ := agenttest.MessageOf(st, "renewing"); m.Title != "Autodesk Revit renews at "+at {
+		t.Errorf("got %q: %q, want the user told after her input that it renews at %s as usual", m.Title, m.Body, at)
+	}
 	r.SetClock(tue08.Add(5 * time.Second))
-	st := r.Settled(func(st localapi.Status) bool {
+	st = r.Settled(func(st localapi.Status) bool {
 		s, ok := agenttest.SessionOf(st, "revit")
 		return ok && s.State == "paid" && s.Until.Equal(tue08.Add(charge.Day))
 	})

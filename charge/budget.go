@@ -101,12 +101,24 @@ func (b Budget) String(t time.Time) string {
 	return fmt.Sprintf("your team has used %d of its %d tokens %s", b.UsedAt(t), b.Limit(t), span)
 }
 
-// OverBudget returns the first budget of bs that a new charge of rate tokens for user and
-// product at t would take beyond its cap.
+// At is the budget as it stands at t: what was used in the period containing t, counted
+// from that period's start, and its extension only while it lasts. The sentence of a
+// denial (String(From)) then tells the numbers the decision at t was made on, not an
+// extension that has run out or an earlier month's use.
+func (b Budget) At(t time.Time) Budget {
+	b.Used, b.From = b.UsedAt(t), b.Period.Start(t)
+	if !t.Before(b.ExtraUntil) {
+		b.Extra, b.ExtraUntil = 0, time.Time{}
+	}
+	return b
+}
+
+// OverBudget returns, as it stands at t, the first budget of bs that a new charge of rate
+// tokens for user and product at t would take beyond its cap.
 func OverBudget(bs []Budget, user, product string, rate int64, t time.Time) (Budget, bool) {
 	for _, b := range bs {
 		if b.Applies(user, product) && b.UsedAt(t)+rate > b.Limit(t) {
-			return b, true
+			return b.At(t), true
 		}
 	}
 	return Budget{}, false

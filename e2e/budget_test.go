@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -41,12 +43,21 @@ func TestBudgetBlocksOnlyThatUser(t *testing.T) {
 		second.Launch("bin/revit")
 		st := second.WaitFor("the launch denied", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
 		m, _ := agenttest.MessageOf(st, "denied")
-		if want := "You have used 10 of your 10 tokens today, and a day of Autodesk Revit costs 10 more"; !strings.Contains(m.Body, want) {
-			t.Errorf("got %q, want %q", m.Body, want)
+		// The numbers, and whom to ask.
+		for _, want := range []string{"You have used 10 of your 10 tokens today, and a day of Autodesk Revit costs 10 more",
+			"Ask your administrator to raise the cap or grant an extension.", "Contact Studio IT, it@studio.example, ext. 200."} {
+			if !strings.Contains(m.Body, want) {
+				t.Errorf("got %q, want %q in it", m.Body, want)
+			}
 		}
 		// The user sees the cap in status, with the hold counted.
 		if len(st.Budgets) != 1 || st.Budgets[0].String(st.Now) != "you have used 10 of your 10 tokens today" {
 			t.Errorf("status budgets: got %+v", st.Budgets)
+		}
+		// As `tollgate status` prints it.
+		status, err := exec.Command(bins.Tollgate, "status", "--socket", second.Sock).CombinedOutput()
+		if err != nil || !regexp.MustCompile(`(?m)^budget +you have used 10 of your 10 tokens today$`).Match(status) {
+			t.Errorf("tollgate status: got %v\n%s\nwant a line 'budget  you have used 10 of your 10 tokens today'", err, status)
 		}
 		// Ann is not capped: she launches from a third device.
 		a, err := s.ledger.Device(t, s.enroll, "ann-pc").Authorize(context.Background(), ann, "revit", "ann-1")

@@ -60,6 +60,9 @@ func (e *engine) moved(p *charge.Pool) { e.dl.pendingAlerts[p.Team] = true }
 // deviceDue is when device d next needs attention in true time.
 func (e *engine) deviceDue(d *device) (time.Time, bool) {
 	n, ok := d.meter.Next()
+	if x, nightly := e.nightlyDue(d); nightly && (!ok || x.Before(n)) {
+		n, ok = x, true
+	}
 	if !ok || d.asleep {
 		return time.Time{}, false
 	}

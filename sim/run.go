@@ -330,8 +330,11 @@ func (e *engine) until(t time.Time) error {
 			continue
 		}
 		// The notifiers report as each deadline falls, as they do every 30 s.
+		prev := who.meter.Now()
 		e.notify(who)
-		e.effects(who, who.meter.Advance(e.reading(who, e.now), e.ents(who)))
+		r := e.reading(who, e.now)
+		e.effects(who, who.meter.Advance(r, e.ents(who)))
+		e.nightly(who, prev, r)
 	}
 	return fmt.Errorf("simulation did not settle before %s: a deadline repeats without progress", t.Format(time.RFC3339))
 }

@@ -37,6 +37,7 @@ type Policy struct {
 	CloseAfter       Duration         `yaml:"close_after"`
 	RenewalWhenIdle  charge.WhenIdle  `yaml:"renewal_when_idle"`
 	IdleAfter        Duration         `yaml:"idle_after"`
+	NightlyClose     string           `yaml:"nightly_close"` // "HH:MM", UTC in the simulator
 }
 
 // Product is an entry of the catalogue.
@@ -279,6 +280,9 @@ func (tl *Timeline) check() error {
 	if err := (charge.Policy{RenewalWhenEmpty: tl.Policy.RenewalWhenEmpty, OfflineMaxAge: time.Duration(tl.Policy.OfflineMaxAge), CloseAfter: time.Duration(tl.Policy.CloseAfter),
 		RenewalWhenIdle: tl.Policy.RenewalWhenIdle, IdleAfter: time.Duration(tl.Policy.IdleAfter)}).Validate(); err != nil {
 		return fmt.Errorf("policy: %w", err)
+	}
+	if _, ok := nightlyTime(tl.Policy.NightlyClose); tl.Policy.NightlyClose != "" && !ok {
+		return fmt.Errorf("policy: nightly_close %q: write a time of day as HH:MM, like \"02:00\", or leave it out", tl.Policy.NightlyClose)
 	}
 	if len(tl.Events) == 0 {
 		return errors.New("events: the timeline has no events; add at least one process start")
