@@ -55,18 +55,36 @@ func (m *systemManager) state() (serviceState, error) {
 	}
 	defer s.Close()
 	st.installed = true
-	cfg, err := s.Config()
+	cmdline, err := serviceCommandLine(s)
 	if err != nil {
-		return st, fmt.Errorf("reading the service's settings: %w", err)
+		return st, fmt.Errorf("reading the service's command line: %w", err)
 	}
-	st.where += " runs " + cfg.BinaryPathName
-	st.ours = strings.Contains(cfg.BinaryPathName, " run "+serviceFlag)
+	st.where += " runs " + cmdline
+	st.ours = strings.Contains(cmdline, " run "+serviceFlag)
 	q, err := s.Query()
 	if err != nil {
 		return st, fmt.Errorf("querying the service: %w", err)
 	}
 	st.running = q.State != svc.Stopped
 	return st, nil
+}
+
+// serviceCommandLine reads the command line a service runs with QueryServiceConfig alone:
+// mgr's Config also reads settings through QueryServiceConfig2 (description, delayed start,
+// SID type) that telling tollgate's service from another does not need, and a service
+// manager without one of them (Wine's lacks delayed start) would stop every uninstall.
+func serviceCommandLine(s *mgr.Service) (string, error) {
+	for n := uint32(1024); ; {
+		b := make([]byte, n)
+		p := (*windows.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&b[0]))
+		err := windows.QueryServiceConfig(s.Handle, p, n, &n)
+		if err == nil {
+			return windows.UTF16PtrToString(p.BinaryPathName), nil
+		}
+		if !errors.Is(err, windows.ERROR_INSUFFICIENT_BUFFER) || n <= uint32(len(b)) {
+			return "", err
+		}
+	}
 }
 
 // register creates (or, on an upgrade, updates) the service, its settings and the notifier's

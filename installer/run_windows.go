@@ -9,7 +9,9 @@ import (
 	"golang.org/x/sys/windows/svc"
 )
 
-// This file compiles for Windows in CI but is not exercised there: the tests run on Linux.
+// Under Wine (scripts/test-windows) the handler runs as the service control manager would drive
+// it (TestServiceHandlerWindows); svc.Run itself does not: Wine runs services in session 1, where
+// svc.IsWindowsService is false.
 
 // exitFatal is the service-specific exit code of an agent that failed: a non-zero code that
 // the recovery actions count as a failure (RecoveryOnNonCrashFailures) and restart after.

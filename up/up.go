@@ -188,18 +188,8 @@ func Run(ctx context.Context, o Options) error {
 		balance = t.Balance.Available
 		fmt.Fprintf(out, "  balance       %s\n", t.Balance.Text())
 	}
-	if os.Geteuid() != 0 {
-		fmt.Fprintf(out, "  note          not run as root: only your own programs are metered, and a denied\n                product is closed right after it starts (root gates it before it runs)\n")
-	} else {
-		fmt.Fprintf(out, "  note          the sample products are matched by name, so a denied one is closed right\n                after it starts; add match.path in %s to stop it before it runs\n", filepath.Join(o.Data, "tollgate.yaml"))
-	}
-	q := shellQuote(cli)
-	fmt.Fprintf(out, `Try, in another terminal:
-  %s status
-  %s check revit
-  TOLLGATE_LEDGER_URL=%s TOLLGATE_ADMIN_TOKEN=%s %s ledger report tokens --team %s
-Watching launches; Ctrl-C stops.
-`, q, q, url, admin, q, team)
+	fmt.Fprint(out, hints(runtime.GOOS, os.Geteuid() == 0, cli, url, admin, team, filepath.Join(o.Data, "tollgate.yaml")))
+	fmt.Fprintln(out, "Watching launches; Ctrl-C stops.")
 
 	wg.Go(func() { watch(ctx, out, msgs, st, clk.Now, balance) })
 	<-ctx.Done()

@@ -266,7 +266,8 @@ var (
 // name, is decided, charged after the grace on the test clock and synced, as the ledger's own
 // API shows; status, check, launch and reload from tollgate.exe clients over the named pipe,
 // while the notifier holds the agent's event stream open on another connection; then a
-// drop-in pushed into conf.d adds Rhino.exe, and a started Rhino.exe is decided.
+// drop-in pushed into conf.d adds Rhino.exe, and a started Rhino.exe is decided; with the team's
+// tokens restricted on the ledger, a pushed AutoCAD's acad.exe is denied, closed and shown.
 func TestAgentUnderWine(t *testing.T) {
 	w := newWorkstation(t)
 	began := time.Now()
@@ -289,8 +290,8 @@ products:
 policy:
   poll_interval: 100ms
 `, l.URL))
-	revit, rhino := filepath.Join(w.dir, "Revit.exe"), filepath.Join(w.dir, "Rhino.exe")
-	for _, exe := range []string{revit, rhino} {
+	revit, rhino, acad := filepath.Join(w.dir, "Revit.exe"), filepath.Join(w.dir, "Rhino.exe"), filepath.Join(w.dir, "acad.exe")
+	for _, exe := range []string{revit, rhino, acad} {
 		b, err := os.ReadFile(bins.product)
 		if err != nil {
 			t.Fatal(err)
@@ -435,6 +436,37 @@ policy:
 	}
 
 	step("Rhino.exe decided, shown, checked")
+	// A product the team's tokens do not cover: the ledger restricted to Revit and Rhino, then
+	// AutoCAD pushed into the catalogue; a started acad.exe is denied and closed by the agent,
+	// and the notifier says why.
+	l.CLI("restrict", "--team", "studio", "--products", "revit,rhino")
+	agenttest.Write(t, filepath.Join(w.dir, "conf.d", "30-acad.yaml"), "products:\n  - id: autocad\n    name: AutoCAD\n    match:\n      exe: [acad.exe]\n")
+	w.waitFor("the second drop-in to be loaded", 30*time.Second, agent, func() string {
+		if !strings.Contains(agentLog(), `30-acad.yaml"], "products": 3}`) {
+			return "no config loaded with 30-acad.yaml and 3 products in the agent's log"
+		}
+		return ""
+	})
+	acadProc := w.start("acad", acad)
+	w.waitFor("the agent to close the denied acad.exe", 30*time.Second, agent, func() string {
+		if !acadProc.exited() {
+			return "acad.exe still runs"
+		}
+		return ""
+	})
+	w.waitFor("the notifier to show why", 30*time.Second, agent, func() string {
+		if o, _ := notifier.output(); !strings.Contains(o, "AutoCAD was") {
+			return fmt.Sprintf("the notifier printed %q", o)
+		}
+		return ""
+	})
+	if !regexp.MustCompile(`launch decided\s+\{"user": "root@studio.example", "product": "autocad", "pid": \d+, "allowed": false`).MatchString(agentLog()) {
+		t.Errorf("the agent's log shows no denied launch of autocad")
+	}
+	if got := l.Charges("studio"); len(got) != 1 {
+		t.Errorf("the ledger's debits after the denial: got %q, want only Revit's", got)
+	}
+	step("acad.exe denied, closed, shown")
 	// One stream, one connection, all along.
 	if notifier.exited() {
 		t.Errorf("the notifier ended (%v) while its stream should be open", notifier.err)
