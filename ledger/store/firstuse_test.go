@@ -65,12 +65,15 @@ func TestFirstUseMigration(t *testing.T) {
 				must(t, err2(db.Ingest(ctx, "studio", "dv_1", b, day0.Add(8*charge.Day))))
 			}
 			// Back to the schema before 191, with its history.
-			for _, q := range []string{
+			back := []string{`CREATE INDEX charges_team_user_start ON charges (team, user_id, start)`}
+			if db.Dialect() == store.Postgres {
+				back = nil // 191 keeps it there
+			}
+			for _, q := range append(back,
 				`DROP TABLE first_use`,
 				`CREATE INDEX events_first_use ON events (team, user_id, product, happened) WHERE kind IN ('opened', 'charged')`,
-				`CREATE INDEX charges_team_user_start ON charges (team, user_id, start)`,
 				`DELETE FROM schema_migrations WHERE version = 191`,
-			} {
+			) {
 				if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}

@@ -90,13 +90,14 @@ func TestReportPlans(t *testing.T) {
 		day := now.Add(-charge.Day).UnixNano()
 		mday := old.Add(5 * charge.Day).UnixNano() // a day of the movements
 		// The query entitlement() in agent.go runs for every authorize and snapshot: it reads
-		// the charges that started within the day, never the user's whole history: a range
-		// of the charges' key per product, or (PostgreSQL's choice for a team of one user)
-		// the day's range of the team's charges.
+		// the charges that started within the day, never the user's whole history: on
+		// SQLite a range of the charges' key per product, on PostgreSQL a range of the
+		// user's charges by start, or (its choice for a team of one user) the day's range
+		// of the team's charges.
 		windows, wargs := store.WindowsQuery(db, "studio", "mary", []string{"p0", "p1", "p2", "p3", "p4"}, day)
 		key := "sqlite_autoindex_charges_1"
 		if db.Dialect() == store.Postgres {
-			key = "charges_pkey"
+			key = "charges_team_user_start"
 		}
 		tests := []struct {
 			name, q string
