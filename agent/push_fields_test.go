@@ -1,0 +1,194 @@
+//go:build linux
+
+package agent_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tollgate/agent/agenttest"
+	"tollgate/agent/localapi"
+	"tollgate/charge"
+)
+
+// More fields of config/example.yaml pushed to a running agent, each shown taking effect
+// without a restart (rebuild_test.go has products, poll_interval, identity.template,
+// ledger.url and the race; push_test.go admin_contact). TestEveryConfigFieldAccounted
+// holds the list complete.
+
+// pushed waits until the agent has taken the push whose drop-ins are files long, with no
+// refusal: the push is then in force for every launch decided after.
+func pushed(t *testing.T, r *agenttest.Rig, files int) localapi.Status {
+	t.Helper()
+	return r.WaitFor("the push in force", func(st localapi.Status) bool { return len(st.Config.Files) == files && st.Config.Err == "" })
+}
+
+func check(t *testing.T, r *agenttest.Rig, product string) localapi.CheckResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	res, err := r.Client.Check(ctx, product, "")
+	if err != nil {
+		t.Fatalf("check %s: %v", product, err)
+	}
+	return res
+}
+
+// identity.table: an exception pushed for the account maps the next launch to it.
+func TestPushIdentityTable(t *testing.T) {
+	r := newRig(t, 100)
+	writeSnapshot(t, r, 100, "", "render-farm@studio.example")
+	r.Start()
+	pushDropin(t, r, "50-table.yaml", "identity:\n  table:\n    root: render-farm@studio.example\n")
+	pushed(t, r, 2)
+	r.Launch("bin/revit")
+	st := r.WaitFor("a session", func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	if s, _ := agenttest.SessionOf(st, "revit"); s.User != "render-farm@studio.example" {
+		t.Errorf("got user %q, want render-farm@studio.example from the pushed table", s.User)
+	}
+}
+
+// policy.grace_notice: turned off by a push, a launch into grace is no longer announced.
+func TestPushGraceNotice(t *testing.T) {
+	r := newRig(t, 100)
+	r.Start()
+	r.Launch("bin/revit")
+	st := r.Settled(func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	if _, ok := agenttest.MessageOf(st, "grace"); !ok {
+		t.Fatalf("got messages %+v before the push, want the grace notice (the test shows nothing otherwise)", st.Messages)
+	}
+	pushDropin(t, r, "50-quiet.yaml", "policy:\n  grace_notice: false\n")
+	pushed(t, r, 2)
+	r.Launch("bin/acad")
+	st = r.Settled(func(st localapi.Status) bool {
+		s, ok := agenttest.SessionOf(st, "autocad")
+		return ok && s.State == charge.PhaseGrace
+	})
+	for _, m := range st.Messages {
+		if m.Kind == "grace" && m.Product == "autocad" {
+			t.Errorf("got %q after grace_notice: false was pushed, want no grace notice", m.Title)
+		}
+	}
+}
+
+// policy.offline_max_age: shortened by a push, a snapshot older than it no longer decides
+// a new charged launch.
+func TestPushOfflineMaxAge(t *testing.T) {
+	r := newRig(t, 100)
+	r.Start()
+	r.SetClock(day1.Add(2 * time.Hour))
+	r.Settled(nil)
+	if res := check(t, r, "revit"); !res.Allowed {
+		t.Fatalf("got %s with a 2-hour-old snapshot and the default 24h, want allowed", res.Reason)
+	}
+	pushDropin(t, r, "50-offline.yaml", "policy:\n  offline_max_age: 1h\n")
+	pushed(t, r, 2)
+	if res := check(t, r, "revit"); res.Allowed || res.Reason != charge.OfflineTooLong {
+		t.Errorf("got allowed %v, %s after offline_max_age: 1h was pushed, want denied %s", res.Allowed, res.Reason, charge.OfflineTooLong)
+	}
+}
+
+// policy.renewal_when_empty and close_after: pushed to close after a minute, a product
+// whose window ends on an empty pool is warned and closed instead of overdrawn.
+func TestPushRenewalWhenEmpty(t *testing.T) {
+	r := newRig(t, 10)
+	r.Start()
+	r.Launch("bin/revit")
+	r.Settled(func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
+	r.SetClock(day1.Add(5 * time.Minute))
+	r.Settled(func(st localapi.Status) bool { s, _ := agenttest.SessionOf(st, "revit"); return s.State == charge.PhasePaid })
+	// offline_max_age too, so that the day-old snapshot still decides the renewal.
+	pushDropin(t, r, "50-close.yaml", "policy:\n  renewal_when_empty: close\n  close_after: 1m\n  offline_max_age: 72h\n")
+	pushed(t, r, 2)
+	end := day1.Add(charge.Day)
+	r.SetClock(end.Add(time.Second))
+	st := r.Settled(func(st localapi.Status) bool { s, _ := agenttest.SessionOf(st, "revit"); return s.State == charge.PhaseClosing })
+	if s, _ := agenttest.SessionOf(st, "revit"); !s.Running {
+		t.Fatalf("got %+v at the window's end, want it running, warned, until close_after", s)
+	}
+	r.SetClock(end.Add(time.Minute + 2*time.Second))
+	r.WaitFor("the product closed a minute later", func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "revit"); return !ok || !s.Running })
+	r.Stop()
+	for _, f := range r.Charges() {
+		if f.Renewal {
+			t.Errorf("got renewal %+v, want none: the push said close, not overdraw", f)
+		}
+	}
+}
+
+// policy.renewal_when_idle and idle_after: pushed while Revit runs, its idle renewal is
+// warned of at 07:45 and it is closed, not renewed, at 08:00.
+func TestPushIdleRenewal(t *testing.T) {
+	r := newRig(t, 100)
+	paidUntilTuesday(t, r)
+	pushDropin(t, r, "50-idle.yaml", "policy:\n  renewal_when_idle: close\n  idle_after: 2h\n")
+	pushed(t, r, 2)
+	warnedAt0745(t, r)
+}
+
+// policy.nightly_close: pushed while Revit runs, the idle product is announced 15 minutes
+// before the pushed time.
+func TestPushNightlyClose(t *testing.T) {
+	t.Setenv("TZ", "UTC") // the workstation's time zone, which nightly_close is in
+	r := newRig(t, 100)
+	paidUntilTuesday(t, r)
+	pushDropin(t, r, "50-nightly.yaml", "policy:\n  nightly_close: \"02:00\"\n")
+	pushed(t, r, 2)
+	night := time.Date(2026, 11, 3, 2, 0, 0, 0, time.UTC)
+	report(t, r, night.Add(-16*time.Minute), home)
+	r.SetClock(night.Add(-14 * time.Minute))
+	st := r.Settled(func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "idle_closing"); return ok })
+	if m, _ := agenttest.MessageOf(st, "idle_closing"); m.Title != "Autodesk Revit will be closed at Tue 02:00" {
+		t.Errorf("got %q, want the pushed nightly close announced", m.Title)
+	}
+}
+
+// entitlement_file: pointed at another snapshot by a push, the agent decides from it.
+func TestPushEntitlementFile(t *testing.T) {
+	r := newRig(t, 100)
+	r.Start()
+	other := filepath.Join(r.Dir, "etc", "other-snapshot.yaml")
+	agenttest.Write(t, other, strings.Replace(mustRead(t, r.Snap), "studio: 100", "studio: 3", 1))
+	pushDropin(t, r, "50-snap.yaml", "entitlement_file: "+other+"\n")
+	pushed(t, r, 2)
+	if res := check(t, r, "revit"); res.Allowed || res.Reason != charge.InsufficientTokens || res.Available != 3 {
+		t.Errorf("got allowed %v, %s, %d available; want denied %s with the pushed snapshot's 3", res.Allowed, res.Reason, res.Available, charge.InsufficientTokens)
+	}
+}
+
+// log.level: raised to warn by a push, the agent's info lines stop; lowered back, they
+// come again.
+func TestPushLogLevel(t *testing.T) {
+	r := newRig(t, 100)
+	r.Start()
+	applied := func() int { return strings.Count(mustRead(t, r.Log), "config applied") }
+	pushDropin(t, r, "50-level.yaml", "log:\n  level: warn\nadmin_contact: \"Helpdesk, ext. 1\"\n")
+	r.WaitFor("the quiet push", func(st localapi.Status) bool { return st.AdminContact == "Helpdesk, ext. 1" })
+	before := applied()
+	pushDropin(t, r, "50-level.yaml", "log:\n  level: warn\nadmin_contact: \"Helpdesk, ext. 2\"\n")
+	r.WaitFor("a second quiet push", func(st localapi.Status) bool { return st.AdminContact == "Helpdesk, ext. 2" })
+	pushDropin(t, r, "50-level.yaml", "log:\n  level: info\nadmin_contact: \"Helpdesk, ext. 3\"\n")
+	r.WaitFor("the push back to info", func(st localapi.Status) bool { return st.AdminContact == "Helpdesk, ext. 3" })
+	deadline := time.Now().Add(10 * time.Second)
+	for applied() == before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The log is written in order: the line of the info push is last, so the quiet push's
+	// line, had it been written, would be counted too.
+	if got := applied() - before; got != 1 {
+		t.Errorf("got %d 'config applied' lines since the first push at warn, want 1 (the push back to info's):\n%s", got, r.LogTail())
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
