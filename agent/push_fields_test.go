@@ -100,13 +100,19 @@ func TestPushRenewalWhenEmpty(t *testing.T) {
 	r.Launch("bin/revit")
 	r.Settled(func(st localapi.Status) bool { _, ok := agenttest.SessionOf(st, "revit"); return ok })
 	r.SetClock(day1.Add(5 * time.Minute))
-	r.Settled(func(st localapi.Status) bool { s, _ := agenttest.SessionOf(st, "revit"); return s.State == charge.PhasePaid })
+	r.Settled(func(st localapi.Status) bool {
+		s, _ := agenttest.SessionOf(st, "revit")
+		return s.State == charge.PhasePaid
+	})
 	// offline_max_age too, so that the day-old snapshot still decides the renewal.
 	pushDropin(t, r, "50-close.yaml", "policy:\n  renewal_when_empty: close\n  close_after: 1m\n  offline_max_age: 72h\n")
 	pushed(t, r, 2)
 	end := day1.Add(charge.Day)
 	r.SetClock(end.Add(time.Second))
-	st := r.Settled(func(st localapi.Status) bool { s, _ := agenttest.SessionOf(st, "revit"); return s.State == charge.PhaseClosing })
+	st := r.Settled(func(st localapi.Status) bool {
+		s, _ := agenttest.SessionOf(st, "revit")
+		return s.State == charge.PhaseClosing
+	})
 	if s, _ := agenttest.SessionOf(st, "revit"); !s.Running {
 		t.Fatalf("got %+v at the window's end, want it running, warned, until close_after", s)
 	}
