@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"tollgate/agent/agenttest"
 	"tollgate/agent/localapi"
 	"tollgate/charge"
+	"tollgate/config"
 )
 
 // More fields of config/example.yaml pushed to a running agent, each shown taking effect
@@ -197,4 +199,85 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(data)
+}
+
+// TestEveryConfigFieldAccounted: every field of the configuration (config/example.yaml
+// documents each) is either shown taking effect on a push by a named test on the real
+// agent, or waits for a restart, which status lists (TestPushNeedsRestart) and
+// example.yaml marks. A field added to config.Config without either fails here.
+func TestEveryConfigFieldAccounted(t *testing.T) {
+	pushedBy := map[string]string{
+		"admin_contact":                "TestConfigPush",
+		"ledger.url":                   "TestPushLedgerURL",
+		"ledger.enrollment_token_file": "TestPushLedgerURL",
+		"entitlement_file":             "TestPushEntitlementFile",
+		"identity.template":            "TestPushIdentityTemplate",
+		"identity.table":               "TestPushIdentityTable",
+		"products.id":                  "TestPushNewProductByExeName",
+		"products.name":                "TestPushNewPathGated",
+		"products.match.exe":           "TestPushNewProductByExeName",
+		"products.match.path":          "TestPushNewPathGated",
+		"policy.offline_max_age":       "TestPushOfflineMaxAge",
+		"policy.renewal_when_empty":    "TestPushRenewalWhenEmpty",
+		"policy.close_after":           "TestPushRenewalWhenEmpty",
+		"policy.poll_interval":         "TestPushPollInterval",
+		"policy.grace_notice":          "TestPushGraceNotice",
+		"policy.renewal_when_idle":     "TestPushIdleRenewal",
+		"policy.idle_after":            "TestPushIdleRenewal",
+		"policy.nightly_close":         "TestPushNightlyClose",
+		"log.level":                    "TestPushLogLevel",
+	}
+	// Taken on a push through the same rebuild as a field above, with no push test of
+	// their own.
+	samePath := map[string]string{
+		"products.match.args":   "the catalogue matcher, rebuilt whole as for exe and path",
+		"products.match.bundle": "the catalogue matcher, on macOS only",
+		"ledger.ca_file":        "the new link's HTTP client, built as for ledger.url (no TLS ledger in these tests)",
+	}
+	// What status lists as waiting for a restart (TestPushNeedsRestart).
+	restart := map[string]bool{"log.file": true, "log.max_size_mb": true, "log.max_backups": true}
+
+	var sources strings.Builder
+	files, _ := filepath.Glob("*_test.go")
+	for _, f := range files {
+		sources.WriteString(mustRead(t, f))
+	}
+	fields := configFields(reflect.TypeFor[config.Config](), "")
+	if len(fields) < 20 {
+		t.Fatalf("got fields %v, want every field of config.Config", fields)
+	}
+	for _, field := range fields {
+		switch {
+		case pushedBy[field] != "":
+			if !strings.Contains(sources.String(), "func "+pushedBy[field]+"(") {
+				t.Errorf("%s: got no test %s in package agent, want the push test it names", field, pushedBy[field])
+			}
+		case samePath[field] != "" || restart[field]:
+		default:
+			t.Errorf("%s: got a configuration field with no push test and not waiting for a restart; want one or the other", field)
+		}
+	}
+}
+
+// configFields lists the yaml paths of typ's fields, a list's items' fields under the
+// list's name.
+func configFields(typ reflect.Type, prefix string) []string {
+	var out []string
+	for f := range typ.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		path := prefix + name
+		ft := f.Type
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct {
+			out = append(out, configFields(ft, path+".")...)
+			continue
+		}
+		out = append(out, path)
+	}
+	return out
 }
