@@ -148,7 +148,7 @@ func (a *Agent) answered(err error) {
 	if was && !reached {
 		a.log.Warn("ledger unreachable; deciding from cached entitlements", zap.Error(err))
 		a.mu.Lock()
-		a.tell(localapi.Message{At: a.meter.Now(), Kind: "offline", Title: "Working offline",
+		a.tell(localapi.Message{At: a.meter.Now(), Kind: localapi.KindOffline, Title: "Working offline",
 			Body: fmt.Sprintf("This computer cannot reach the licence server. Products already paid for keep working; new launches that cost tokens can still be decided for %s.", charge.Roughly(a.policy(a.cfg).OfflineMaxAge))})
 		a.mu.Unlock()
 	}

@@ -89,7 +89,7 @@ func (a *Agent) flush() error {
 		a.log.Warn("journal writable again; what waited is recorded and acted on", zap.Int("records", n),
 			zap.Duration("unwritable_for", time.Since(a.journalSince)))
 		a.journalErr, a.unwritten = nil, nil
-		a.tell(localapi.Message{At: a.meter.Now(), Kind: "journal", Title: "Charges are recorded again",
+		a.tell(localapi.Message{At: a.meter.Now(), Kind: localapi.KindJournal, Title: "Charges are recorded again",
 			Body: "This computer can record charges again; products that cost tokens start as usual."})
 	}
 	return nil
@@ -101,7 +101,7 @@ func (a *Agent) journalDown(err error) {
 		a.journalSince = time.Now()
 		a.log.Error("journal cannot be written: launches that cost tokens are refused until it can; running products go on",
 			zap.String("why", journalProblem(err)), zap.Error(err))
-		a.tell(localapi.Message{At: a.meter.Now(), Kind: "journal", Urgent: true, Title: "This computer cannot record charges",
+		a.tell(localapi.Message{At: a.meter.Now(), Kind: localapi.KindJournal, Urgent: true, Title: "This computer cannot record charges",
 			Body: "New launches of products that cost tokens are refused until it can (" + journalProblem(err) + "). Products already open keep running." + a.contact()})
 	}
 	a.journalErr = err

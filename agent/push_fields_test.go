@@ -71,7 +71,7 @@ func TestPushGraceNotice(t *testing.T) {
 		return ok && s.State == charge.PhaseGrace
 	})
 	for _, m := range st.Messages {
-		if m.Kind == "grace" && m.Product == "autocad" {
+		if m.Kind == localapi.KindGrace && m.Product == "autocad" {
 			t.Errorf("got %q after grace_notice: false was pushed, want no grace notice", m.Title)
 		}
 	}

@@ -220,7 +220,7 @@ func (n *Notifier) show(ctx context.Context, m localapi.Message) {
 		title = "tollgate" // a kind this notifier does not know, said without a title
 	}
 	if _, ok := n.recent[title]; ok {
-		n.log.Debug("coalesced", zap.String("kind", m.Kind), zap.String("title", title))
+		n.log.Debug("coalesced", zap.String("kind", string(m.Kind)), zap.String("title", title))
 		return
 	}
 	n.recent[title] = now
@@ -319,7 +319,7 @@ func (n *Notifier) reportIdle(ctx context.Context) {
 
 // askClose asks, from this session, the processes an idle_close names to close.
 func (n *Notifier) askClose(ctx context.Context, m localapi.Message) {
-	if n.ask == nil || m.Kind != "idle_close" {
+	if n.ask == nil || m.Kind != localapi.KindIdleClose {
 		return
 	}
 	for _, id := range m.Procs {
