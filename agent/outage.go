@@ -87,7 +87,7 @@ func (a *Agent) flush() error {
 	}
 	if a.journalErr != nil {
 		a.log.Warn("journal writable again; what waited is recorded and acted on", zap.Int("records", n),
-			zap.Duration("unwritable_for", time.Since(a.journalSince)))
+			zap.Duration("unwritable_for", a.meter.Now().Sub(a.journalSince)))
 		a.journalErr, a.unwritten = nil, nil
 		a.tell(localapi.Message{At: a.meter.Now(), Kind: localapi.KindJournal, Title: "Charges are recorded again",
 			Body: "This computer can record charges again; products that cost tokens start as usual."})
@@ -98,7 +98,7 @@ func (a *Agent) flush() error {
 // journalDown notes that the journal cannot be written; the first time it says so.
 func (a *Agent) journalDown(err error) {
 	if a.journalErr == nil {
-		a.journalSince = time.Now()
+		a.journalSince = a.meter.Now()
 		a.log.Error("journal cannot be written: launches that cost tokens are refused until it can; running products go on",
 			zap.String("why", journalProblem(err)), zap.Error(err))
 		a.tell(localapi.Message{At: a.meter.Now(), Kind: localapi.KindJournal, Urgent: true, Title: "This computer cannot record charges",
