@@ -291,6 +291,8 @@ func (n *Notifier) logSilenced() {
 // reportIdle tells the agent, every n.every until ctx ends, how long this session has had
 // no input. A session that cannot say, or an agent that is away, is logged once per
 // reason: without reports the agent takes the session as in use, which closes nothing.
+// It ticks on the machine's time, not n.clock: the agent takes one report per user every
+// 2 seconds of real time, and a pace on a test clock could outrun that limit.
 func (n *Notifier) reportIdle(ctx context.Context) {
 	t := time.NewTicker(n.every)
 	defer t.Stop()
