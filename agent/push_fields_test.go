@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -280,4 +281,21 @@ func configFields(typ reflect.Type, prefix string) []string {
 		out = append(out, path)
 	}
 	return out
+}
+
+// Switching from an entitlement file to a ledger waits for a restart: status says so, and
+// until then the agent decides from the file it started with.
+func TestPushLedgerSwitchWaitsForRestart(t *testing.T) {
+	r := newRig(t, 100)
+	r.Start()
+	tok := filepath.Join(r.Dir, "etc", "enroll.token")
+	agenttest.Write(t, tok, "tge_never-used")
+	pushDropin(t, r, "50-ledger.yaml", "entitlement_file: \"\"\nledger:\n  url: http://127.0.0.1:1\n  enrollment_token_file: "+tok+"\n")
+	st := r.WaitFor("the restart list", func(st localapi.Status) bool { return len(st.Config.Restart) > 0 })
+	if want := []string{"ledger.url", "entitlement_file"}; !slices.Equal(st.Config.Restart, want) || st.Config.Err != "" {
+		t.Errorf("got %v waiting for a restart (error %q), want %v", st.Config.Restart, st.Config.Err, want)
+	}
+	if res := check(t, r, "revit"); !res.Allowed || res.Available != 100 {
+		t.Errorf("got allowed %v, %d available; want the file's 100 still deciding until the restart", res.Allowed, res.Available)
+	}
 }
