@@ -4,6 +4,15 @@ package agent_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +25,7 @@ import (
 	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/config"
+	"tollgate/ledger/ledgertest"
 )
 
 // More fields of config/example.yaml pushed to a running agent, each shown taking effect
@@ -211,6 +221,7 @@ func TestEveryConfigFieldAccounted(t *testing.T) {
 		"admin_contact":                "TestConfigPush",
 		"ledger.url":                   "TestPushLedgerURL",
 		"ledger.enrollment_token_file": "TestPushLedgerURL",
+		"ledger.ca_file":               "TestPushLedgerCAFile",
 		"entitlement_file":             "TestPushEntitlementFile",
 		"identity.template":            "TestPushIdentityTemplate",
 		"identity.table":               "TestPushIdentityTable",
@@ -233,7 +244,6 @@ func TestEveryConfigFieldAccounted(t *testing.T) {
 	samePath := map[string]string{
 		"products.match.args":   "the catalogue matcher, rebuilt whole as for exe and path",
 		"products.match.bundle": "the catalogue matcher, on macOS only",
-		"ledger.ca_file":        "the new link's HTTP client, built as for ledger.url (no TLS ledger in these tests)",
 	}
 	// What status lists as waiting for a restart (TestPushNeedsRestart).
 	restart := map[string]bool{"log.file": true, "log.max_size_mb": true, "log.max_backups": true}
@@ -298,4 +308,85 @@ func TestPushLedgerSwitchWaitsForRestart(t *testing.T) {
 	if res := check(t, r, "revit"); !res.Allowed || res.Available != 100 {
 		t.Errorf("got allowed %v, %d available; want the file's 100 still deciding until the restart", res.Allowed, res.Available)
 	}
+}
+
+// ledger.ca_file: a ledger whose certificate this machine does not trust is refused on a
+// push; pushed with ca_file naming its CA, the agent enrolls and sends its backlog there.
+func TestPushLedgerCAFile(t *testing.T) {
+	dir := t.TempDir()
+	ca, cert, key := testCA(t, dir)
+	clock := agenttest.NewClock(t, dir)
+	l1 := ledgertest.Start(t, bins.Tollgate, "", clock.Path)
+	tok1 := l1.Studio(100, "root@studio.example")
+	// The admin CLI that sets up the TLS ledger trusts its CA through the environment; the
+	// agent, started after, does not: only ca_file can make it.
+	t.Setenv("SSL_CERT_FILE", ca)
+	l2 := ledgertest.StartWith(t, bins.Tollgate, "", clock.Path, "--tls-cert", cert, "--tls-key", key)
+	tok2 := l2.Studio(100, "root@studio.example")
+	os.Unsetenv("SSL_CERT_FILE")
+	if !strings.HasPrefix(l2.URL, "https://") {
+		t.Fatalf("got the second ledger at %s, want https", l2.URL)
+	}
+
+	r := newRig(t, 0, func(o *agenttest.Options) { o.LedgerURL, o.EnrollToken, o.Clock = l1.URL, tok1, clock })
+	r.Start()
+	r.WaitFor("enrolled with the first ledger", func(st localapi.Status) bool { return st.Ledger != nil && st.Ledger.Enrolled && st.Ledger.Online })
+	r.Launch("bin/revit")
+	r.WaitFor("revit in grace", func(st localapi.Status) bool {
+		s, ok := agenttest.SessionOf(st, "revit")
+		return ok && s.State == charge.PhaseGrace
+	})
+	l1.Kill()
+	r.SetClock(day1.Add(6 * time.Minute))
+	r.WaitFor("a charge waiting for the dead ledger", func(st localapi.Status) bool { return st.Backlog > 0 && !st.Ledger.Online })
+
+	tok2File := filepath.Join(r.Dir, "etc", "enroll2.token")
+	agenttest.Write(t, tok2File, tok2)
+	pushDropin(t, r, "50-ledger.yaml", fmt.Sprintf("ledger:\n  url: %s\n  enrollment_token_file: %s\n", l2.URL, tok2File))
+	st := r.WaitFor("the untrusted ledger refused", func(st localapi.Status) bool { return strings.Contains(st.Config.Err, "certificate") })
+	if st.Ledger.URL != l1.URL || st.Backlog == 0 {
+		t.Errorf("got ledger %q, backlog %d after a refused push, want the old one %q and the charge waiting", st.Ledger.URL, st.Backlog, l1.URL)
+	}
+	pushDropin(t, r, "50-ledger.yaml", fmt.Sprintf("ledger:\n  url: %s\n  enrollment_token_file: %s\n  ca_file: %s\n", l2.URL, tok2File, ca))
+	r.WaitFor("the backlog sent to the TLS ledger", func(st localapi.Status) bool {
+		return st.Config.Err == "" && st.Ledger.URL == l2.URL && st.Ledger.Online && st.Backlog == 0
+	})
+}
+
+// testCA writes a CA and a certificate for 127.0.0.1 signed by it, as PEM files in dir.
+func testCA(t *testing.T, dir string) (caFile, certFile, keyFile string) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "tollgate test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile, certFile, keyFile = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ledger.pem"), filepath.Join(dir, "ledger.key")
+	agenttest.Write(t, caFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})))
+	agenttest.Write(t, certFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})))
+	agenttest.Write(t, keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})))
+	return caFile, certFile, keyFile
 }
