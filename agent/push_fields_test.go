@@ -390,3 +390,48 @@ func testCA(t *testing.T, dir string) (caFile, certFile, keyFile string) {
 	agenttest.Write(t, keyFile, string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})))
 	return caFile, certFile, keyFile
 }
+
+// A push that maps the account to another licensing user reaches a notifier already
+// connected: its stream ends, and on reconnecting (as the notifier does) it is told of the
+// launches of the user it now is.
+func TestPushIdentityReachesOpenStream(t *testing.T) {
+	r := newRig(t, 100)
+	writeSnapshot(t, r, 100, "", "root@paris.example")
+	r.Start()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan localapi.Message, 16)
+	streams := make(chan struct{}, 16)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil { // the notifier's loop, without its backoff
+			streams <- struct{}{}
+			r.Client.Events(ctx, func(m localapi.Message) { got <- m })
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	defer func() { cancel(); <-done }()
+	<-streams
+	time.Sleep(200 * time.Millisecond) // subscribed
+	pushDropin(t, r, "50-paris.yaml", "identity:\n  template: \"{user}@paris.example\"\n")
+	pushed(t, r, 2)
+	select {
+	case <-streams:
+	case <-time.After(10 * time.Second):
+		t.Fatal("got the stream still open 10s after the push remapped its caller, want it ended so that the notifier reconnects as the new user")
+	}
+	time.Sleep(200 * time.Millisecond) // subscribed again
+	r.Launch("bin/revit")
+	timeout := time.After(15 * time.Second)
+	for {
+		select {
+		case m := <-got:
+			if m.Kind == localapi.KindGrace && m.User == "root@paris.example" {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("got no grace notice for root@paris.example on the stream within 15s of the push, want it")
+		}
+	}
+}
