@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -229,6 +230,7 @@ func TestEveryConfigFieldAccounted(t *testing.T) {
 		"products.name":                "TestPushNewPathGated",
 		"products.match.exe":           "TestPushNewProductByExeName",
 		"products.match.path":          "TestPushNewPathGated",
+		"products.match.args":          "TestPushProductArgs",
 		"policy.offline_max_age":       "TestPushOfflineMaxAge",
 		"policy.renewal_when_empty":    "TestPushRenewalWhenEmpty",
 		"policy.close_after":           "TestPushRenewalWhenEmpty",
@@ -242,7 +244,6 @@ func TestEveryConfigFieldAccounted(t *testing.T) {
 	// Taken on a push through the same rebuild as a field above, with no push test of
 	// their own.
 	samePath := map[string]string{
-		"products.match.args":   "the catalogue matcher, rebuilt whole as for exe and path",
 		"products.match.bundle": "the catalogue matcher, on macOS only",
 	}
 	// What status lists as waiting for a restart (TestPushNeedsRestart).
@@ -434,4 +435,30 @@ func TestPushIdentityReachesOpenStream(t *testing.T) {
 			t.Fatalf("got no grace notice for root@paris.example on the stream within 15s of the push, want it")
 		}
 	}
+}
+
+// products.match.args: a product pushed with an arguments rule meters the program run with
+// those arguments and not the same program run without them.
+func TestPushProductArgs(t *testing.T) {
+	r := newRig(t, 100)
+	c3d := filepath.Join(r.Dir, "bin", "c3d")
+	copyProduct(t, c3d)
+	writeSnapshot(t, r, 100, ", civil3d: 9")
+	r.Start()
+	pushDropin(t, r, "50-c3d.yaml", fmt.Sprintf("products:\n  - id: civil3d\n    name: Autodesk Civil 3D\n    match:\n      path: [%q]\n      args: '(?i)/product \"?C3D'\n", filepath.ToSlash(c3d)))
+	pushed(t, r, 2)
+	start := func(args ...string) {
+		p := exec.Command(c3d, args...)
+		if err := p.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Process.Kill(); p.Wait() })
+	}
+	start("/nologo")
+	time.Sleep(300 * time.Millisecond) // a few scans
+	if st := r.Settled(nil); len(st.Sessions) != 0 {
+		t.Fatalf("got sessions %+v for the program without /product C3D, want none", st.Sessions)
+	}
+	start("/product", "C3D")
+	r.WaitFor("civil3d metered", func(st localapi.Status) bool { s, ok := agenttest.SessionOf(st, "civil3d"); return ok && s.Procs == 1 })
 }
