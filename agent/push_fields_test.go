@@ -407,8 +407,16 @@ func TestPushIdentityReachesOpenStream(t *testing.T) {
 	go func() {
 		defer close(done)
 		for ctx.Err() == nil { // the notifier's loop, without its backoff
-			streams <- struct{}{}
-			r.Client.Events(ctx, func(m localapi.Message) { got <- m })
+			select {
+			case streams <- struct{}{}:
+			default:
+			}
+			r.Client.Events(ctx, func(m localapi.Message) {
+				select {
+				case got <- m:
+				default:
+				}
+			})
 			time.Sleep(50 * time.Millisecond)
 		}
 	}()
