@@ -81,8 +81,9 @@ type Agent struct {
 	ents    *entitlements
 	device  string
 
-	link   *link        // the ledger, when the config names one; a push re-points it in place
-	offset atomic.Int64 // ledger time minus this machine's wall clock, in ns
+	link     *link        // the ledger, when the config names one; a push re-points it in place
+	offset   atomic.Int64 // ledger time minus this machine's wall clock, in ns
+	offsetMu sync.Mutex   // held while an answer of the ledger corrects offset (refresh)
 	// monoBase carries the monotonic clock on from the last reading the journal holds: a
 	// monotonic clock counts from an arbitrary origin (the process's start, the boot), so a
 	// new process's readings are comparable with its predecessor's only once rebased. The
