@@ -81,8 +81,9 @@ type Agent struct {
 	ents    *entitlements
 	device  string
 
-	link   *link        // the ledger, when the config names one; a push re-points it in place
-	offset atomic.Int64 // ledger time minus this machine's wall clock, in ns
+	link     *link        // the ledger, when the config names one; a push re-points it in place
+	offset   atomic.Int64 // ledger time minus this machine's wall clock, in ns
+	offsetMu sync.Mutex   // held while an answer of the ledger corrects offset (refresh)
 	// monoBase carries the monotonic clock on from the last reading the journal holds: a
 	// monotonic clock counts from an arbitrary origin (the process's start, the boot), so a
 	// new process's readings are comparable with its predecessor's only once rebased. The
@@ -91,7 +92,7 @@ type Agent struct {
 	kick     chan struct{} // wakes the sync loop: something was journaled
 	waking   atomic.Bool   // the meter sleeps while the ledger is asked about the products to wake
 	synced   atomic.Value  // string: every outbox entry up to this id has the ledger's answer
-	reported time.Time     // when the running sync loop last reported the backlog; that loop's alone
+	reported since         // when the running sync loop last reported the backlog; that loop's alone
 
 	// swap is held for reading by each launch decision, from its first look at the
 	// catalogue to its answer, and for writing while a push is swapped in.
@@ -122,10 +123,10 @@ type Agent struct {
 	messages  []localapi.Message
 	subs      map[chan localapi.Message]string // subscriber -> licensing user ("" = all)
 	rollbacks int
-	warnedLow map[string]bool      // teams whose users were told tokens run low
-	preCharge map[string]time.Time // users asked about just before their grace charge, by when
-	closing   sync.WaitGroup       // terminations under way
-	nightSeen time.Time            // the last reading the nightly close was looked for up to
+	warnedLow map[string]bool          // teams whose users were told tokens run low
+	preCharge map[string]time.Duration // users asked about just before their grace charge, by when (Agent.elapsed)
+	closing   sync.WaitGroup           // terminations under way
+	nightSeen time.Time                // the last reading the nightly close was looked for up to
 	runCtx    context.Context
 	cancel    context.CancelCauseFunc
 	gateOn    bool
@@ -186,7 +187,7 @@ func New(opts Options) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan localapi.Message]string{}, first: true, warnedLow: map[string]bool{}, preCharge: map[string]time.Time{},
+	a := &Agent{opts: opts, cfg: cfg, tracked: map[string]platform.ProcKey{}, subs: map[chan localapi.Message]string{}, first: true, warnedLow: map[string]bool{}, preCharge: map[string]time.Duration{},
 		kick: make(chan struct{}, 1), tickEvery: make(chan time.Duration, 1), boot: cfg}
 	a.synced.Store("")
 	a.log = opts.Logger

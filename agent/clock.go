@@ -43,3 +43,22 @@ func (a *Agent) pause(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
+
+// elapsed is the agent clock's monotonic reading. The agent's own intervals (how often it
+// asks the ledger again, reports to it) are measured on it: a test clock drives them, and
+// a wall clock set back does not hold them up.
+func (a *Agent) elapsed() time.Duration {
+	_, m := a.opts.Clock.Read()
+	return m
+}
+
+// since is an instant of Agent.elapsed; its zero value is never.
+type since struct {
+	at  time.Duration
+	set bool
+}
+
+func sinceNow(a *Agent) since { return since{a.elapsed(), true} }
+
+// within reports whether s was less than d before now (an Agent.elapsed reading).
+func (s since) within(now, d time.Duration) bool { return s.set && now-s.at < d }

@@ -44,7 +44,9 @@ func (a *Agent) ReportIdle(user string, idle time.Duration) error {
 	return nil
 }
 
-// takeReport says whether user may report now, and counts it.
+// takeReport says whether user may report now, and counts it. The limit is on the
+// machine's time, not the agent's clock, as the local API's other limits are: it bounds
+// what a flooding caller costs in real CPU, which a test clock standing still must not lift.
 func (a *Agent) takeReport(user string) bool {
 	a.reportsMu.Lock()
 	defer a.reportsMu.Unlock()
@@ -85,6 +87,8 @@ func (a *Agent) reportInput(user string, idle time.Duration) error {
 
 // watchCPU samples the CPU time of the products' processes every CPUEvery, and tells the
 // meter of each session whose processes used more than busyShare of a CPU since the last.
+// It ticks on the machine's time because CPU time is the machine's: a share of a CPU is
+// CPU time over real time.
 func (a *Agent) watchCPU(ctx context.Context) error {
 	t := time.NewTicker(a.opts.CPUEvery)
 	defer t.Stop()

@@ -148,7 +148,7 @@ func (a *Agent) answered(err error) {
 	if was && !reached {
 		a.log.Warn("ledger unreachable; deciding from cached entitlements", zap.Error(err))
 		a.mu.Lock()
-		a.tell(localapi.Message{At: a.meter.Now(), Kind: "offline", Title: "Working offline",
+		a.tell(localapi.Message{At: a.meter.Now(), Kind: localapi.KindOffline, Title: "Working offline",
 			Body: fmt.Sprintf("This computer cannot reach the licence server. Products already paid for keep working; new launches that cost tokens can still be decided for %s.", charge.Roughly(a.policy(a.cfg).OfflineMaxAge))})
 		a.mu.Unlock()
 	}
@@ -163,9 +163,9 @@ func (a *Agent) refresh(ctx context.Context, user string) error {
 	}
 	// The offset is from this machine's clock as the agent reads it, which is not always
 	// time.Now (an injected clock).
-	t0 := a.opts.Clock.Now()
+	t0, m0 := a.opts.Clock.Read()
 	e, err := c.Entitlement(ctx, user)
-	t1 := a.opts.Clock.Now()
+	t1, m1 := a.opts.Clock.Read()
 	if client.Code(err) == api.CodeNotFound {
 		// Not in the device's team: as the ledger sees it, not assigned to any pool.
 		e, err = charge.Entitlement{User: user, AsOf: a.reading().Wall}, nil
@@ -174,19 +174,19 @@ func (a *Agent) refresh(ctx context.Context, user string) error {
 	if err != nil {
 		return err
 	}
-	if _, test := a.opts.Clock.(*platform.FileClock); !test && !e.AsOf.IsZero() {
-		mid := t0.Add(t1.Sub(t0) / 2)
-		if off := e.AsOf.Sub(mid); (off - time.Duration(a.offset.Load())).Abs() > time.Second {
-			if off > time.Duration(a.offset.Load()) && !a.waking.Load() {
-				// This machine's clock fell behind the ledger's: set back, most likely. The
-				// meter reads the clock as it was corrected until now first, so that it sees
-				// the set-back and reports it, online as offline.
-				if err := a.advance(); err != nil {
-					a.fail(err)
-					return err
-				}
-			}
-			a.offset.Store(int64(off))
+	// A wall clock set while the question was out (the wall moved other than the monotonic
+	// clock) leaves no midpoint to measure from, and an answer that comes back while
+	// another corrects the offset (the sync loop's refresh and a launch's question, after
+	// the same set-back) would see the set-back a second time: neither corrects anything,
+	// and the next question measures again. TryLock, not Lock: advance may ask the ledger
+	// (a wake) while a correction holds it.
+	steady := (t1.Sub(t0) - (m1 - m0)).Abs() <= time.Second
+	if _, test := a.opts.Clock.(*platform.FileClock); !test && steady && !e.AsOf.IsZero() && a.offsetMu.TryLock() {
+		err := a.correct(e.AsOf.Sub(t0.Add(t1.Sub(t0) / 2)))
+		a.offsetMu.Unlock()
+		if err != nil {
+			a.fail(err)
+			return err
 		}
 	}
 	a.ents.put(e)
@@ -261,4 +261,23 @@ func (l *link) state() localapi.LedgerStatus {
 	defer l.mu.Unlock()
 	return localapi.LedgerStatus{URL: l.url, Enrolled: l.client != nil, Online: l.online, LastContact: l.lastOK, Error: l.err,
 		Refused: l.refusedN, LastRefusal: l.lastRefusal}
+}
+
+// correct takes off, the ledger's time minus this machine's as one answer measured it, as
+// the offset when it differs from the one in force by more than a second. The caller
+// holds a.offsetMu.
+func (a *Agent) correct(off time.Duration) error {
+	if (off - time.Duration(a.offset.Load())).Abs() <= time.Second {
+		return nil
+	}
+	if off > time.Duration(a.offset.Load()) && !a.waking.Load() {
+		// This machine's clock fell behind the ledger's: set back, most likely. The meter
+		// reads the clock as it was corrected until now first, so that it sees the set-back
+		// and reports it, online as offline.
+		if err := a.advance(); err != nil {
+			return err
+		}
+	}
+	a.offset.Store(int64(off))
+	return nil
 }

@@ -33,7 +33,7 @@ func (a *Agent) record(in journal.Input, call func(charge.Entitlements) []charge
 	if len(a.tracked) > 0 {
 		beat = heartbeatRunning
 	}
-	if in.Kind == "advance" && len(effs) == 0 && in.Reading.Wall.Sub(a.lastSaved) < beat {
+	if in.Kind == journal.Advance && len(effs) == 0 && in.Reading.Wall.Sub(a.lastSaved) < beat {
 		return nil, nil
 	}
 	return a.commit(in, effs)
@@ -433,7 +433,7 @@ func (a *Agent) lowBalance(f charge.Effect, name string) {
 	} else if a.cfg.AdminContact != "" {
 		body += " Tell " + a.cfg.AdminContact + "."
 	}
-	a.tell(localapi.Message{At: f.At, User: f.User, Product: f.Product, Kind: "low_balance", Title: "Tokens running low", Body: body})
+	a.tell(localapi.Message{At: f.At, User: f.User, Product: f.Product, Kind: localapi.KindLowBalance, Title: "Tokens running low", Body: body})
 }
 
 func keyOf(f charge.Effect) string {

@@ -87,9 +87,9 @@ func (a *Agent) flush() error {
 	}
 	if a.journalErr != nil {
 		a.log.Warn("journal writable again; what waited is recorded and acted on", zap.Int("records", n),
-			zap.Duration("unwritable_for", time.Since(a.journalSince)))
+			zap.Duration("unwritable_for", a.meter.Now().Sub(a.journalSince)))
 		a.journalErr, a.unwritten = nil, nil
-		a.tell(localapi.Message{At: a.meter.Now(), Kind: "journal", Title: "Charges are recorded again",
+		a.tell(localapi.Message{At: a.meter.Now(), Kind: localapi.KindJournal, Title: "Charges are recorded again",
 			Body: "This computer can record charges again; products that cost tokens start as usual."})
 	}
 	return nil
@@ -98,10 +98,10 @@ func (a *Agent) flush() error {
 // journalDown notes that the journal cannot be written; the first time it says so.
 func (a *Agent) journalDown(err error) {
 	if a.journalErr == nil {
-		a.journalSince = time.Now()
+		a.journalSince = a.meter.Now()
 		a.log.Error("journal cannot be written: launches that cost tokens are refused until it can; running products go on",
 			zap.String("why", journalProblem(err)), zap.Error(err))
-		a.tell(localapi.Message{At: a.meter.Now(), Kind: "journal", Urgent: true, Title: "This computer cannot record charges",
+		a.tell(localapi.Message{At: a.meter.Now(), Kind: localapi.KindJournal, Urgent: true, Title: "This computer cannot record charges",
 			Body: "New launches of products that cost tokens are refused until it can (" + journalProblem(err) + "). Products already open keep running." + a.contact()})
 	}
 	a.journalErr = err

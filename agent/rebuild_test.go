@@ -216,9 +216,9 @@ func TestPushLedgerURL(t *testing.T) {
 func TestPushNeedsRestart(t *testing.T) {
 	r := newRig(t, 100)
 	r.Start()
-	pushDropin(t, r, "50-log.yaml", fmt.Sprintf("log:\n  file: %s\n  max_backups: 2\n", filepath.Join(r.Dir, "other.log")))
+	pushDropin(t, r, "50-log.yaml", fmt.Sprintf("log:\n  file: %s\n  max_size_mb: 7\n  max_backups: 2\n", filepath.Join(r.Dir, "other.log")))
 	st := r.WaitFor("the restart list", func(st localapi.Status) bool { return len(st.Config.Restart) > 0 })
-	if want := []string{"log.file", "log.max_backups"}; !slices.Equal(st.Config.Restart, want) {
+	if want := []string{"log.file", "log.max_size_mb", "log.max_backups"}; !slices.Equal(st.Config.Restart, want) {
 		t.Errorf("got %v waiting for a restart, want %v", st.Config.Restart, want)
 	}
 }

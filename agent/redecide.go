@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -112,8 +111,9 @@ func (a *Agent) refreshBeforeCharge() {
 	}
 	ahead := r.Wall.Sub(a.meter.Now())
 	var users []string
+	now := a.elapsed()
 	for u, at := range a.preCharge {
-		if time.Since(at) >= refreshEvery {
+		if now-at >= refreshEvery {
 			delete(a.preCharge, u)
 		}
 	}
@@ -121,10 +121,10 @@ func (a *Agent) refreshBeforeCharge() {
 		if s.State != charge.PhaseGrace || !s.Running || s.GraceLeft > ahead {
 			continue
 		}
-		if last, ok := a.preCharge[s.User]; ok && time.Since(last) < refreshEvery {
+		if last, ok := a.preCharge[s.User]; ok && now-last < refreshEvery {
 			continue // asked already; the charge is being decided
 		}
-		a.preCharge[s.User] = time.Now()
+		a.preCharge[s.User] = now
 		users = append(users, s.User)
 	}
 	a.mu.Unlock()

@@ -56,7 +56,7 @@ func (a *Agent) agentInfo(after string) *api.AgentInfo {
 func (a *Agent) send(ctx context.Context, c *client.Client, in api.Ingest) ([]api.Result, error) {
 	rs, err := c.Send(ctx, in)
 	if in.Agent != nil && unknownAgentField(err) {
-		a.reported = time.Now()
+		a.reported = sinceNow(a)
 		in.Agent = nil
 		if len(in.Events) == 0 {
 			return nil, nil
@@ -64,7 +64,7 @@ func (a *Agent) send(ctx context.Context, c *client.Client, in api.Ingest) ([]ap
 		return c.Send(ctx, in)
 	}
 	if err == nil {
-		a.reported = time.Now()
+		a.reported = sinceNow(a)
 	}
 	return rs, err
 }
@@ -73,7 +73,7 @@ func (a *Agent) send(ctx context.Context, c *client.Client, in api.Ingest) ([]ap
 // since the sync loop started, or for reportEvery. A failure is tried again at the next
 // idle turn of the loop; it is no failure of the sync, which had nothing to send.
 func (a *Agent) reportIdle(ctx context.Context, c *client.Client) error {
-	if !a.reported.IsZero() && time.Since(a.reported) < reportEvery {
+	if a.reported.within(a.elapsed(), reportEvery) {
 		return nil
 	}
 	if _, err := a.send(ctx, c, api.Ingest{DeviceNow: a.deviceNow(), Agent: a.agentInfo(a.synced.Load().(string))}); err != nil {

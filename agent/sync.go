@@ -29,9 +29,9 @@ const (
 // snapshots of users with open sessions fresh.
 func (a *Agent) sync(ctx context.Context) error {
 	a.countRefused()
-	a.reported = time.Time{} // a new link: report to its ledger at once
+	a.reported = since{} // a new link: report to its ledger at once
 	fails := 0
-	refreshed := time.Time{}
+	refreshed := since{}
 	for {
 		wait := time.Duration(0)
 		sent, err := a.syncOnce(ctx)
@@ -41,9 +41,9 @@ func (a *Agent) sync(ctx context.Context) error {
 			continue // there may be more
 		case err == nil:
 			fails = 0
-			if time.Since(refreshed) >= refreshEvery {
+			if !refreshed.within(a.elapsed(), refreshEvery) {
 				a.refreshActive(ctx)
-				refreshed = time.Now()
+				refreshed = sinceNow(a)
 			}
 			wait = refreshEvery
 		case errors.Is(err, journal.ErrDamaged):

@@ -136,6 +136,9 @@ func Run(ctx context.Context, c *Command, path string, e Env, args []string) err
 			return nil
 		}
 		sub := c.Find(args[0])
+		if sub == nil && strings.HasPrefix(args[0], "-") {
+			return &UsageError{Path: path, Msg: flagFirst(path, c, args[0])}
+		}
 		if sub == nil {
 			return &UsageError{Path: path, Msg: unknown(path, args)}
 		}
@@ -183,6 +186,20 @@ func unknown(path string, args []string) string {
 		return fmt.Sprintf("unknown command %q", args[0])
 	}
 	return fmt.Sprintf("unknown %s command %q", words[0], strings.Join(append(words[1:], args[0]), " "))
+}
+
+// flagFirst says that a group was given a flag where its command goes: "unknown flag
+// --team; ledger pack takes a command first: buy, list, transfer".
+func flagFirst(path string, c *Command, flag string) string {
+	names := make([]string, len(c.Verbs))
+	for i, v := range c.Verbs {
+		names[i] = v.Name
+	}
+	who := path
+	if _, rest, ok := strings.Cut(path, " "); ok {
+		who = rest
+	}
+	return fmt.Sprintf("unknown flag %s; %s takes a command first: %s", flag, who, strings.Join(names, ", "))
 }
 
 // flagMistake says a flag package error the way people type flags: "unknown flag --colour".

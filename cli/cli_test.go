@@ -50,6 +50,30 @@ func TestRunParsesLikePeopleType(t *testing.T) {
 	}
 }
 
+// TestGroupGivenAFlag: a flag where a group's command goes is a mistake in the command line
+// that names the flag and the group's commands, not an unknown command "pack --team".
+func TestGroupGivenAFlag(t *testing.T) {
+	noop := func(context.Context, Env, []string) error { return nil }
+	root := &Command{Name: "tg", Verbs: []*Command{{Name: "ledger", Verbs: []*Command{{Name: "pack", Verbs: []*Command{
+		{Name: "buy", Run: noop}, {Name: "list", Run: noop},
+	}}}}}}
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ledger", "pack", "--team", "studio"}, "tollgate: unknown flag --team; ledger pack takes a command first: buy, list\nRun 'tg ledger pack --help' for usage.\n"},
+		{[]string{"--json"}, "tollgate: unknown flag --json; tg takes a command first: ledger\nRun 'tg --help' for usage.\n"},
+		{[]string{"ledger", "pack", "sell"}, "tollgate: unknown ledger command \"pack sell\"\nRun 'tg ledger pack --help' for usage.\n"},
+	}
+	for _, tt := range tests {
+		var errb bytes.Buffer
+		code := ExitCode(Run(context.Background(), root, "tg", Env{Stdout: &bytes.Buffer{}, Stderr: &errb}, tt.args), &errb)
+		if code != ExitUsage || errb.String() != tt.want {
+			t.Errorf("%q: got exit %d, stderr %q; want %d and %q", tt.args, code, errb.String(), ExitUsage, tt.want)
+		}
+	}
+}
+
 // TestHelpShowsNoSentinels: an optional flag shows no default; a real default shows unquoted.
 func TestHelpShowsNoSentinels(t *testing.T) {
 	var hook OptString

@@ -35,6 +35,7 @@ func TestStatusGolden(t *testing.T) {
 	troubled.Backlog, troubled.Rollbacks = 12, 1
 	troubled.Ledger = &localapi.LedgerStatus{URL: "https://ledger.studio.example", Enrolled: true, Error: `Post "https://ledger.studio.example/v1/ingest": dial tcp 10.0.0.5:443: connect: connection refused`, Refused: 2, LastRefusal: "wrong_rate: revit costs 10 tokens"}
 	troubled.Config.Err = "/etc/tollgate/conf.d/30-site.yaml:4: poll_interval: \"often\" is not a duration (e.g. 2s)"
+	troubled.Config.Restart = []string{"log.file", "log.max_backups"}
 	troubled.Gate = "off: fanotify needs CAP_SYS_ADMIN"
 	troubled.Journal = localapi.JournalHealth{Since: at.Add(-5 * time.Minute), Problem: "the disk holding the agent's state folder is full", Waiting: 3,
 		Damage: []journal.Damage{{At: at.Add(-24 * time.Hour), Problem: "page 7 is not a valid page", KeptAt: "/var/lib/tollgate/journal.db.damaged-20261101T093000Z", Recovered: "read back: the device id, 3 unsent charges", Lost: "lost: nothing", Todo: "nothing to do; send the kept file to support if asked"}}}

@@ -98,6 +98,10 @@ func fullDisk(t *testing.T, kind string, gate bool) {
 	if !strings.Contains(st.Journal.Problem, "full") {
 		t.Errorf("got journal problem %q, want it to say the disk is full", st.Journal.Problem)
 	}
+	// Since is on the agent's clock, as every time status shows: the heartbeat that failed.
+	if since := st.Journal.Since; since.Before(day1.Add(at-time.Minute)) || since.After(day1.Add(at)) {
+		t.Errorf("got the journal unwritable since %v, want the agent's clock's time, within the minute before %v", since, day1.Add(at))
+	}
 
 	// check answers what the launch will get.
 	if res, err := r.Client.Check(context.Background(), "autocad", ""); err != nil || res.Allowed || res.Reason != charge.JournalUnavailable {

@@ -51,7 +51,7 @@ func PeerOf(c net.Conn) (Peer, error) {
 		gid = int(groups[0])
 	}
 	uid := int(cred.Uid)
-	name := peerUserName(uid)
+	name := accountName(uid)
 	var dir memberChecker // a Mac on no directory has admin in the credential or not at all
 	if dsBound("/") {
 		dir = dsDirectory{}

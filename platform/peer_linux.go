@@ -33,7 +33,7 @@ func PeerOf(c net.Conn) (Peer, error) {
 		UID:   uid,
 		GID:   int(cred.Gid),
 		PID:   int(cred.Pid),
-		User:  peerUserName(uid),
+		User:  accountName(uid),
 		Admin: uid == 0,
 	}, nil
 }

@@ -19,9 +19,11 @@ func peerRawConn(c net.Conn) (syscall.RawConn, error) {
 	return uc.SyscallConn()
 }
 
-// peerUserName returns the name of uid's account, or "" if it has none: a uid without a name is
-// still a real, distinct caller, and Peer.User documents the empty name.
-func peerUserName(uid int) string {
+// accountName returns the name of uid's account, or "" if it has none: a uid without a name is
+// still a real, distinct caller, and Peer.User documents the empty name. It is the one
+// uid-to-name lookup on Unix: local API callers, process owners (ProcOwner) and the process
+// readers (procUsers, which keeps its answers) all name accounts with it.
+func accountName(uid int) string {
 	u, err := user.LookupId(strconv.Itoa(uid))
 	if err != nil {
 		return ""

@@ -2,11 +2,7 @@
 
 package platform
 
-import (
-	"os/user"
-	"strconv"
-	"sync"
-)
+import "sync"
 
 // procUsersMax bounds the names kept; a workstation has a handful of accounts, so reaching it
 // means churn (a build farm's throwaway users), and starting afresh is the simplest bound.
@@ -26,13 +22,13 @@ func (u *procUsers) name(uid int) string {
 	if n, ok := u.names[uid]; ok {
 		return n
 	}
-	acct, err := user.LookupId(strconv.Itoa(uid))
-	if err != nil {
+	name := accountName(uid)
+	if name == "" {
 		return ""
 	}
 	if u.names == nil || len(u.names) >= procUsersMax {
 		u.names = make(map[int]string)
 	}
-	u.names[uid] = acct.Username
-	return acct.Username
+	u.names[uid] = name
+	return name
 }

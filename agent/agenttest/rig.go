@@ -417,7 +417,7 @@ func SessionOf(st localapi.Status, product string) (charge.Session, bool) {
 }
 
 // MessageOf finds a message of a kind in a status.
-func MessageOf(st localapi.Status, kind string) (localapi.Message, bool) {
+func MessageOf(st localapi.Status, kind localapi.MessageKind) (localapi.Message, bool) {
 	for _, m := range st.Messages {
 		if m.Kind == kind {
 			return m, true

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -44,7 +43,9 @@ type Backend interface {
 }
 
 // Caller is who is asking, as the OS said when the connection was accepted, and so what
-// they may do. A server establishes it once per connection; handlers never derive it again.
+// they may do. A server establishes the OS's answer once per connection, and the licensing
+// user it maps to by the configuration in force for each request; handlers never derive
+// either again.
 type Caller struct {
 	Peer platform.Peer
 	User string // the caller's licensing user; "" when their account maps to none
@@ -155,13 +156,10 @@ func (s *Server) Close() {
 }
 
 // conn is what a connection's requests share: the caller the OS named when it was
-// accepted, and their licensing user, looked up on its first request. (The lookup asks
-// the daemon, which may be busy; ConnContext runs in the accept loop and must not wait.)
+// accepted, checked once per connection.
 type conn struct {
 	peer  platform.Peer
 	known bool // the OS named the caller
-	once  sync.Once
-	c     Caller
 }
 
 type connKey struct{}
@@ -172,23 +170,30 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, &conn{peer: p, known: ok})
 }
 
-// caller is the connection's Caller; false when the OS could not say who it is.
+// caller is the connection's Caller; false when the OS could not say who it is. Who the
+// OS says is asking is the connection's; which licensing user that is follows the
+// configuration in force, so it is looked up for each request (in the handler, not the
+// accept loop, which must not wait for a busy daemon): a push that changes the identity
+// mapping holds for the next request on a connection kept open.
 func (s *Server) caller(r *http.Request) (Caller, bool) {
 	cc, _ := r.Context().Value(connKey{}).(*conn)
 	if cc == nil || !cc.known {
 		return Caller{}, false
 	}
-	cc.once.Do(func() {
-		cc.c = Caller{Peer: cc.peer}
-		account, domain := cc.peer.User, ""
-		if d, u, ok := strings.Cut(cc.peer.User, `\`); ok {
-			domain, account = d, u
-		}
-		if u, ok := s.b.UserOf(account, domain); ok {
-			cc.c.User = u
-		}
-	})
-	return cc.c, true
+	return Caller{Peer: cc.peer, User: s.userOf(cc.peer)}, true
+}
+
+// userOf is the licensing user of an OS account as the configuration in force maps it;
+// "" when it maps to none.
+func (s *Server) userOf(p platform.Peer) string {
+	account, domain := p.User, ""
+	if d, u, ok := strings.Cut(p.User, `\`); ok {
+		domain, account = d, u
+	}
+	if u, ok := s.b.UserOf(account, domain); ok {
+		return u
+	}
+	return ""
 }
 
 // guard decodes the request and checks the caller before a handler runs.
@@ -289,12 +294,20 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c Caller, q requ
 	}
 	beat := time.NewTicker(streamHeartbeat)
 	defer beat.Stop()
+	// A push that maps the caller to another licensing user ends the stream: the notifier
+	// reconnects, is subscribed as the new user and catches up on what it was told.
+	recheck := time.NewTicker(streamRecheck)
+	defer recheck.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-beat.C:
 			if !send([]byte("\n")) {
+				return
+			}
+		case <-recheck.C:
+			if now, _ := forUser(Caller{Peer: c.Peer, User: s.userOf(c.Peer)}, q); now != user {
 				return
 			}
 		case m := <-ch:
@@ -308,6 +321,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c Caller, q requ
 
 const (
 	streamHeartbeat    = 25 * time.Second // a blank line, which clients skip
+	streamRecheck      = time.Second      // how soon a stream sees a push remap its caller
 	streamWriteTimeout = 10 * time.Second
 )
 

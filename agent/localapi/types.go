@@ -73,17 +73,37 @@ type CheckResult struct {
 // non-technical person understands: which product, why, what it costs, the balance, and
 // whom to ask.
 type Message struct {
-	At      time.Time `json:"at"`
-	User    string    `json:"user"` // licensing user
-	Product string    `json:"product"`
-	Kind    string    `json:"kind"` // denied, grace, charged, renewing, closing, closed, rollback
-	Title   string    `json:"title"`
-	Body    string    `json:"body"`
-	Urgent  bool      `json:"urgent,omitempty"`
+	At      time.Time   `json:"at"`
+	User    string      `json:"user"` // licensing user
+	Product string      `json:"product"`
+	Kind    MessageKind `json:"kind"`
+	Title   string      `json:"title"`
+	Body    string      `json:"body"`
+	Urgent  bool        `json:"urgent,omitempty"`
 	// Procs are, for idle_close, the processes asked to close (pid@created): the notifier
 	// asks them again from the user's desktop, where a service cannot reach their windows.
 	Procs []string `json:"procs,omitempty"`
 }
+
+// MessageKind says what a Message is about: the notifier, scripts and tests tell messages
+// apart by it, so the words are part of the API.
+type MessageKind string
+
+// The kinds of Message.
+const (
+	KindDenied      MessageKind = "denied"       // a launch was refused
+	KindGrace       MessageKind = "grace"        // a session started in its free minutes
+	KindCharged     MessageKind = "charged"      // tokens were charged for a window
+	KindRenewing    MessageKind = "renewing"     // a window ends soon and will be renewed
+	KindIdleClosing MessageKind = "idle_closing" // an idle product will be closed at its renewal
+	KindIdleClose   MessageKind = "idle_close"   // an idle product is asked to close now (Procs)
+	KindIdleSaved   MessageKind = "idle_saved"   // an idle product closed: its renewal saved
+	KindClosing     MessageKind = "closing"      // the pool cannot renew: the product closes soon
+	KindClosed      MessageKind = "closed"       // the agent closed the product
+	KindOffline     MessageKind = "offline"      // the agent lost the ledger
+	KindLowBalance  MessageKind = "low_balance"  // the team's tokens are running low
+	KindJournal     MessageKind = "journal"      // charges cannot be recorded, or can again
+)
 
 // ReloadResult answers `tollgate reload`: the files of the configuration now in force.
 // Its fields are in the order the API has always written them.

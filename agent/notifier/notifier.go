@@ -220,7 +220,7 @@ func (n *Notifier) show(ctx context.Context, m localapi.Message) {
 		title = "tollgate" // a kind this notifier does not know, said without a title
 	}
 	if _, ok := n.recent[title]; ok {
-		n.log.Debug("coalesced", zap.String("kind", m.Kind), zap.String("title", title))
+		n.log.Debug("coalesced", zap.String("kind", string(m.Kind)), zap.String("title", title))
 		return
 	}
 	n.recent[title] = now
@@ -291,6 +291,8 @@ func (n *Notifier) logSilenced() {
 // reportIdle tells the agent, every n.every until ctx ends, how long this session has had
 // no input. A session that cannot say, or an agent that is away, is logged once per
 // reason: without reports the agent takes the session as in use, which closes nothing.
+// It ticks on the machine's time, not n.clock: the agent takes one report per user every
+// 2 seconds of real time, and a pace on a test clock could outrun that limit.
 func (n *Notifier) reportIdle(ctx context.Context) {
 	t := time.NewTicker(n.every)
 	defer t.Stop()
@@ -319,7 +321,7 @@ func (n *Notifier) reportIdle(ctx context.Context) {
 
 // askClose asks, from this session, the processes an idle_close names to close.
 func (n *Notifier) askClose(ctx context.Context, m localapi.Message) {
-	if n.ask == nil || m.Kind != "idle_close" {
+	if n.ask == nil || m.Kind != localapi.KindIdleClose {
 		return
 	}
 	for _, id := range m.Procs {

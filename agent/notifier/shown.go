@@ -17,8 +17,9 @@ type shown struct {
 }
 
 type key struct {
-	at                         int64
-	kind, product, title, body string
+	at                   int64
+	kind                 localapi.MessageKind
+	product, title, body string
 }
 
 func keyOf(m localapi.Message) key {

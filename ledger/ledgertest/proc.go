@@ -40,7 +40,7 @@ type Proc struct {
 	log    strings.Builder
 }
 
-var listening = regexp.MustCompile(`listening on (http://\S+)`)
+var listening = regexp.MustCompile(`listening on (https?://\S+)`)
 
 // Start runs `tollgate ledger serve` on db (a URL; empty: SQLite in its data folder) and
 // waits for it to listen.
@@ -98,7 +98,7 @@ func (p *Proc) start() {
 	select {
 	case u := <-urls:
 		p.URL = u
-		p.listen = strings.TrimPrefix(u, "http://") // a restart keeps the address agents know
+		_, p.listen, _ = strings.Cut(u, "://") // a restart keeps the address agents know
 	case err := <-p.done:
 		p.T.Fatalf("ledger exited: %v\n%s", err, p.Log())
 	case <-time.After(30 * time.Second):
