@@ -79,7 +79,7 @@ func BenchmarkBigLedger(b *testing.B) {
 					bigA = append(bigA, authorizeOnce(b, big, i))
 					smallA = append(smallA, authorizeOnce(b, small, i))
 				}
-				for i := range 10 {
+				for i := range 30 { // 750 charges: one per user, every key new
 					bigI = append(bigI, ingestOnce(b, big, i))
 					smallI = append(smallI, ingestOnce(b, small, i))
 				}
