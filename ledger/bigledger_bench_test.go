@@ -162,6 +162,15 @@ func fillFixture(b *testing.B, db *store.DB, pack string, total, perDay, firstDa
 	if _, err := db.SQL().ExecContext(ctx, q, debited, pack); err != nil {
 		b.Fatal(err)
 	}
+	// Each user's latest window of each product, as ingest keeps it (migration 191).
+	for _, q := range []string{`INSERT INTO latest_windows (team, user_id, product, start, tokens, device)
+		SELECT c.team, c.user_id, c.product, c.start, c.tokens, c.device FROM charges c
+		WHERE c.start = (SELECT MAX(m.start) FROM charges m WHERE m.team = c.team AND m.user_id = c.user_id AND m.product = c.product)`,
+		`ANALYZE latest_windows`} {
+		if _, err := db.SQL().ExecContext(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // pgFixture loads the rows with COPY, the checkpoint trigger off (one statement over a

@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -62,17 +61,17 @@ func readUser(ctx context.Context, x tx, team, user, product string, now time.Ti
 	if f.user, err = userOf(ctx, x, team, user); err != nil {
 		return f, err
 	}
-	f.windows, err = openWindows(ctx, x, team, user, slices.Sorted(maps.Keys(f.rates)), now)
+	f.windows, err = openWindows(ctx, x, team, user, now)
 	return f, err
 }
 
 // openWindows are the user's windows that started within a day of now, in the order they
-// started: a range of an index by user and start, so the query reads only windows that
-// can still be open however long the user's history (windowsQuery).
-func openWindows(ctx context.Context, x tx, team, user string, products []string, now time.Time) ([]charge.Window, error) {
+// started. A user's windows of one product never overlap, so the only one of a product
+// that can have started within a day is its latest, which latest_windows keeps: the query
+// reads a row per product, however long the user's history (migration 191).
+func openWindows(ctx context.Context, x tx, team, user string, now time.Time) ([]charge.Window, error) {
 	out := []charge.Window{}
-	q, args := windowsQuery(x.d, team, user, products, ns(now.Add(-charge.Day)))
-	rows, err := x.query(ctx, q, args...)
+	rows, err := x.query(ctx, WindowsQuery, team, user, ns(now.Add(-charge.Day)))
 	if err != nil {
 		return nil, err
 	}
@@ -92,21 +91,9 @@ func openWindows(ctx context.Context, x tx, team, user string, products []string
 	return out, rows.Err()
 }
 
-// windowsQuery is openWindows' query of the user's charges that started after since. On
-// SQLite it reads the charges' key, one range per product of the catalogue (products):
-// an index of its own by user and start costs every ingest batch a page per charge in an
-// index as wide as the history (migration 191). PostgreSQL keeps that index
-// (charges_team_user_start), whose one range is cheaper than a range per product when
-// the key's pages are not in memory, and whose insert costs its log a few bytes, not a
-// page.
-func windowsQuery(d *DB, team, user string, products []string, since int64) (string, []any) {
-	const sel = `SELECT product, start, tokens, device FROM charges WHERE team = ? AND user_id = ? AND `
-	if d.dialect == Postgres {
-		return sel + `start > ?`, []any{team, user, since}
-	}
-	pc, pa := in(d, "product", products)
-	return sel + pc + ` AND start > ?`, append(append([]any{team, user}, pa...), since)
-}
+// WindowsQuery is openWindows' query: a user's latest window of each product, when it
+// started after the time given.
+const WindowsQuery = `SELECT product, start, tokens, device FROM latest_windows WHERE team = ? AND user_id = ? AND start > ?`
 
 // entitlement is a user's snapshot from the pool p and what was read of the user.
 func entitlement(ctx context.Context, p *pool, f userFacts) (charge.Entitlement, error) {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,8 +51,9 @@ func TestFirstUseOnlyMovesEarlier(t *testing.T) {
 	})
 }
 
-// TestFirstUseMigration: migration 191 fills first_use from a ledger's history, the way
-// migration 151's index answered before it.
+// TestFirstUseMigration: migration 191 fills first_use and latest_windows from a ledger's
+// history, the way migration 151's and 141's indexes answered before it (Verify checks
+// latest_windows against the charges).
 func TestFirstUseMigration(t *testing.T) {
 	for _, kind := range storetest.Kinds() {
 		t.Run(kind, func(t *testing.T) {
@@ -65,15 +67,13 @@ func TestFirstUseMigration(t *testing.T) {
 				must(t, err2(db.Ingest(ctx, "studio", "dv_1", b, day0.Add(8*charge.Day))))
 			}
 			// Back to the schema before 191, with its history.
-			back := []string{`CREATE INDEX charges_team_user_start ON charges (team, user_id, start)`}
-			if db.Dialect() == store.Postgres {
-				back = nil // 191 keeps it there
-			}
-			for _, q := range append(back,
+			for _, q := range []string{
 				`DROP TABLE first_use`,
+				`DROP TABLE latest_windows`,
 				`CREATE INDEX events_first_use ON events (team, user_id, product, happened) WHERE kind IN ('opened', 'charged')`,
+				`CREATE INDEX charges_team_user_start ON charges (team, user_id, start)`,
 				`DELETE FROM schema_migrations WHERE version = 191`,
-			) {
+			} {
 				if _, err := db.SQL().ExecContext(ctx, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
@@ -86,6 +86,12 @@ func TestFirstUseMigration(t *testing.T) {
 				"mary/revit": day0.Add(charge.Day + 9*time.Hour),
 				"bob/revit":  day0.Add(4*charge.Day + 9*time.Hour),
 			})
+			var n int
+			must(t, db.SQL().QueryRowContext(ctx, `SELECT COUNT(*) FROM latest_windows`).Scan(&n))
+			if n == 0 {
+				t.Errorf("latest_windows: got no rows after the migration, want the charges' latest")
+			}
+			must(t, db.Verify(ctx))
 		})
 	}
 }
@@ -115,4 +121,46 @@ func checkFirstUse(t *testing.T, db *store.DB, day0 time.Time, want map[string]t
 	if len(got) != len(want) {
 		t.Errorf("got first uses %v, want %v", got, want)
 	}
+}
+
+// TestLatestWindows: the windows a launch is decided with (read from latest_windows) are
+// the user's windows that started within a day, whatever order their charges came in:
+// a later window before an earlier one, two windows of one product in one batch, a
+// duplicate. Verify, after each test, checks latest_windows against the charges.
+func TestLatestWindows(t *testing.T) {
+	each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		fixture(t, db, 100_000)
+		day0 := t0.Truncate(charge.Day).Add(charge.Day)
+		at := func(d int, h time.Duration) time.Time { return day0.Add(time.Duration(d)*charge.Day + h) }
+		ch := func(id, product string, start time.Time) api.Event {
+			tokens := map[string]int64{"revit": 10, "autocad": 7}[product]
+			return api.Event{ID: id, Effect: charge.Effect{Kind: charge.Charged, At: start.Add(charge.Grace), User: "bob", Product: product,
+				Key: charge.Key{Team: "studio", User: "bob", Product: product, Start: start}, Tokens: tokens}}
+		}
+		now := at(3, 12*time.Hour)
+		for _, b := range [][]api.Event{
+			{ch("r3", "revit", at(3, 9*time.Hour))},
+			{ch("r1", "revit", at(1, 9*time.Hour)), ch("a1", "autocad", at(1, 8*time.Hour)), ch("a2", "autocad", at(2, 20*time.Hour))},
+			{ch("r2", "revit", at(2, 9*time.Hour)), ch("r3", "revit", at(3, 9*time.Hour))},
+		} {
+			rs, err := db.Ingest(ctx, "studio", "dv_1", b, now)
+			must(t, err)
+			for _, r := range rs {
+				if r.Status != api.Accepted && r.Status != api.Duplicate {
+					t.Fatalf("%s: got %s %s, want accepted", r.ID, r.Status, r.Message)
+				}
+			}
+		}
+		e, err := db.Entitlement(ctx, "studio", "bob", now)
+		must(t, err)
+		var got []string
+		for _, w := range e.Windows {
+			got = append(got, w.Key.Product+" "+w.Key.Start.Format(time.DateTime))
+		}
+		want := []string{"autocad " + at(2, 20*time.Hour).Format(time.DateTime), "revit " + at(3, 9*time.Hour).Format(time.DateTime)}
+		if !slices.Equal(got, want) {
+			t.Errorf("windows open at %v: got %v, want %v", now, got, want)
+		}
+	})
 }

@@ -312,6 +312,9 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 		if _, err := charges.insert(ctx, p.t, "charges", ""); err != nil {
 			return nil, fmt.Errorf("charges: %w", err)
 		}
+		if err := p.latest(ctx, charges); err != nil {
+			return nil, err
+		}
 	}
 	if len(saved.rows) > 0 {
 		if _, err := saved.insert(ctx, p.t, "idle_saved", "ON CONFLICT (team, user_id, product, start) DO NOTHING"); err != nil {
@@ -357,6 +360,36 @@ func (p *pool) firstUse(ctx context.Context, events []api.Event, fresh map[strin
 		WHERE excluded.happened < first_use.happened`)
 	if err != nil {
 		return fmt.Errorf("first use: %w", err)
+	}
+	return nil
+}
+
+// latest keeps latest_windows, each user's latest window of each product, from the
+// charges just inserted (rows of the charges table): the window query reads it (migration
+// 191). A pair is written once per batch, its latest, as PostgreSQL's upsert asks, and
+// a window that arrives after a later one of its pair changes nothing.
+func (p *pool) latest(ctx context.Context, charges *table) error {
+	type pair struct{ user, product string }
+	last := map[pair][]any{}
+	for _, r := range charges.rows {
+		// team, user_id, product, start, tokens, device, ...
+		k := pair{r[1].(string), r[2].(string)}
+		if l, ok := last[k]; !ok || r[3].(int64) > l[3].(int64) {
+			last[k] = r
+		}
+	}
+	rows := newTable(column{"team", text}, column{"user_id", text}, column{"product", text}, column{"start", bigint},
+		column{"tokens", bigint}, column{"device", text})
+	for _, k := range slices.SortedFunc(maps.Keys(last), func(a, b pair) int {
+		return cmp.Or(strings.Compare(a.user, b.user), strings.Compare(a.product, b.product))
+	}) {
+		rows.add(last[k][:6]...)
+	}
+	_, err := rows.insert(ctx, p.t, "latest_windows", `ON CONFLICT (team, user_id, product) DO UPDATE
+		SET start = excluded.start, tokens = excluded.tokens, device = excluded.device
+		WHERE excluded.start > latest_windows.start`)
+	if err != nil {
+		return fmt.Errorf("latest windows: %w", err)
 	}
 	return nil
 }

@@ -169,11 +169,38 @@ func (d *DB) Verify(ctx context.Context) error {
 		if bad, err = verifyCheckpoints(ctx, x, bad); err != nil {
 			return err
 		}
+		if bad, err = verifyLatest(ctx, x, bad); err != nil {
+			return err
+		}
 		if len(bad) > 0 {
-			return fmt.Errorf("balances differ from the movement ledger: %v", bad)
+			return fmt.Errorf("what is stored differs from the ledger's history: %v", bad)
 		}
 		return nil
 	})
+}
+
+// latestOfCharges is latest_windows as the charges say it should be: each user's latest
+// window of each product.
+const latestOfCharges = `SELECT c.team, c.user_id, c.product, c.start, c.tokens, c.device FROM charges c
+	WHERE c.start = (SELECT MAX(m.start) FROM charges m WHERE m.team = c.team AND m.user_id = c.user_id AND m.product = c.product)`
+
+// verifyLatest checks latest_windows, which launches read their windows from, against
+// the charges.
+func verifyLatest(ctx context.Context, x tx, bad []string) ([]string, error) {
+	const kept = `SELECT team, user_id, product, start, tokens, device FROM latest_windows`
+	for _, q := range []struct{ what, sql string }{
+		{"kept but not the latest charge", `SELECT COUNT(*) FROM (` + kept + ` EXCEPT ` + latestOfCharges + `) d`},
+		{"latest charge not kept", `SELECT COUNT(*) FROM (` + latestOfCharges + ` EXCEPT ` + kept + `) d`},
+	} {
+		var n int64
+		if err := x.row(ctx, q.sql).Scan(&n); err != nil {
+			return bad, fmt.Errorf("latest windows: %w", err)
+		}
+		if n > 0 {
+			bad = append(bad, fmt.Sprintf("latest windows: %d %s", n, q.what))
+		}
+	}
+	return bad, nil
 }
 
 // Idle is the idle section of the token report alone, for the console's usage page.

@@ -1,8 +1,8 @@
 -- Ingest on a ledger of a year cost 1.4x to 1.7x its small ledger's on SQLite (issue 15):
 -- a batch's rows landed in two indexes keyed by user, each a million entries wide, so a
 -- batch of 25 charges dirtied some hundred more pages than on a small ledger (WAL frames
--- per batch: 198 against 62; after this migration 82 to 101 against 49 to 58). Both are
--- replaced by something whose size does not grow with the history:
+-- per batch: 198 against 62). Both are replaced by something whose size does not grow
+-- with the history:
 --
 -- The advisor's first use of each (user, product) is a row of its own, kept by ingest
 -- (it only ever moves earlier), instead of a partial index over every opened and charged
@@ -19,11 +19,22 @@ INSERT INTO first_use (team, user_id, product, happened)
 	WHERE kind IN ('opened', 'charged') GROUP BY team, user_id, product;
 DROP INDEX events_first_use;
 
--- On SQLite the window query reads a user's charges that may still be open through the
--- primary key (team, user_id, product, start), one range per product of the catalogue,
--- instead of migration 141's charges_team_user_start, which repeated the key's first
--- columns. PostgreSQL keeps it: an index entry costs its write-ahead log a few bytes, not
--- a page, and one range of it is cheaper for a launch than a range per product.
-{{if .SQLite}}
+-- The window query (every launch and snapshot) reads a user's latest paid window of each
+-- product from a row of its own, kept by ingest, instead of migration 141's
+-- charges_team_user_start: a user's windows of one product never overlap (rule 5 folds an
+-- overlapping charge into the window paid first), so the only one of a product that can
+-- have started within the last day is the latest. The launch then reads a table as small
+-- as users times products, in memory, not a page of an index as wide as the history.
+CREATE TABLE latest_windows (
+	team    TEXT NOT NULL,
+	user_id TEXT NOT NULL,
+	product TEXT NOT NULL,
+	start   BIGINT NOT NULL,
+	tokens  BIGINT NOT NULL,
+	device  TEXT NOT NULL,
+	PRIMARY KEY (team, user_id, product)
+);
+INSERT INTO latest_windows (team, user_id, product, start, tokens, device)
+	SELECT c.team, c.user_id, c.product, c.start, c.tokens, c.device FROM charges c
+	WHERE c.start = (SELECT MAX(m.start) FROM charges m WHERE m.team = c.team AND m.user_id = c.user_id AND m.product = c.product);
 DROP INDEX charges_team_user_start;
-{{end}}
