@@ -17,6 +17,7 @@ import (
 	"tollgate/agent/localapi"
 	"tollgate/charge"
 	"tollgate/cli"
+	"tollgate/ledger/client"
 	"tollgate/platform"
 )
 
@@ -156,22 +157,7 @@ func ledgerState(l *localapi.LedgerStatus) string {
 	if l.Online {
 		return "online"
 	}
-	return "offline: " + humanNetErr(l.Error)
-}
-
-// humanNetErr says what a network error means for reaching the ledger.
-func humanNetErr(e string) string {
-	switch {
-	case strings.Contains(e, "connection refused"):
-		e = "nothing answers there (connection refused): is the ledger running?"
-	case strings.Contains(e, "no such host"):
-		e = "that host name does not resolve: check ledger.url in the config"
-	case strings.Contains(e, "timeout") || strings.Contains(e, "deadline exceeded"):
-		e = "no answer in time: a firewall or the network may be in the way"
-	case strings.Contains(e, "certificate"):
-		e = "its TLS certificate is not trusted by this computer: " + e
-	}
-	return e
+	return "offline: " + client.Explain(l.Error)
 }
 
 func CheckCommand() *cli.Command {

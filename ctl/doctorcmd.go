@@ -16,6 +16,7 @@ import (
 
 	"tollgate/agent/localapi"
 	"tollgate/cli"
+	"tollgate/ledger/client"
 	"tollgate/platform"
 )
 
@@ -121,11 +122,11 @@ func diagnose(ctx context.Context, socket string, hc *http.Client, now func() ti
 		theirs, perr := probe(ctx, hc, l.URL)
 		switch {
 		case perr != nil:
-			add("ledger", statusFail, fmt.Sprintf("%s is offline: %s", l.URL, humanNetErr(perr.Error())), "check that the ledger runs and that this computer reaches it; meanwhile launches are decided offline for offline_max_age")
+			add("ledger", statusFail, fmt.Sprintf("%s is offline: %s", l.URL, client.Explain(perr.Error())), "check that the ledger runs and that this computer reaches it; meanwhile launches are decided offline for offline_max_age")
 		case !l.Enrolled:
 			add("ledger", statusFail, fmt.Sprintf("not enrolled with %s: %s", l.URL, orNone(l.Error)), "push the team's enrollment token (tollgate ledger enroll-token) to the file ledger.enrollment_token_file names, mode 0600")
 		case !l.Online:
-			add("ledger", statusWarn, fmt.Sprintf("%s answers, but the agent's last try failed: %s", l.URL, humanNetErr(l.Error)), "")
+			add("ledger", statusWarn, fmt.Sprintf("%s answers, but the agent's last try failed: %s", l.URL, client.Explain(l.Error)), "")
 		default:
 			add("ledger", statusOK, fmt.Sprintf("%s online, enrolled", l.URL), "")
 		}

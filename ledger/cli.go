@@ -105,7 +105,12 @@ func admin(cmd *cli.Command, read bool, run func(ctx context.Context, c *call) e
 		}
 		c.stdout, c.args, c.c = e.Stdout, args, client.New(base, token, nil)
 		if err := run(ctx, c); err != nil {
-			return fmt.Errorf("%s: %w", strings.TrimPrefix(e.Path, "tollgate "), err)
+			verb := strings.TrimPrefix(e.Path, "tollgate ")
+			if u := (*url.Error)(nil); errors.As(err, &u) {
+				// The ledger was not reached: say so in words, and where to point it.
+				return fmt.Errorf("%s: cannot reach the ledger at %s: %s (give --url or set %s)", verb, base, client.Explain(u.Err.Error()), EnvURL)
+			}
+			return fmt.Errorf("%s: %w", verb, err)
 		}
 		return nil
 	}
