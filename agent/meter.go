@@ -485,6 +485,15 @@ func (a *Agent) Subscribe(user string) (<-chan localapi.Message, func()) {
 	}
 }
 
+// endStreams ends every subscription, when who an OS account is may have changed: each
+// notifier reconnects and is subscribed as its caller maps now. The caller holds a.mu.
+func (a *Agent) endStreams() {
+	for ch := range a.subs {
+		close(ch)
+		delete(a.subs, ch)
+	}
+}
+
 // tell keeps a message for `status` and hands it to the user's notifiers.
 func (a *Agent) tell(m localapi.Message) {
 	a.messages = append(a.messages, m)

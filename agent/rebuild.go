@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -113,6 +114,9 @@ func (a *Agent) apply(cfg *config.Config) (refused, fatal error) {
 		a.link.replace(nl)
 	}
 	a.cfg = cfg
+	if !reflect.DeepEqual(cfg.Identity, old.Identity) {
+		a.endStreams()
+	}
 	a.ents.addProducts(catalogue(cfg))
 	if snap != nil {
 		a.ents.loadFile(snap)

@@ -32,7 +32,8 @@ type Backend interface {
 	Check(ctx context.Context, user, product string) (CheckResult, error)
 	// Messages lists what user has been told, oldest first.
 	Messages(user string) []Message
-	// Subscribe delivers the messages told to user until cancel is called.
+	// Subscribe delivers the messages told to user until cancel is called, or until the
+	// backend closes ch when the caller may now be another user.
 	Subscribe(user string) (ch <-chan Message, cancel func())
 	// Reload re-reads the configuration; a refused one leaves the one in force.
 	Reload() (ReloadResult, error)
@@ -294,10 +295,6 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c Caller, q requ
 	}
 	beat := time.NewTicker(streamHeartbeat)
 	defer beat.Stop()
-	// A push that maps the caller to another licensing user ends the stream: the notifier
-	// reconnects, is subscribed as the new user and catches up on what it was told.
-	recheck := time.NewTicker(streamRecheck)
-	defer recheck.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
@@ -306,11 +303,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c Caller, q requ
 			if !send([]byte("\n")) {
 				return
 			}
-		case <-recheck.C:
-			if now, _ := forUser(Caller{Peer: c.Peer, User: s.userOf(c.Peer)}, q); now != user {
+		case m, ok := <-ch:
+			if !ok {
+				// The backend ended the subscription (a push changed how accounts map to
+				// licensing users): the notifier reconnects and is subscribed as whoever
+				// the caller is now.
 				return
 			}
-		case m := <-ch:
 			line, err := json.Marshal(m)
 			if err != nil || !send(append(line, '\n')) {
 				return
@@ -321,7 +320,6 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, c Caller, q requ
 
 const (
 	streamHeartbeat    = 25 * time.Second // a blank line, which clients skip
-	streamRecheck      = time.Second      // how soon a stream sees a push remap its caller
 	streamWriteTimeout = 10 * time.Second
 )
 

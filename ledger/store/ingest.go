@@ -266,6 +266,7 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 	saved := newTable(column{"team", text}, column{"user_id", text}, column{"product", text}, column{"start", bigint},
 		column{"tokens", bigint}, column{"device", text}, column{"happened", bigint}, column{"received", bigint})
 	moves := newMoves()
+	latest := map[charge.Use][]any{} // of the charges taken: see latestCols
 	for i, e := range events {
 		if out[i].Status != api.Accepted {
 			continue
@@ -299,6 +300,9 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 				idle = string(e.Reason)
 			}
 			charges.add(k.Team, k.User, k.Product, ns(k.Start), e.Tokens, device, e.ID, e.Renewal, ns(p.now), idle)
+			if u := (charge.Use{User: k.User, Product: k.Product}); latest[u] == nil || ns(k.Start) > latest[u][0].(int64) {
+				latest[u] = []any{ns(k.Start), e.Tokens, device}
+			}
 			for _, d := range got.Draws {
 				moves.add(p, d.Pack, MoveDebit, -d.Tokens, 0, k.String())
 			}
@@ -312,7 +316,7 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 		if _, err := charges.insert(ctx, p.t, "charges", ""); err != nil {
 			return nil, fmt.Errorf("charges: %w", err)
 		}
-		if err := p.latest(ctx, charges); err != nil {
+		if err := p.keepPerUse(ctx, "latest_windows", "excluded.start > latest_windows.start", latestCols, latest); err != nil {
 			return nil, err
 		}
 	}
@@ -333,63 +337,45 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 
 // firstUse moves each (user, product)'s first use earlier where one of the batch's new
 // opened or charged events is earlier than what the ledger knew: the advisor reads it
-// (migration 191). A pair is written at most once per batch, as PostgreSQL's upsert asks,
-// and not at all when the first use it knew stands, so a batch dirties no page for it.
+// (migration 191). A batch whose pairs were all used before writes nothing there.
 func (p *pool) firstUse(ctx context.Context, events []api.Event, fresh map[string]bool) error {
-	type pair struct{ user, product string }
-	first := map[pair]int64{}
+	first := map[charge.Use][]any{}
 	for _, e := range events {
 		if !fresh[e.ID] || (e.Kind != charge.Opened && e.Kind != charge.Charged) {
 			continue
 		}
-		k := pair{e.User, e.Product}
-		if at, ok := first[k]; !ok || ns(e.At) < at {
-			first[k] = ns(e.At)
+		k := charge.Use{User: e.User, Product: e.Product}
+		if r, ok := first[k]; !ok || ns(e.At) < r[0].(int64) {
+			first[k] = []any{ns(e.At)}
 		}
 	}
-	if len(first) == 0 {
-		return nil
-	}
-	rows := newTable(column{"team", text}, column{"user_id", text}, column{"product", text}, column{"happened", bigint})
-	for _, k := range slices.SortedFunc(maps.Keys(first), func(a, b pair) int {
-		return cmp.Or(strings.Compare(a.user, b.user), strings.Compare(a.product, b.product))
-	}) {
-		rows.add(p.Team, k.user, k.product, first[k])
-	}
-	_, err := rows.insert(ctx, p.t, "first_use", `ON CONFLICT (team, user_id, product) DO UPDATE SET happened = excluded.happened
-		WHERE excluded.happened < first_use.happened`)
-	if err != nil {
-		return fmt.Errorf("first use: %w", err)
-	}
-	return nil
+	return p.keepPerUse(ctx, "first_use", "excluded.happened < first_use.happened", []column{{"happened", bigint}}, first)
 }
 
-// latest keeps latest_windows, each user's latest window of each product, from the
-// charges just inserted (rows of the charges table): the window query reads it (migration
-// 191). A pair is written once per batch, its latest, as PostgreSQL's upsert asks, and
-// a window that arrives after a later one of its pair changes nothing.
-func (p *pool) latest(ctx context.Context, charges *table) error {
-	type pair struct{ user, product string }
-	last := map[pair][]any{}
-	for _, r := range charges.rows {
-		// team, user_id, product, start, tokens, device, ...
-		k := pair{r[1].(string), r[2].(string)}
-		if l, ok := last[k]; !ok || r[3].(int64) > l[3].(int64) {
-			last[k] = r
-		}
+// latestCols are latest_windows' columns besides its key: each user's latest window of
+// each product, which the window query reads (migration 191).
+var latestCols = []column{{"start", bigint}, {"tokens", bigint}, {"device", text}}
+
+// keepPerUse upserts rows, one per user and product, into name: a table keyed (team,
+// user_id, product) whose other columns are cols. A stored row is replaced only where
+// better (an SQL condition on excluded and name) holds, so a retry or a late row changes
+// nothing. One row per key per statement, as PostgreSQL's upsert asks, in key order.
+func (p *pool) keepPerUse(ctx context.Context, name, better string, cols []column, rows map[charge.Use][]any) error {
+	if len(rows) == 0 {
+		return nil
 	}
-	rows := newTable(column{"team", text}, column{"user_id", text}, column{"product", text}, column{"start", bigint},
-		column{"tokens", bigint}, column{"device", text})
-	for _, k := range slices.SortedFunc(maps.Keys(last), func(a, b pair) int {
-		return cmp.Or(strings.Compare(a.user, b.user), strings.Compare(a.product, b.product))
+	t := newTable(append([]column{{"team", text}, {"user_id", text}, {"product", text}}, cols...)...)
+	for _, k := range slices.SortedFunc(maps.Keys(rows), func(a, b charge.Use) int {
+		return cmp.Or(strings.Compare(a.User, b.User), strings.Compare(a.Product, b.Product))
 	}) {
-		rows.add(last[k][:6]...)
+		t.add(append([]any{p.Team, k.User, k.Product}, rows[k]...)...)
 	}
-	_, err := rows.insert(ctx, p.t, "latest_windows", `ON CONFLICT (team, user_id, product) DO UPDATE
-		SET start = excluded.start, tokens = excluded.tokens, device = excluded.device
-		WHERE excluded.start > latest_windows.start`)
-	if err != nil {
-		return fmt.Errorf("latest windows: %w", err)
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		set[i] = c.name + " = excluded." + c.name
+	}
+	if _, err := t.insert(ctx, p.t, name, "ON CONFLICT (team, user_id, product) DO UPDATE SET "+strings.Join(set, ", ")+" WHERE "+better); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
 }
