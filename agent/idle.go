@@ -176,7 +176,11 @@ func (a *Agent) nightly(r charge.Reading) error {
 	if hhmm == "" || from.IsZero() || !r.Wall.After(from) {
 		return nil
 	}
-	for _, at := range nightlyInstants(hhmm, from, r.Wall) {
+	n, err := charge.ParseNightly(hhmm, time.Local)
+	if err != nil {
+		return nil // config refused it already; a push that carried it was not taken
+	}
+	for _, at := range n.Instants(from, r.Wall) {
 		if _, err := a.record(journal.Input{Kind: journal.Nightly, Reading: r, At: at}, func(e charge.Entitlements) []charge.Effect {
 			return a.meter.Nightly(r, at, e)
 		}); err != nil {
@@ -184,25 +188,4 @@ func (a *Agent) nightly(r charge.Reading) error {
 		}
 	}
 	return nil
-}
-
-// nightlyInstants is each nightly close instant whose warning or close falls in (from, to],
-// in the workstation's time zone, at most the last two days' worth.
-func nightlyInstants(hhmm string, from, to time.Time) []time.Time {
-	t, err := time.Parse("15:04", hhmm)
-	if err != nil {
-		return nil
-	}
-	var out []time.Time
-	local := to.In(time.Local)
-	for d := -1; d <= 1; d++ {
-		day := local.AddDate(0, 0, d)
-		at := time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), 0, 0, time.Local)
-		for _, x := range []time.Time{at.Add(-charge.RenewalNotice), at} {
-			if x.After(from) && !x.After(to) {
-				out = append(out, at)
-			}
-		}
-	}
-	return out
 }

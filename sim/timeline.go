@@ -281,8 +281,8 @@ func (tl *Timeline) check() error {
 		RenewalWhenIdle: tl.Policy.RenewalWhenIdle, IdleAfter: time.Duration(tl.Policy.IdleAfter)}).Validate(); err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}
-	if _, ok := nightlyTime(tl.Policy.NightlyClose); tl.Policy.NightlyClose != "" && !ok {
-		return fmt.Errorf("policy: nightly_close %q: write a time of day as HH:MM, like \"02:00\", or leave it out", tl.Policy.NightlyClose)
+	if _, err := charge.ParseNightly(tl.Policy.NightlyClose, time.UTC); tl.Policy.NightlyClose != "" && err != nil {
+		return fmt.Errorf("policy: nightly_close %w", err)
 	}
 	if len(tl.Events) == 0 {
 		return errors.New("events: the timeline has no events; add at least one process start")
