@@ -2,6 +2,7 @@ package charge
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -47,6 +48,11 @@ type Budget struct {
 	ExtraUntil time.Time `json:"extra_until,omitzero" yaml:"extra_until"`
 	Used       int64     `json:"used" yaml:"used"` // charged and held in the period as of From
 	From       time.Time `json:"from" yaml:"from"` // start of the period Used counts
+	// Currency and TokenMilli are the team's token price when the snapshot was taken, in
+	// thousandths of Currency, for telling the cap in money too; 0: the team set no price.
+	// The cap itself is in tokens, whatever the price does after it was set (rule 13).
+	Currency   string `json:"currency,omitempty" yaml:"currency"`
+	TokenMilli int64  `json:"token_milli,omitempty" yaml:"token_milli"`
 }
 
 // Scope names whom the budget caps, for admins: "user mary", "product revit", "team studio".
@@ -86,19 +92,37 @@ func (b Budget) UsedAt(t time.Time) int64 {
 func (b Budget) Left(t time.Time) int64 { return b.Limit(t) - b.UsedAt(t) }
 
 // String is the user's sentence about the budget: "you have used 60 of your 80 tokens
-// this month", "your team has used 20 of its 25 tokens for revit today".
+// this month", "your team has used 20 of its 25 tokens for revit today"; where the team
+// has a token price, with the money too: "... this month (750.00 of 1,000.00 EUR)".
 func (b Budget) String(t time.Time) string {
 	span := "today"
 	if b.Period == PerMonth {
 		span = "this month"
 	}
+	used, limit := b.UsedAt(t), b.Limit(t)
+	var s string
 	switch {
 	case b.User != "":
-		return fmt.Sprintf("you have used %d of your %d tokens %s", b.UsedAt(t), b.Limit(t), span)
+		s = fmt.Sprintf("you have used %d of your %d tokens %s", used, limit, span)
 	case b.Product != "":
-		return fmt.Sprintf("your team has used %d of its %d tokens for %s %s", b.UsedAt(t), b.Limit(t), b.Product, span)
+		s = fmt.Sprintf("your team has used %d of its %d tokens for %s %s", used, limit, b.Product, span)
+	default:
+		s = fmt.Sprintf("your team has used %d of its %d tokens %s", used, limit, span)
 	}
-	return fmt.Sprintf("your team has used %d of its %d tokens %s", b.UsedAt(t), b.Limit(t), span)
+	if m := b.InMoney(t); m != "" {
+		s += " (" + m + ")"
+	}
+	return s
+}
+
+// InMoney is what was used of the budget and its cap at t at the team's token price,
+// "750.00 of 1,000.00 EUR"; "" when the team has no token price.
+func (b Budget) InMoney(t time.Time) string {
+	if b.TokenMilli <= 0 || b.Currency == "" {
+		return ""
+	}
+	used := strings.TrimSuffix(Money(b.UsedAt(t)*b.TokenMilli, b.Currency), " "+b.Currency)
+	return used + " of " + Money(b.Limit(t)*b.TokenMilli, b.Currency)
 }
 
 // At is the budget as it stands at t: what was used in the period containing t, counted

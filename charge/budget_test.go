@@ -103,9 +103,62 @@ func TestBudgetSpendAndLevels(t *testing.T) {
 			t.Errorf("level of %d/%d: got %d, want %d", tt.used, tt.limit, got, tt.want)
 		}
 	}
-	b := charge.Budget{Team: "studio", User: "mary", Period: charge.PerMonth, Tokens: 80, Used: 60, From: charge.PerMonth.Start(monday)}
-	if got, want := b.String(monday), "you have used 60 of your 80 tokens this month"; got != want {
-		t.Errorf("got %q, want %q", got, want)
+}
+
+// TestBudgetString: the sentence status and a denial show, in tokens, and in money too
+// where the team has a token price (at that price, whatever the price was when the cap
+// was set: the cap itself is in tokens).
+func TestBudgetString(t *testing.T) {
+	month, day := charge.PerMonth.Start(monday), charge.PerDay.Start(monday)
+	mary := charge.Budget{Team: "studio", User: "mary", Period: charge.PerMonth, Tokens: 80, Used: 60, From: month}
+	priced := func(b charge.Budget, cur string, milli int64) charge.Budget {
+		b.Currency, b.TokenMilli = cur, milli
+		return b
+	}
+	extended := mary
+	extended.Extra, extended.ExtraUntil = 20, monday.Add(time.Hour)
+	tests := []struct {
+		name string
+		b    charge.Budget
+		at   time.Time
+		want string
+	}{
+		{"a user's month", mary, monday, "you have used 60 of your 80 tokens this month"},
+		{"a product's day", charge.Budget{Team: "studio", Product: "revit", Period: charge.PerDay, Tokens: 25, Used: 20, From: day}, monday,
+			"your team has used 20 of its 25 tokens for revit today"},
+		{"the team's day", charge.Budget{Team: "studio", Period: charge.PerDay, Tokens: 25, Used: 20, From: day}, monday,
+			"your team has used 20 of its 25 tokens today"},
+		{"next month starts from nothing", mary, month.AddDate(0, 1, 0), "you have used 0 of your 80 tokens this month"},
+		{"with a token price", priced(mary, "EUR", 12_500), monday, "you have used 60 of your 80 tokens this month (750.00 of 1,000.00 EUR)"},
+		{"an extension counts in money too", priced(extended, "USD", 2_000), monday, "you have used 60 of your 100 tokens this month (120.00 of 200.00 USD)"},
+		{"a price of a fraction of a cent", priced(mary, "EUR", 1), monday, "you have used 60 of your 80 tokens this month (0.06 of 0.08 EUR)"},
+		{"no currency: no money", priced(mary, "", 12_500), monday, "you have used 60 of your 80 tokens this month"},
+	}
+	for _, tt := range tests {
+		if got := tt.b.String(tt.at); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestMoney(t *testing.T) {
+	tests := []struct {
+		milli int64
+		cur   string
+		want  string
+	}{
+		{12_500, "EUR", "12.50 EUR"},
+		{1_234_567_890, "USD", "1,234,567.89 USD"},
+		{5, "EUR", "0.01 EUR"},
+		{4, "EUR", "0.00 EUR"},
+		{-1_500, "GBP", "-1.50 GBP"},
+		{100_000_000, "EUR", "100,000.00 EUR"},
+		{12_500, "", ""},
+	}
+	for _, tt := range tests {
+		if got := charge.Money(tt.milli, tt.cur); got != tt.want {
+			t.Errorf("Money(%d, %q): got %q, want %q", tt.milli, tt.cur, got, tt.want)
+		}
 	}
 }
 

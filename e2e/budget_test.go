@@ -25,8 +25,8 @@ import (
 const ann = "ann@studio.example"
 
 // TestBudgetBlocksOnlyThatUser: a day's cap on one user, reached through a real agent,
-// blocks that user's next launch on another workstation, with the numbers, while
-// another user of the team still launches.
+// blocks that user's next launch on another workstation, with the numbers (in money too,
+// the team having a token price), while another user of the team still launches.
 func TestBudgetBlocksOnlyThatUser(t *testing.T) {
 	eachStore(t, func(t *testing.T, kind string) {
 		s := newSystem(t, kind, 1000)
@@ -34,6 +34,9 @@ func TestBudgetBlocksOnlyThatUser(t *testing.T) {
 		out := s.ledger.CLI("budget", "set", "--team", "studio", "--user", me, "--day", "10")
 		if !strings.Contains(out, "at most 10 tokens a day") {
 			t.Errorf("budget set: got %q", out)
+		}
+		if out := s.ledger.CLI("price", "set", "--team", "studio", "--currency", "EUR", "--token-price", "12.50", "--subscription", "revit=250"); !strings.Contains(out, "12.50 EUR") || !strings.Contains(out, "250.00 EUR a month") {
+			t.Errorf("price set: got %q, want the token at 12.50 EUR and revit at 250.00 EUR a month", out)
 		}
 		// The second workstation has no pre-exec gate: after the extension its snapshot is
 		// behind until its next refresh, and a gate refuses on a fresh snapshot.
@@ -44,28 +47,28 @@ func TestBudgetBlocksOnlyThatUser(t *testing.T) {
 		st := second.WaitFor("the launch denied", func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "denied"); return ok })
 		m, _ := agenttest.MessageOf(st, "denied")
 		// The numbers, and whom to ask.
-		for _, want := range []string{"You have used 10 of your 10 tokens today, and a day of Autodesk Revit costs 10 more",
+		for _, want := range []string{"You have used 10 of your 10 tokens today (125.00 of 125.00 EUR), and a day of Autodesk Revit costs 10 more",
 			"Ask your administrator to raise the cap or grant an extension.", "Contact Studio IT, it@studio.example, ext. 200."} {
 			if !strings.Contains(m.Body, want) {
 				t.Errorf("got %q, want %q in it", m.Body, want)
 			}
 		}
 		// The user sees the cap in status, with the hold counted.
-		if len(st.Budgets) != 1 || st.Budgets[0].String(st.Now) != "you have used 10 of your 10 tokens today" {
+		if len(st.Budgets) != 1 || st.Budgets[0].String(st.Now) != "you have used 10 of your 10 tokens today (125.00 of 125.00 EUR)" {
 			t.Errorf("status budgets: got %+v", st.Budgets)
 		}
 		// As `tollgate status` prints it.
 		status, err := exec.Command(bins.Tollgate, "status", "--socket", second.Sock).CombinedOutput()
-		if err != nil || !regexp.MustCompile(`(?m)^budget +you have used 10 of your 10 tokens today$`).Match(status) {
-			t.Errorf("tollgate status: got %v\n%s\nwant a line 'budget  you have used 10 of your 10 tokens today'", err, status)
+		if err != nil || !regexp.MustCompile(`(?m)^budget +you have used 10 of your 10 tokens today \(125\.00 of 125\.00 EUR\)$`).Match(status) {
+			t.Errorf("tollgate status: got %v\n%s\nwant a line 'budget  you have used 10 of your 10 tokens today (125.00 of 125.00 EUR)'", err, status)
 		}
 		// Ann is not capped: she launches from a third device.
 		a, err := s.ledger.Device(t, s.enroll, "ann-pc").Authorize(context.Background(), ann, "revit", "ann-1")
 		if err != nil || a.Decision.Reason != charge.InGrace {
 			t.Errorf("ann: got %+v %v, want grace", a.Decision, err)
 		}
-		if list := s.ledger.CLI("budget", "list", "--team", "studio"); !strings.Contains(list, "user "+me) || !strings.Contains(list, "10") {
-			t.Errorf("budget list: got %q", list)
+		if list := s.ledger.CLI("budget", "list", "--team", "studio"); !regexp.MustCompile(`user ` + regexp.QuoteMeta(me) + ` +day +10 +- +10 +125\.00 of 125\.00 EUR\n`).MatchString(list) {
+			t.Errorf("budget list: got %q, want mary's cap of 10 with 10 used, 125.00 of 125.00 EUR", list)
 		}
 		// A one-off extension lets the second workstation in.
 		until := s.clock.Now.Add(time.Hour).Format(time.RFC3339)

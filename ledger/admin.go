@@ -213,6 +213,20 @@ func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request, _ sto
 	s.answer(w, r, http.StatusOK, out, err)
 }
 
+func (s *Server) getPrices(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	out, err := s.store.Prices(r.Context(), r.PathValue("team"))
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
+func (s *Server) setPrices(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
+	var v api.SetPrices
+	if !decode(w, r, maxBody, &v) {
+		return
+	}
+	out, err := s.store.SetPrices(r.Context(), r.PathValue("team"), v)
+	s.answer(w, r, http.StatusOK, out, err)
+}
+
 func (s *Server) listBudgets(w http.ResponseWriter, r *http.Request, _ store.AdminToken) {
 	out, err := s.store.Budgets(r.Context(), r.PathValue("team"), s.now())
 	if out == nil {

@@ -84,9 +84,20 @@ func budgetList() *cli.Command {
 	}, true, func(ctx context.Context, c *call) error {
 		var bs []charge.Budget
 		return c.show(ctx, "GET", teamPath(team, "/budgets"), nil, &bs, func(w io.Writer) {
-			fmt.Fprintln(w, "CAP ON\tPERIOD\tTOKENS\tEXTRA\tUSED")
+			// The money column is there when the team has a token price: the cap and
+			// what is used of it at today's price (the cap itself stays in tokens).
+			priced := len(bs) > 0 && bs[0].TokenMilli > 0
+			fmt.Fprint(w, "CAP ON\tPERIOD\tTOKENS\tEXTRA\tUSED")
+			if priced {
+				fmt.Fprint(w, "\tIN MONEY")
+			}
+			fmt.Fprintln(w)
 			for _, b := range bs {
-				fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d\n", b.Scope(), b.Period, b.Tokens, extraText(b), b.Used)
+				fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%d", b.Scope(), b.Period, b.Tokens, extraText(b), b.Used)
+				if priced {
+					fmt.Fprintf(w, "\t%s", b.InMoney(b.From))
+				}
+				fmt.Fprintln(w)
 			}
 		})
 	})

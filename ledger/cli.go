@@ -44,6 +44,7 @@ func Command() *cli.Command {
 			group("subscription", "Users' subscriptions: add.", subscriptionAdd()),
 			restrict(),
 			settings(),
+			group("price", "A team's money figures: show, set (its currency, token price, subscription prices).", priceVerbs()...),
 			group("budget", "Caps on the tokens a team, a user or a product may start per day or month: set, list, remove, extend.", budgetVerbs()...),
 			group("device", "A team's enrolled devices: list.", deviceList()),
 			group("enroll-token", "Tokens that enroll devices: create.", enrollTokenCreate()),

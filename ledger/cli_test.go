@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	tgcli "tollgate/cli"
 	"tollgate/ledger"
 	"tollgate/ledger/api"
 	"tollgate/ledger/store/storetest"
@@ -118,6 +121,19 @@ func TestCLI(t *testing.T) {
 				{[]string{"budget", "set", "--team", "studio", "--user", "mary", "--month-cost", "500"}, "has no token price", true},
 				{[]string{"budget", "set", "--team", "studio", "--user", "mary", "--day", "5", "--month-cost", "500"}, "give one of", true},
 				{[]string{"budget", "set", "--team", "studio", "--user", "mary", "--day-cost", "lots"}, "such as 120.50", true},
+				{[]string{"price", "show", "--team", "studio"}, "no prices set", false},
+				{[]string{"price", "set", "--team", "studio"}, "give --currency, --token-price or --subscription", true},
+				{[]string{"price", "set", "--team", "studio", "--token-price", "lots"}, "such as 1.25", true},
+				{[]string{"price", "set", "--team", "studio", "--token-price", "12.50"}, "give the currency with the first price", true},
+				{[]string{"price", "set", "--team", "studio", "--currency", "euro", "--token-price", "12.50"}, "three-letter ISO 4217 code", true},
+				{[]string{"price", "set", "--team", "studio", "--currency", "EUR", "--subscription", "nosuch=10"}, `product "nosuch" is not in the catalogue`, true},
+				{[]string{"price", "set", "--team", "studio", "--currency", "EUR", "--subscription", "revit"}, "PRODUCT=AMOUNT", true},
+				{[]string{"price", "show", "--team", "studio"}, "no prices set", false}, // the refusals changed nothing
+				{[]string{"price", "set", "--team", "studio", "--currency", "EUR", "--token-price", "12.50", "--subscription", "revit=250"}, "token               12.50 EUR\nsubscription revit  250.00 EUR a month", false},
+				{[]string{"price", "show", "--team", "studio", "--json"}, `"token_milli": 12500`, false},
+				{[]string{"price", "show", "--team", "other"}, "no prices set", false},
+				{[]string{"budget", "set", "--team", "studio", "--user", "mary", "--month-cost", "500"}, "at most 40 tokens a month", false},
+				{[]string{"budget", "list", "--team", "studio"}, "0.00 of 500.00 EUR", false},
 				{[]string{"report", "tokens", "--team", "studio", "--jsonl", "--section", "history"}, `"kind":"purchase"`, false},
 				{[]string{"report", "tokens", "--jsonl", "--section", "packs"}, `"left":150`, false},
 				{[]string{"report", "tokens", "--team", "studio", "--jsonl", "--csv"}, "one of --json, --csv and --jsonl", true},
@@ -152,5 +168,38 @@ func TestCLI(t *testing.T) {
 				t.Errorf("pack buy --help: got %q, %v", help.String(), err)
 			}
 		})
+	}
+}
+
+// TestEveryVerbHelps: each verb of 'tollgate ledger' answers --help with its usage, so
+// that none declares a flag twice (one of its own named like --url or --token, which
+// every admin verb has) or otherwise fails before it runs.
+func TestEveryVerbHelps(t *testing.T) {
+	var walk func(path []string, c *tgcli.Command)
+	n := 0
+	walk = func(path []string, c *tgcli.Command) {
+		if len(c.Verbs) > 0 {
+			for _, v := range c.Verbs {
+				walk(append(slices.Clone(path), v.Name), v)
+			}
+			return
+		}
+		n++
+		var out, errOut bytes.Buffer
+		err := func() (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			return ledger.Main(context.Background(), &out, &errOut, append(slices.Clone(path), "--help"))
+		}()
+		if help := out.String() + errOut.String(); err != nil || !strings.Contains(help, strings.Join(path, " ")) {
+			t.Errorf("ledger %s --help: got %v\n%s\nwant its usage", strings.Join(path, " "), err, help)
+		}
+	}
+	walk(nil, ledger.Command())
+	if n < 20 {
+		t.Errorf("got %d verbs, want the ledger's twenty-odd: is the walk reaching them?", n)
 	}
 }

@@ -42,6 +42,8 @@ func (s *Server) routes() []route {
 		{"GET /v1/admin/teams/{team}/users/{user}", s.admin(false, s.getUser)},
 		{"PUT /v1/admin/teams/{team}/users/{user}", s.admin(false, s.putUser)},
 		{"POST /v1/admin/teams/{team}/users/{user}/subscriptions", s.admin(false, s.addSubscription)},
+		{"GET /v1/admin/teams/{team}/prices", s.admin(false, s.getPrices)},
+		{"PUT /v1/admin/teams/{team}/prices", s.admin(false, s.setPrices)},
 		{"GET /v1/admin/teams/{team}/budgets", s.admin(false, s.listBudgets)},
 		{"PUT /v1/admin/teams/{team}/budgets", s.admin(false, s.setBudget)},
 		{"DELETE /v1/admin/teams/{team}/budgets", s.admin(false, s.removeBudget)},

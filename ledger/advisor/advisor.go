@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"tollgate/charge"
@@ -129,20 +128,20 @@ func advise(in Uses, u api.UseSummary) api.Advice {
 		a.TokensYear = int64(math.Round(float64(tokens) * 365 / days * float64(in.Prices.TokenMilli)))
 		a.SubYear = 12 * sub
 		numbers := fmt.Sprintf("%.1f days a month, %d tokens in %d days: %s a year on tokens, %s on a subscription",
-			a.DaysPerMonth, tokens, a.ObservedDays, Money(a.TokensYear, a.Currency), Money(a.SubYear, a.Currency))
+			a.DaysPerMonth, tokens, a.ObservedDays, charge.Money(a.TokensYear, a.Currency), charge.Money(a.SubYear, a.Currency))
 		switch {
 		case a.SubYear < a.TokensYear && a.Subscribed:
 			a.Verdict, a.Savings = api.KeepSubscription, a.TokensYear-a.SubYear
-			a.Text = fmt.Sprintf("keep the subscription (saves %s a year): %s", Money(a.Savings, a.Currency), numbers)
+			a.Text = fmt.Sprintf("keep the subscription (saves %s a year): %s", charge.Money(a.Savings, a.Currency), numbers)
 		case a.SubYear < a.TokensYear:
 			a.Verdict, a.Savings = api.MoveSubscription, a.TokensYear-a.SubYear
-			a.Text = fmt.Sprintf("move to a subscription (saves %s a year): %s", Money(a.Savings, a.Currency), numbers)
+			a.Text = fmt.Sprintf("move to a subscription (saves %s a year): %s", charge.Money(a.Savings, a.Currency), numbers)
 		case a.Subscribed:
 			a.Verdict, a.Savings = api.MoveTokens, a.SubYear-a.TokensYear
-			a.Text = fmt.Sprintf("move to tokens (saves %s a year): %s", Money(a.Savings, a.Currency), numbers)
+			a.Text = fmt.Sprintf("move to tokens (saves %s a year): %s", charge.Money(a.Savings, a.Currency), numbers)
 		default:
 			a.Verdict, a.Savings = api.KeepTokens, a.SubYear-a.TokensYear
-			a.Text = fmt.Sprintf("keep on tokens (saves %s a year): %s", Money(a.Savings, a.Currency), numbers)
+			a.Text = fmt.Sprintf("keep on tokens (saves %s a year): %s", charge.Money(a.Savings, a.Currency), numbers)
 		}
 		return a
 	}
@@ -164,32 +163,6 @@ func advise(in Uses, u api.UseSummary) api.Advice {
 }
 
 func round1(f float64) float64 { return math.Round(f*10) / 10 }
-
-// Money formats thousandths of a currency: "1,234.50 EUR"; "" when there is no currency.
-func Money(milli int64, currency string) string {
-	if currency == "" {
-		return ""
-	}
-	neg := milli < 0
-	if neg {
-		milli = -milli
-	}
-	cents := (milli + 5) / 10
-	whole, frac := cents/100, cents%100
-	s := fmt.Sprintf("%d", whole)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	sign := ""
-	if neg {
-		sign = "-"
-	}
-	return fmt.Sprintf("%s%s.%02d %s", sign, b.String(), frac, currency)
-}
 
 // ForecastInput is what the forecast needs from the ledger.
 type ForecastInput struct {

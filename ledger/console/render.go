@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"tollgate/ledger/advisor"
+	"tollgate/charge"
 	"tollgate/ledger/api"
 	"tollgate/ledger/store"
 )
@@ -47,7 +47,7 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"num":   num,
-	"money": advisor.Money,
+	"money": charge.Money,
 	"ago":   ago,
 	"f1":    func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
 	"list":  productList,

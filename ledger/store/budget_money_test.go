@@ -60,6 +60,20 @@ func TestBudgetInMoney(t *testing.T) {
 		must(t, err2(db.SetPrices(ctx, "studio", api.SetPrices{TokenMilli: &price})))
 		if bs, err := db.Budgets(ctx, "studio", t0); err != nil || len(bs) != 1 || bs[0].Tokens != 20 {
 			t.Errorf("after a price change: got %+v %v, want the cap of 20 tokens it was set to", bs, err)
+		} else if bs[0].Currency != "EUR" || bs[0].TokenMilli != 1_000 || bs[0].InMoney(t0) != "0.00 of 20.00 EUR" {
+			// The caps carry today's price, for saying them in money too.
+			t.Errorf("after a price change: got price %s %d (%q), want EUR 1000 (\"0.00 of 20.00 EUR\")", bs[0].Currency, bs[0].TokenMilli, bs[0].InMoney(t0))
+		}
+		// The caps in mary's entitlement snapshot carry it too, for her status.
+		e, err := db.Entitlement(ctx, "studio", "mary", t0)
+		if err != nil || len(e.Budgets) != 1 || e.Budgets[0].TokenMilli != 1_000 || e.Budgets[0].Currency != "EUR" {
+			t.Errorf("mary's snapshot: got %+v %v, want her cap with the price EUR 1000", e.Budgets, err)
+		}
+		// A price removed: the caps are in tokens only again.
+		price = 0
+		must(t, err2(db.SetPrices(ctx, "studio", api.SetPrices{TokenMilli: &price})))
+		if bs, err := db.Budgets(ctx, "studio", t0); err != nil || len(bs) != 1 || bs[0].InMoney(t0) != "" {
+			t.Errorf("after the price is removed: got %+v %v, want no money", bs, err)
 		}
 	})
 }

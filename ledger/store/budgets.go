@@ -49,8 +49,11 @@ func (p *pool) budgetRows(ctx context.Context, user string) ([]budgetRow, error)
 
 // budgetRowsIf is budgetRows for the caps keep accepts; the others are not counted.
 func (p *pool) budgetRowsIf(ctx context.Context, user string, keep func(charge.Budget) bool) ([]budgetRow, error) {
-	q := `SELECT b.user_id, b.product, b.period, b.tokens, b.noticed_from, b.noticed, COALESCE(x.tokens, 0), COALESCE(x.until, 0)
+	// The team's token price comes in the same read, for the caps' money (Budget.String).
+	q := `SELECT b.user_id, b.product, b.period, b.tokens, b.noticed_from, b.noticed, COALESCE(x.tokens, 0), COALESCE(x.until, 0),
+			COALESCE(pr.currency, ''), COALESCE(pr.token_milli, 0)
 		FROM budgets b LEFT JOIN budget_extensions x ON x.team = b.team AND x.user_id = b.user_id AND x.product = b.product
+			LEFT JOIN team_prices pr ON pr.team = b.team
 		WHERE b.team = ?`
 	args := []any{p.Team}
 	if user != "" {
@@ -66,7 +69,7 @@ func (p *pool) budgetRowsIf(ctx context.Context, user string, keep func(charge.B
 		r := budgetRow{Budget: charge.Budget{Team: p.Team}}
 		var period string
 		var until int64
-		if err := rows.Scan(&r.User, &r.Product, &period, &r.Tokens, &r.noticedFrom, &r.noticed, &r.Extra, &until); err != nil {
+		if err := rows.Scan(&r.User, &r.Product, &period, &r.Tokens, &r.noticedFrom, &r.noticed, &r.Extra, &until, &r.Currency, &r.TokenMilli); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -398,7 +401,7 @@ func tokensFor(ctx context.Context, x tx, team string, milli int64) (int64, erro
 	var price int64
 	err := x.row(ctx, `SELECT currency, token_milli FROM team_prices WHERE team = ?`, team).Scan(&cur, &price)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && price <= 0) {
-		return 0, errf(api.CodeBadRequest, "team %s has no token price, so a cap in money cannot be turned into tokens: set the price on the console's Forecast page, or give the cap in tokens", team)
+		return 0, errf(api.CodeBadRequest, "team %s has no token price, so a cap in money cannot be turned into tokens: set one with 'tollgate ledger price set --team %s --currency EUR --token-price 12.50' (or on the console's Forecast page), or give the cap in tokens", team, team)
 	}
 	if err != nil {
 		return 0, err
