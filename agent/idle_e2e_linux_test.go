@@ -141,11 +141,12 @@ func TestIdleProductTouchedIsRenewed(t *testing.T) {
 	paidUntilTuesday(t, r)
 	warnedAt0745(t, r)
 	report(t, r, tue08.Add(-time.Minute), tue08.Add(-2*time.Minute)) // back at the desk at 07:58
-	// The warning is withdrawn: she is told the product renews as usual.
+	// The warning is withdrawn: she is told the product stays open and renews as usual.
 	st := r.Settled(func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "renewing"); return ok })
 	at := tue08.Local().Format("Mon 15:04")
-	if m, _ := agenttest.MessageOf(st, "renewing"); m.Title != "Autodesk Revit renews at "+at {
-		t.Errorf("got %q: %q, want the user told after her input that it renews at %s as usual", m.Title, m.Body, at)
+	want := "You are using Autodesk Revit again, so it will not be closed. If it is still open at " + at + ", another 10 tokens are charged for the next 24 hours."
+	if m, _ := agenttest.MessageOf(st, "renewing"); m.Title != "Autodesk Revit stays open" || m.Body != want {
+		t.Errorf("got %q: %q, want the user told after her input %q", m.Title, m.Body, want)
 	}
 	r.SetClock(tue08.Add(5 * time.Second))
 	st = r.Settled(func(st localapi.Status) bool {
@@ -250,6 +251,46 @@ func TestNightlyCloseClosesIdleProduct(t *testing.T) {
 	st = r.Settled(nil)
 	if got := *st.Available; got != 90 {
 		t.Errorf("got %d available, want 90: Tuesday's renewal saved", got)
+	}
+}
+
+// TestNightlyCloseCalledOffByInput: announced at 01:45, the nightly close is called off by
+// input at 01:50; the user is told the product stays open, it is not closed at 02:00, and
+// it renews at 08:00.
+func TestNightlyCloseCalledOffByInput(t *testing.T) {
+	r := newRig(t, 100)
+	cfg, err := os.ReadFile(r.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agenttest.Write(t, r.Config, strings.Replace(string(cfg), "policy:\n", "policy:\n  nightly_close: \"02:00\"\n", 1))
+	t.Setenv("TZ", "UTC")
+	paidUntilTuesday(t, r)
+	night := time.Date(2026, 11, 3, 2, 0, 0, 0, time.UTC)
+	report(t, r, night.Add(-16*time.Minute), home)
+	r.SetClock(night.Add(-14 * time.Minute))
+	r.Settled(func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "idle_closing"); return ok })
+	report(t, r, night.Add(-10*time.Minute), night.Add(-10*time.Minute)) // back at the desk at 01:50
+	st := r.Settled(func(st localapi.Status) bool { _, ok := agenttest.MessageOf(st, "renewing"); return ok })
+	want := "You are using Autodesk Revit again, so it will not be closed. If it is still open at Tue 08:00, another 10 tokens are charged for the next 24 hours."
+	if m, _ := agenttest.MessageOf(st, "renewing"); m.Title != "Autodesk Revit stays open" || m.Body != want {
+		t.Errorf("got %q: %q, want %q", m.Title, m.Body, want)
+	}
+	report(t, r, night.Add(-time.Minute), night.Add(-10*time.Minute))
+	r.SetClock(night.Add(5 * time.Second))
+	if st := r.Settled(nil); func() bool { _, ok := agenttest.MessageOf(st, "idle_close"); return ok }() {
+		t.Errorf("got an idle close at 02:00, want none after input")
+	}
+	r.SetClock(tue08.Add(5 * time.Second))
+	st = r.Settled(func(st localapi.Status) bool {
+		s, ok := agenttest.SessionOf(st, "revit")
+		return ok && s.State == "paid" && s.Until.Equal(tue08.Add(charge.Day))
+	})
+	if _, ok := agenttest.MessageOf(st, "idle_close"); ok {
+		t.Errorf("got an idle close, want none after input")
+	}
+	if s, _ := agenttest.SessionOf(st, "revit"); !s.Running {
+		t.Errorf("got Revit not running, want it left open")
 	}
 }
 

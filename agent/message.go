@@ -52,6 +52,11 @@ func messageFor(f charge.Effect, name string, contact string, graceNotice bool) 
 			break
 		}
 		m.Kind = localapi.KindRenewing
+		if f.Reason == charge.InUse {
+			m.Title = fmt.Sprintf("%s stays open", name)
+			m.Body = fmt.Sprintf("You are using %s again, so it will not be closed. If it is still open at %s, another %d tokens are charged for the next 24 hours.", name, clock(f.Until), f.Tokens)
+			break
+		}
 		m.Title = fmt.Sprintf("%s renews at %s", name, clock(f.Until))
 		m.Body = fmt.Sprintf("If %s is still open at %s, another %d tokens are charged for the next 24 hours. Close it before then to avoid the charge.", name, clock(f.Until), f.Tokens)
 	case charge.Closing:

@@ -238,3 +238,66 @@ func TestNightlyClose(t *testing.T) {
 		})
 	}
 }
+
+// TestInputCallsOffClose: a user told that an idle product will be closed (at its renewal,
+// or at the nightly close) who uses it again is told, once, that it stays open and when it
+// renews; it is then not closed. Input before any warning tells nothing.
+func TestInputCallsOffClose(t *testing.T) {
+	tue := monday.Add(charge.Day)     // the renewal, Tuesday 08:00
+	two := monday.Add(18 * time.Hour) // the nightly close, Tuesday 02:00
+	home := monday.Add(10 * time.Hour)
+	tests := []struct {
+		name     string
+		p        charge.Policy
+		nightly  bool
+		back     time.Time // her input after going home; zero: none
+		wantTold bool      // told it stays open, at back
+	}{
+		{"renewal: back at 07:50, after the warning", charge.Policy{RenewalWhenIdle: charge.IdleClose}, false, tue.Add(-10 * time.Minute), true},
+		{"renewal: back at 07:30, before the warning", charge.Policy{RenewalWhenIdle: charge.IdleClose}, false, tue.Add(-30 * time.Minute), false},
+		{"renewal: not back", charge.Policy{RenewalWhenIdle: charge.IdleClose}, false, time.Time{}, false},
+		{"night: back at 01:50, after the warning", charge.Policy{}, true, two.Add(-10 * time.Minute), true},
+		{"night: back at 01:30, before the warning", charge.Policy{}, true, two.Add(-30 * time.Minute), false},
+		{"night: not back", charge.Policy{}, true, time.Time{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := newWorld(t, 200, tt.p)
+			w.open("1", "revit")
+			w.pass(5 * time.Minute)
+			last := func() time.Time {
+				if !tt.back.IsZero() && !w.wall.Before(tt.back) {
+					return tt.back
+				}
+				return home
+			}
+			end := tue.Add(time.Minute)
+			if tt.nightly {
+				end = two.Add(time.Minute)
+			}
+			for w.wall.Before(end) { // the notifier each minute; the agent at each nightly instant
+				w.pass(time.Minute)
+				w.apply(w.m.Input(w.reading(), "mary", w.wall.Sub(last()), w))
+				if tt.nightly && (w.wall.Equal(two.Add(-charge.RenewalNotice)) || w.wall.Equal(two)) {
+					w.apply(w.m.Nightly(w.reading(), two, w))
+				}
+			}
+			var told []charge.Effect
+			for _, f := range w.effs {
+				if f.Kind == charge.Renewing && f.Reason == charge.InUse {
+					told = append(told, f)
+				}
+			}
+			switch {
+			case !tt.wantTold && len(told) != 0:
+				t.Errorf("got told it stays open %+v, want nothing", told)
+			case tt.wantTold && (len(told) != 1 || !told[0].At.Equal(tt.back) || !told[0].Until.Equal(tue) || told[0].Tokens != 10):
+				t.Errorf("got told %+v, want once at %v: renews at %v for 10 tokens", told, tt.back, tue)
+			}
+			_, closed := w.find(charge.Close, end.Add(-time.Minute))
+			if want := tt.back.IsZero(); closed != want {
+				t.Errorf("got asked to close %v, want %v", closed, want)
+			}
+		})
+	}
+}

@@ -928,23 +928,30 @@ type input struct{ at, last time.Time }
 
 // Input reports how long the user's desktop session has had no keyboard or mouse input, as
 // the notifier in that session measured it just now. Input since the last report cancels
-// an idle close that was announced.
+// an idle close that was announced, at the renewal or the nightly close, and the user is
+// told (reason InUse) that the product stays open and renews as usual.
 func (m *Meter) Input(r Reading, user string, idle time.Duration, ents Entitlements) []Effect {
 	m.begin(ents)
 	out := m.step(r, nil)
 	m.inputs[user] = input{at: m.now, last: m.now.Add(-max(idle, 0))}
 	for _, k := range m.keys() {
 		s := m.sessions[k]
-		if k.user != user || !s.idlePlan || s.state != stPaid || !s.running() {
+		if k.user != user || !(s.idlePlan || s.nightPlan) || s.state != stPaid || !s.running() {
 			continue
 		}
 		end := s.window.End()
-		if m.idleFacts(s).IdleAt(m.now, end, m.policy.IdleAfter) {
+		f := m.idleFacts(s)
+		// The renewal's plan holds while the session will still be idle at the renewal; the
+		// night's, while it is idle now: the nightly close falls within RenewalNotice.
+		offIdle := s.idlePlan && !f.IdleAt(m.now, end, m.policy.IdleAfter)
+		offNight := s.nightPlan && !f.IdleAt(m.now, m.now, m.policy.IdleAfter)
+		if !offIdle && !offNight {
 			continue
 		}
 		m.touch(s)
-		s.idlePlan = false
-		out = append(out, Effect{Kind: Renewing, At: m.now, Device: m.device, User: k.user, Product: k.product,
+		s.idlePlan = s.idlePlan && !offIdle
+		s.nightPlan = s.nightPlan && !offNight
+		out = append(out, Effect{Kind: Renewing, At: m.now, Device: m.device, User: k.user, Product: k.product, Reason: InUse,
 			Key: s.window.Key, Until: end, Tokens: m.ent(k.user).Rates[k.product]})
 	}
 	return m.fire(out)

@@ -28,6 +28,9 @@ const (
 const (
 	Idle       Reason = "idle"        // close: nobody used it for idle_after
 	StayedOpen Reason = "stayed_open" // charged: asked to close for idleness, it stayed open
+	// InUse: renewing: an idle close announced to the user (at the renewal or the nightly
+	// close) is off, because they used the product since; it renews as usual.
+	InUse Reason = "in_use"
 )
 
 // Reasons lists every reason, allowed ones first.

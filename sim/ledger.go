@@ -217,8 +217,11 @@ func (e *engine) effect(d *device, f charge.Effect) {
 	case charge.Renewing:
 		l.Reason = string(f.Reason)
 		l.Text = fmt.Sprintf("%s's %s window ends at %s: still open then, it renews for %d tokens", f.User, name, stamp(f.Until), f.Tokens)
-		if f.Reason == charge.Idle {
+		switch f.Reason {
+		case charge.Idle:
 			l.Text = fmt.Sprintf("%s's %s has been idle since %s: it will be closed at %s to save %d tokens unless touched", f.User, name, stamp(f.IdleSince), stamp(f.Until), f.Tokens)
+		case charge.InUse:
+			l.Text = fmt.Sprintf("%s's %s is in use again: it will not be closed; still open at %s, it renews for %d tokens", f.User, name, stamp(f.Until), f.Tokens)
 		}
 	case charge.Saved:
 		l.Reason = string(f.Reason)

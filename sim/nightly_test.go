@@ -7,8 +7,8 @@ import (
 
 // TestNightlyClose: policy nightly_close in a timeline, as the agent runs it (rules.md
 // "Nightly close"): Revit left idle at 18:00 is announced at 01:45 and closed at 02:00,
-// saving Tuesday 08:00's renewal; touched at 01:50, or with no notifier, it runs on and
-// renews.
+// saving Tuesday 08:00's renewal; touched at 01:50 (and told it stays open), or with no
+// notifier, it runs on and renews.
 func TestNightlyClose(t *testing.T) {
 	const head = studio + `
 policy: {nightly_close: "02:00"}
@@ -35,7 +35,8 @@ events:
 			}, nil},
 		{"touched at 01:50: not closed, renewed at 08:00",
 			"  - {at: 2026-11-02T18:00:00Z, device: ws1, user: mary, idle: true}\n  - {at: 2026-11-03T01:50:00Z, device: ws1, user: mary, active: true}\n" + end, 20, 0,
-			[][2]string{{"charged", "window renewed"}},
+			[][2]string{{"renewing", "mary's Revit is in use again: it will not be closed; still open at Tue 2026-11-03 08:00, it renews for 10 tokens"},
+				{"charged", "window renewed"}},
 			[][2]string{{"close", "was asked to close"}}},
 		{"no notifier: never taken as idle, renewed", end, 20, 0,
 			[][2]string{{"charged", "window renewed"}},
