@@ -222,10 +222,8 @@ func rawPost(t *testing.T, sock, path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// TestNightlyCloseClosesIdleProduct: with nightly_close "02:00", Revit left idle at 18:00
-// is announced at 01:45 and closed at 02:00 (the workstation's time), and Tuesday's
-// renewal is saved.
-func TestNightlyCloseClosesIdleProduct(t *testing.T) {
+// nightlyRig is a workstation whose policy closes idle products at 02:00, in UTC.
+func nightlyRig(t *testing.T) *agenttest.Rig {
 	r := newRig(t, 100)
 	cfg, err := os.ReadFile(r.Config)
 	if err != nil {
@@ -233,6 +231,14 @@ func TestNightlyCloseClosesIdleProduct(t *testing.T) {
 	}
 	agenttest.Write(t, r.Config, strings.Replace(string(cfg), "policy:\n", "policy:\n  nightly_close: \"02:00\"\n", 1))
 	t.Setenv("TZ", "UTC") // the workstation's time zone, which nightly_close is in
+	return r
+}
+
+// TestNightlyCloseClosesIdleProduct: with nightly_close "02:00", Revit left idle at 18:00
+// is announced at 01:45 and closed at 02:00 (the workstation's time), and Tuesday's
+// renewal is saved.
+func TestNightlyCloseClosesIdleProduct(t *testing.T) {
+	r := nightlyRig(t)
 	paidUntilTuesday(t, r)
 	night := time.Date(2026, 11, 3, 2, 0, 0, 0, time.UTC)
 	report(t, r, night.Add(-16*time.Minute), home)
@@ -258,13 +264,7 @@ func TestNightlyCloseClosesIdleProduct(t *testing.T) {
 // input at 01:50; the user is told the product stays open, it is not closed at 02:00, and
 // it renews at 08:00.
 func TestNightlyCloseCalledOffByInput(t *testing.T) {
-	r := newRig(t, 100)
-	cfg, err := os.ReadFile(r.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	agenttest.Write(t, r.Config, strings.Replace(string(cfg), "policy:\n", "policy:\n  nightly_close: \"02:00\"\n", 1))
-	t.Setenv("TZ", "UTC")
+	r := nightlyRig(t)
 	paidUntilTuesday(t, r)
 	night := time.Date(2026, 11, 3, 2, 0, 0, 0, time.UTC)
 	report(t, r, night.Add(-16*time.Minute), home)
