@@ -198,7 +198,7 @@ func pgFixture(b *testing.B, db *store.DB, pack string, first, total, perDay int
 		if _, err := c.CopyFrom(ctx, pgx.Identifier{"movements"}, []string{"team", "pack", "kind", "tokens", "debt", "happened", "ref"},
 			pgx.CopyFromFunc(rowsOf(first, total, perDay, func(i int, user, product string, start time.Time, tokens int64) []any {
 				k := charge.Key{Team: "studio", User: user, Product: product, Start: start}
-				return []any{"studio", pack, store.MoveDebit, -tokens, int64(0), start.Add(charge.Grace).UnixNano(), k.String()}
+				return []any{"studio", pack, api.MoveDebit, -tokens, int64(0), start.Add(charge.Grace).UnixNano(), k.String()}
 			}))); err != nil {
 			return fmt.Errorf("copy movements: %w", err)
 		}
@@ -266,7 +266,7 @@ func sqliteFixture(b *testing.B, db *store.DB, pack string, first, total, perDay
 		if _, err := ch.Exec(u, p, s.UnixNano(), t, fmt.Sprint("f", i), at); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := mv.Exec(pack, store.MoveDebit, -t, at, k.String()); err != nil {
+		if _, err := mv.Exec(pack, api.MoveDebit, -t, at, k.String()); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := ev.Exec(eventRow(i, u, p, s, t)...); err != nil {

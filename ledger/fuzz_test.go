@@ -173,7 +173,7 @@ func (l *fuzzLedger) checkCharge(t *testing.T, e api.Event) {
 	must(t, err)
 	var debited int64
 	for _, m := range rep.History {
-		if m.Kind == store.MoveDebit && m.Ref == e.Key.String() {
+		if m.Kind == api.MoveDebit && m.Ref == e.Key.String() {
 			debited += -m.Tokens + m.Debt
 		}
 	}

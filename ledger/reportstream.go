@@ -150,7 +150,7 @@ func (s *Server) tokenSection(w http.ResponseWriter, r *http.Request, section, f
 	case "history":
 		rw := newRowWriter(w, f, "tokens-history", []string{"id", "at", "team", "pack", "kind", "tokens", "debt", "ref", "balance"})
 		next, err := s.store.TokenHistory(ctx, team, from, to, p, func(m api.Movement) error {
-			return rw.row([]string{itoa(m.ID), ts(m.At), m.Team, m.Pack, m.Kind, itoa(m.Tokens), itoa(m.Debt), m.Ref, itoa(m.Balance)}, m)
+			return rw.row([]string{itoa(m.ID), ts(m.At), m.Team, m.Pack, string(m.Kind), itoa(m.Tokens), itoa(m.Debt), m.Ref, itoa(m.Balance)}, m)
 		})
 		rw.end(s, r, next, err)
 	case "refused":

@@ -24,6 +24,7 @@ import (
 
 	"tollgate/agent"
 	"tollgate/agent/localapi"
+	"tollgate/charge"
 	"tollgate/clock"
 	"tollgate/ledger"
 	"tollgate/ledger/api"
@@ -322,21 +323,31 @@ func watch(ctx context.Context, out io.Writer, msgs <-chan localapi.Message, st 
 // noticeText says in a sentence what a ledger notice tells the team's admins.
 func noticeText(n api.Notification) string {
 	var p struct {
-		Available *int64 `json:"available"`
-		Threshold int64  `json:"threshold"`
+		Available *int64        `json:"available"`
+		Threshold int64         `json:"threshold"`
+		Debt      int64         `json:"debt"`
+		Level     int64         `json:"level"`
+		Budget    charge.Budget `json:"budget"`
+		Limit     int64         `json:"limit"`
 	}
 	json.Unmarshal(n.Payload, &p)
 	switch n.Kind {
-	case "low_balance":
+	case api.NoticeLow:
 		if p.Available != nil {
 			return fmt.Sprintf("team %s is low on tokens: %d left, below its threshold of %d", n.Team, *p.Available, p.Threshold)
 		}
-	case "empty":
+	case api.NoticeEmpty:
 		return fmt.Sprintf("team %s has no tokens left; buy a pack", n.Team)
-	case "expiring":
+	case api.NoticeExpiring:
 		return fmt.Sprintf("some of team %s's tokens expire within 90 days", n.Team)
+	case api.NoticeOverdraw:
+		return fmt.Sprintf("team %s is %d tokens in debt: a renewal went past its balance; buy a pack", n.Team, p.Debt)
+	case api.NoticeBudget:
+		if p.Budget.Period.Valid() {
+			return fmt.Sprintf("the cap on %s reached %d %% (%d of %d tokens a %s)", p.Budget.Scope(), p.Level, p.Budget.Used, p.Limit, p.Budget.Period)
+		}
 	}
-	return fmt.Sprintf("%s for team %s", strings.ReplaceAll(n.Kind, "_", " "), n.Team)
+	return fmt.Sprintf("%s for team %s", strings.ReplaceAll(string(n.Kind), "_", " "), n.Team)
 }
 
 // bootstrap makes, on the first run, the team, the catalogue, this user's assignment, a

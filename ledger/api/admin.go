@@ -190,7 +190,7 @@ type NewAdminToken struct {
 type Notification struct {
 	ID        int64           `json:"id"`
 	Team      string          `json:"team"`
-	Kind      string          `json:"kind"` // low_balance, empty, expiring
+	Kind      NoticeKind      `json:"kind"`
 	Payload   json.RawMessage `json:"payload"`
 	Created   time.Time       `json:"created"`
 	Attempts  int64           `json:"attempts"`
@@ -252,7 +252,7 @@ type Movement struct {
 	At      time.Time `json:"at"`
 	Team    string    `json:"team"`
 	Pack    string    `json:"pack,omitempty"`
-	Kind    string    `json:"kind"`
+	Kind    MoveKind  `json:"kind"`
 	Tokens  int64     `json:"tokens"`
 	Debt    int64     `json:"debt,omitempty"`
 	Ref     string    `json:"ref,omitempty"`
@@ -336,7 +336,7 @@ type ExtendBudget struct {
 
 // BudgetNotice is the payload of a "budget" notification: a cap reached Level percent.
 type BudgetNotice struct {
-	Kind   string        `json:"kind"` // "budget"
+	Kind   NoticeKind    `json:"kind"` // NoticeBudget
 	Level  int64         `json:"level"`
 	Budget charge.Budget `json:"budget"`
 	Limit  int64         `json:"limit"`

@@ -138,8 +138,8 @@ func (p *pool) budgetNotices(ctx context.Context) error {
 		}
 		for _, l := range []int64{80, 100} {
 			if l > told && l <= lvl {
-				n := api.BudgetNotice{Kind: "budget", Level: l, Budget: r.Budget, Limit: limit, At: p.now}
-				if err := notify(ctx, p.t, p.Team, "budget", n, p.now); err != nil {
+				n := api.BudgetNotice{Kind: api.NoticeBudget, Level: l, Budget: r.Budget, Limit: limit, At: p.now}
+				if err := notify(ctx, p.t, p.Team, n.Kind, n, p.now); err != nil {
 					return err
 				}
 			}

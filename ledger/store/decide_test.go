@@ -95,7 +95,7 @@ func TestDecisionsPassTheTeamLock(t *testing.T) {
 	must(t, err)
 	var got []string
 	for _, n := range ns {
-		got = append(got, n.Kind)
+		got = append(got, string(n.Kind))
 	}
 	if want := []string{"low_balance"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("notices: got %v, want %v", got, want)

@@ -304,10 +304,10 @@ func (p *pool) ingest(ctx context.Context, device string, events []api.Event, ca
 				latest[u] = []any{ns(k.Start), e.Tokens, device}
 			}
 			for _, d := range got.Draws {
-				moves.add(p, d.Pack, MoveDebit, -d.Tokens, 0, k.String())
+				moves.add(p, d.Pack, api.MoveDebit, -d.Tokens, 0, k.String())
 			}
 			if got.Debt != 0 {
-				moves.add(p, "", MoveDebit, 0, got.Debt, k.String())
+				moves.add(p, "", api.MoveDebit, 0, got.Debt, k.String())
 			}
 			p.touch(k.User, k.Product)
 		}

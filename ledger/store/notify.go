@@ -136,7 +136,7 @@ func (d *DB) Sweep(ctx context.Context, now time.Time) error {
 			if len(fresh) == 0 {
 				return nil
 			}
-			return notify(ctx, p.t, team, "expiring", api.Expiring{Team: team, Packs: fresh}, now)
+			return notify(ctx, p.t, team, api.NoticeExpiring, api.Expiring{Team: team, Packs: fresh}, now)
 		})
 		if err != nil {
 			return err
@@ -148,12 +148,12 @@ func (d *DB) Sweep(ctx context.Context, now time.Time) error {
 // Overdraw is the notice that a renewal took a team's pool into debt: sent at every
 // overdraw, with the debt, so that admins learn of it when it happens (rule 7).
 type Overdraw struct {
-	Kind      string    `json:"kind"` // "overdraw"
-	Team      string    `json:"team"`
-	Debt      int64     `json:"debt"`      // what the team owes now
-	Added     int64     `json:"added"`     // what this change added to it
-	Available int64     `json:"available"` // tokens left to launch with: 0 while in debt
-	At        time.Time `json:"at"`
+	Kind      api.NoticeKind `json:"kind"` // NoticeOverdraw
+	Team      string         `json:"team"`
+	Debt      int64          `json:"debt"`      // what the team owes now
+	Added     int64          `json:"added"`     // what this change added to it
+	Available int64          `json:"available"` // tokens left to launch with: 0 while in debt
+	At        time.Time      `json:"at"`
 }
 
 // overdrawn raises the overdraw notice when the pool's debt grew since it was locked.
@@ -161,7 +161,7 @@ func (p *pool) overdrawn(ctx context.Context) error {
 	if p.Debt <= p.debt0 {
 		return nil
 	}
-	n := Overdraw{Kind: "overdraw", Team: p.Team, Debt: p.Debt, Added: p.Debt - p.debt0, Available: max(0, p.Available(p.now)), At: p.now}
+	n := Overdraw{Kind: api.NoticeOverdraw, Team: p.Team, Debt: p.Debt, Added: p.Debt - p.debt0, Available: max(0, p.Available(p.now)), At: p.now}
 	p.debt0 = p.Debt
 	return notify(ctx, p.t, p.Team, n.Kind, n, p.now)
 }

@@ -17,16 +17,6 @@ import (
 // far longer than any grace (five minutes of use within a trailing day).
 const StaleHold = charge.Day + time.Hour
 
-// Movement kinds.
-const (
-	MovePurchase    = "purchase"
-	MoveDebit       = "debit"
-	MoveForfeit     = "forfeit"
-	MoveTransferOut = "transfer_out"
-	MoveTransferIn  = "transfer_in"
-	MoveDebtPaid    = "debt_paid"
-)
-
 type holdMeta struct {
 	device, user, product string
 }
@@ -63,7 +53,7 @@ func lockPool(ctx context.Context, t tx, team string, now time.Time) (*pool, err
 	p.debt0 = p.Debt
 	p.releaseStale()
 	p.Expire(now)
-	if err := p.save(ctx, MoveForfeit, ""); err != nil {
+	if err := p.save(ctx, api.MoveForfeit, ""); err != nil {
 		return nil, err
 	}
 	return p.pool, nil
@@ -164,7 +154,7 @@ func loadPool(ctx context.Context, t tx, team string, now time.Time, lock lockKi
 	return loaded{p, created}, nil
 }
 
-func (p *pool) move(ctx context.Context, pack, kind string, tokens, debt int64, ref string) error {
+func (p *pool) move(ctx context.Context, pack string, kind api.MoveKind, tokens, debt int64, ref string) error {
 	m := newMoves()
 	m.add(p, pack, kind, tokens, debt, ref)
 	return m.write(ctx, p.t)
@@ -178,8 +168,8 @@ func newMoves() moves {
 		column{"debt", bigint}, column{"happened", bigint}, column{"ref", text})}
 }
 
-func (m moves) add(p *pool, pack, kind string, tokens, debt int64, ref string) {
-	m.table.add(p.Team, pack, kind, tokens, debt, ns(p.now), ref)
+func (m moves) add(p *pool, pack string, kind api.MoveKind, tokens, debt int64, ref string) {
+	m.table.add(p.Team, pack, string(kind), tokens, debt, ns(p.now), ref)
 }
 
 func (m moves) write(ctx context.Context, x tx) error {
@@ -194,7 +184,7 @@ func (m moves) write(ctx context.Context, x tx) error {
 
 // save writes what changed in the pool since it was last written, with one movement of
 // the given kind per pack whose tokens changed and one for a change of debt.
-func (p *pool) save(ctx context.Context, kind, ref string) error {
+func (p *pool) save(ctx context.Context, kind api.MoveKind, ref string) error {
 	old := map[string]charge.Pack{}
 	for _, k := range p.base.Packs {
 		old[k.ID] = k
@@ -275,14 +265,14 @@ func (p *pool) flush(ctx context.Context) error {
 
 // add puts a pack into the pool (bought, or moved in from another team) with a movement
 // of its tokens, then pays any debt from it as charge.Pool.Add does.
-func (p *pool) add(ctx context.Context, k charge.Pack, kind string) error {
+func (p *pool) add(ctx context.Context, k charge.Pack, kind api.MoveKind) error {
 	if err := p.move(ctx, k.ID, kind, k.Left, 0, ""); err != nil {
 		return err
 	}
 	k.Team = p.Team
 	p.base.Packs = append(p.base.Packs, k)
 	p.Add(k, p.now)
-	return p.save(ctx, MoveDebtPaid, k.ID)
+	return p.save(ctx, api.MoveDebtPaid, k.ID)
 }
 
 // take removes a whole pack from the pool for a transfer.
@@ -292,14 +282,14 @@ func (p *pool) take(ctx context.Context, id string, tokens int64) (charge.Pack, 
 		return charge.Pack{}, err
 	}
 	p.base.Packs = slices.DeleteFunc(p.base.Packs, func(o charge.Pack) bool { return o.ID == id })
-	return k, p.move(ctx, k.ID, MoveTransferOut, -k.Left, 0, "")
+	return k, p.move(ctx, k.ID, api.MoveTransferOut, -k.Left, 0, "")
 }
 
 // finish raises the low-balance notices due after the pool's changes and writes them to
 // the outbox in the same transaction, so a notice exists exactly when its cause does.
 func (p *pool) finish(ctx context.Context) error {
 	for _, a := range p.Alerts(p.now) {
-		if err := notify(ctx, p.t, p.Team, string(a.Kind), a, p.now); err != nil {
+		if err := notify(ctx, p.t, p.Team, api.NoticeKind(a.Kind), a, p.now); err != nil {
 			return err
 		}
 	}
@@ -325,13 +315,13 @@ func (p *pool) balance() api.Balance {
 	}
 }
 
-func notify(ctx context.Context, t tx, team, kind string, payload any, now time.Time) error {
+func notify(ctx context.Context, t tx, team string, kind api.NoticeKind, payload any, now time.Time) error {
 	b, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
 	_, err = t.exec(ctx, `INSERT INTO notifications (team, kind, payload, created, next_attempt) VALUES (?, ?, ?, ?, ?)`,
-		team, kind, string(b), ns(now), ns(now))
+		team, string(kind), string(b), ns(now), ns(now))
 	if err != nil {
 		return fmt.Errorf("notification: %w", err)
 	}

@@ -361,7 +361,7 @@ func TestAlerts(t *testing.T) {
 			must(t, err)
 			var got []string
 			for _, n := range ns {
-				got = append(got, n.Kind)
+				got = append(got, string(n.Kind))
 			}
 			if fmt.Sprint(got) != fmt.Sprint(s.want) {
 				t.Errorf("after %d charges: got notices %v, want %v", s.charges, got, s.want)
@@ -397,7 +397,7 @@ func TestSweep(t *testing.T) {
 		rep, err := db.Tokens(ctx, "studio", t0, expiry.Add(time.Hour), expiry)
 		must(t, err)
 		last := rep.History[len(rep.History)-1]
-		if last.Kind != store.MoveForfeit || last.Tokens != -100 || last.Balance != 0 {
+		if last.Kind != api.MoveForfeit || last.Tokens != -100 || last.Balance != 0 {
 			t.Errorf("at expiry: got last movement %+v, want a forfeit of 100 leaving 0", last)
 		}
 	})

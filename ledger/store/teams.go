@@ -209,7 +209,7 @@ func (d *DB) BuyPack(ctx context.Context, team string, b api.BuyPack, now time.T
 		if err != nil {
 			return fmt.Errorf("pack: %w", err)
 		}
-		if err := p.add(ctx, k, MovePurchase); err != nil {
+		if err := p.add(ctx, k, api.MovePurchase); err != nil {
 			return err
 		}
 		k = p.Packs[len(p.Packs)-1]
@@ -253,7 +253,7 @@ func (d *DB) TransferPack(ctx context.Context, from, id string, t api.Transfer, 
 			return err
 		}
 		to := ps[t.To]
-		if err := to.add(ctx, k, MoveTransferIn); err != nil {
+		if err := to.add(ctx, k, api.MoveTransferIn); err != nil {
 			return err
 		}
 		k = to.Packs[len(to.Packs)-1]
