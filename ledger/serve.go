@@ -98,9 +98,6 @@ func serve(ctx context.Context, stdout, stderr io.Writer, o serveOpts) error {
 		return err
 	}
 	defer st.Close()
-	if err := bootstrap(ctx, st, o.data, stdout); err != nil {
-		return err
-	}
 	opts := Options{Store: st, Logger: log, WebhookAllowInternal: o.allowInternal, MaxIngests: o.maxIngests, IngestQueue: o.ingestQueue}
 	if o.ingestQueue == 0 {
 		opts.IngestQueue = -1 // Options' zero is the default
@@ -120,6 +117,13 @@ func serve(ctx context.Context, stdout, stderr io.Writer, o serveOpts) error {
 			return err
 		}
 		opts.Clock = c
+	}
+	now := time.Now
+	if opts.Clock != nil {
+		now = opts.Clock.Now // the token's creation is in the ledger's time, as all it stamps
+	}
+	if err := bootstrap(ctx, st, o.data, stdout, now()); err != nil {
+		return err
 	}
 	srv := New(opts)
 	ln, err := net.Listen("tcp", o.listen)
@@ -164,13 +168,13 @@ func serve(ctx context.Context, stdout, stderr io.Writer, o serveOpts) error {
 
 // bootstrap creates the super-admin token when the database has none, and writes it to
 // the data directory with mode 0600.
-func bootstrap(ctx context.Context, st *store.DB, data string, stdout io.Writer) error {
+func bootstrap(ctx context.Context, st *store.DB, data string, stdout io.Writer, now time.Time) error {
 	ok, err := st.HasSuperAdmin(ctx)
 	if err != nil || ok {
 		return err
 	}
 	tok := store.NewSecret("tga_")
-	made, err := st.CreateFirstSuperAdmin(ctx, tok, time.Now())
+	made, err := st.CreateFirstSuperAdmin(ctx, tok, now)
 	if err != nil || !made {
 		return err // another ledger on this database made it first; its data folder has it
 	}
