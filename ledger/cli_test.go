@@ -124,6 +124,7 @@ func TestCLI(t *testing.T) {
 				{[]string{"price", "show", "--team", "studio"}, "no prices set", false},
 				{[]string{"price", "set", "--team", "studio"}, "give --currency, --token-price or --subscription", true},
 				{[]string{"price", "set", "--team", "studio", "--token-price", "lots"}, "such as 1.25", true},
+				{[]string{"price", "set", "--team", "studio", "--token-price", "2000000"}, "from 0 to 1000000", true},
 				{[]string{"price", "set", "--team", "studio", "--token-price", "12.50"}, "give the currency with the first price", true},
 				{[]string{"price", "set", "--team", "studio", "--currency", "euro", "--token-price", "12.50"}, "three-letter ISO 4217 code", true},
 				{[]string{"price", "set", "--team", "studio", "--currency", "EUR", "--subscription", "nosuch=10"}, `product "nosuch" is not in the catalogue`, true},

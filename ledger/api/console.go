@@ -91,7 +91,7 @@ func ParseMilli(v string) (int64, error) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f > 1e6 {
-		return 0, fmt.Errorf("amount %q: give a number such as 1.25", v)
+		return 0, fmt.Errorf("amount %q: give a number from 0 to 1000000, such as 1.25", v)
 	}
 	return int64(math.Round(f * 1000)), nil
 }
