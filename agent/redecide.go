@@ -121,8 +121,8 @@ func (a *Agent) refreshBeforeCharge() {
 		if s.State != charge.PhaseGrace || !s.Running || s.GraceLeft > ahead {
 			continue
 		}
-		if last, ok := a.preCharge[s.User]; ok && now-last < refreshEvery {
-			continue // asked already; the charge is being decided
+		if _, ok := a.preCharge[s.User]; ok {
+			continue // asked within refreshEvery (older ones were dropped above); the charge is being decided
 		}
 		a.preCharge[s.User] = now
 		users = append(users, s.User)

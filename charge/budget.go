@@ -2,7 +2,6 @@ package charge
 
 import (
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -121,8 +120,7 @@ func (b Budget) InMoney(t time.Time) string {
 	if b.TokenMilli <= 0 || b.Currency == "" {
 		return ""
 	}
-	used := strings.TrimSuffix(Money(b.UsedAt(t)*b.TokenMilli, b.Currency), " "+b.Currency)
-	return used + " of " + Money(b.Limit(t)*b.TokenMilli, b.Currency)
+	return amount(b.UsedAt(t)*b.TokenMilli) + " of " + Money(b.Limit(t)*b.TokenMilli, b.Currency)
 }
 
 // At is the budget as it stands at t: what was used in the period containing t, counted

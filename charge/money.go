@@ -10,6 +10,11 @@ func Money(milli int64, currency string) string {
 	if currency == "" {
 		return ""
 	}
+	return amount(milli) + " " + currency
+}
+
+// amount writes thousandths as a figure to the cent: "1,234.50".
+func amount(milli int64) string {
 	neg := milli < 0
 	if neg {
 		milli = -milli
@@ -28,5 +33,5 @@ func Money(milli int64, currency string) string {
 	if neg {
 		sign = "-"
 	}
-	return fmt.Sprintf("%s%s.%02d %s", sign, b.String(), frac, currency)
+	return fmt.Sprintf("%s%s.%02d", sign, b.String(), frac)
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -93,12 +94,7 @@ func writePrices(w io.Writer, p api.Prices) {
 		token = charge.Money(p.TokenMilli, p.Currency)
 	}
 	fmt.Fprintf(w, "token\t%s\n", token)
-	products := make([]string, 0, len(p.Subscriptions))
-	for product := range p.Subscriptions {
-		products = append(products, product)
-	}
-	slices.Sort(products)
-	for _, product := range products {
+	for _, product := range slices.Sorted(maps.Keys(p.Subscriptions)) {
 		fmt.Fprintf(w, "subscription %s\t%s a month\n", product, charge.Money(p.Subscriptions[product], p.Currency))
 	}
 }

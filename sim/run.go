@@ -158,8 +158,9 @@ type engine struct {
 	holders map[string]hold            // online holds by id: whose they are, for the caps
 	uses    map[pu]*useLog             // what the advisor counts
 	opt     Options
-	rb      reorder // lines waiting for their turn, when streamed
-	err     error   // a consumer's error, or a line out of order: ends the run
+	rb      reorder         // lines waiting for their turn, when streamed
+	night   *charge.Nightly // policy nightly_close, if the timeline sets one
+	err     error           // a consumer's error, or a line out of order: ends the run
 }
 
 // Run replays the timeline and returns what it cost.
@@ -185,6 +186,9 @@ func runWith(tl *Timeline, opt Options, ep **engine) (*Result, error) {
 		*ep = e
 	}
 	e.epoch = tl.Events[0].At.Time
+	if n, err := charge.ParseNightly(tl.Policy.NightlyClose, time.UTC); err == nil {
+		e.night = &n // parse refused a bad one; "" is none
+	}
 	e.now = e.epoch
 	for _, p := range tl.Products {
 		e.rates[p.ID] = p.Rate
